@@ -1,0 +1,2 @@
+export { type StackEnv, stackEnv } from './stack-env'
+export { waitFor, type WaitOptions } from './wait-for'
