@@ -1,0 +1,126 @@
+/**
+ * The one test command (`bun run test`): static checks, the TypeScript suites (unit and integration,
+ * against the local stack), the estimator's pytest suite, then the suites that kill processes, and the
+ * stack lifecycle suite last because it stops and restarts everything.
+ *
+ * It ends with one line `tests: N passed, N failed` summed over every runner, and exits non-zero when
+ * any step failed or when a step ran no test at all.
+ */
+import { Glob } from 'bun'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dir, '..')
+
+interface StepResult {
+  name: string
+  ok: boolean
+  passed: number
+  failed: number
+  seconds: number
+}
+
+interface Step {
+  name: string
+  cmd: string[]
+  cwd?: string
+  env?: Record<string, string>
+  /** Reads the runner's closing lines. */
+  count: (output: string) => { passed: number; failed: number }
+}
+
+function bunCounts(output: string) {
+  const passed = Number(/^\s*(\d+) pass$/m.exec(output)?.[1] ?? 0)
+  const failed = Number(/^\s*(\d+) fail$/m.exec(output)?.[1] ?? 0)
+  return { passed, failed }
+}
+
+function pytestCounts(output: string) {
+  const summary = output.split('\n').findLast((line) => /\d+ (passed|failed)/.test(line)) ?? ''
+  const passed = Number(/(\d+) passed/.exec(summary)?.[1] ?? 0)
+  const failed = Number(/(\d+) failed/.exec(summary)?.[1] ?? 0) + Number(/(\d+) errors?/.exec(summary)?.[1] ?? 0)
+  return { passed, failed }
+}
+
+const noCount = () => ({ passed: 0, failed: 0 })
+
+function testFiles(predicate: (path: string) => boolean): string[] {
+  const files: string[] = []
+  for (const pattern of ['packages/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'tests/**/*.test.ts']) {
+    for (const path of new Glob(pattern).scanSync({ cwd: root })) {
+      if (!path.includes('node_modules') && predicate(path)) files.push(`./${path}`)
+    }
+  }
+  return files.sort()
+}
+
+const isFaults = (path: string) => path.endsWith('.faults.int.test.ts') || path.startsWith('tests/faults/')
+const isLifecycle = (path: string) => path.endsWith('lifecycle.int.test.ts')
+
+async function run(step: Step): Promise<StepResult> {
+  const started = performance.now()
+  console.log(`\n=== ${step.name}: ${step.cmd.join(' ')}`)
+  const child = Bun.spawn(step.cmd, {
+    cwd: step.cwd ?? root,
+    env: { ...process.env, ...step.env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  let output = ''
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true })
+      output += text
+      sink.write(text)
+    }
+  }
+  await Promise.all([pump(child.stdout, process.stdout), pump(child.stderr, process.stderr)])
+  const code = await child.exited
+  const { passed, failed } = step.count(output)
+  const seconds = (performance.now() - started) / 1000
+  return { name: step.name, ok: code === 0, passed, failed, seconds }
+}
+
+const steps: Step[] = [{ name: 'static checks', cmd: ['bun', 'run', 'check'], count: noCount }]
+
+const mainFiles = testFiles((path) => !isFaults(path) && !isLifecycle(path))
+steps.push({ name: 'TypeScript suites', cmd: ['bun', 'test', ...mainFiles], count: bunCounts })
+
+const pytest = join(root, 'estimator', '.venv', 'bin', 'pytest')
+if (existsSync(join(root, 'estimator', 'pyproject.toml'))) {
+  steps.push({ name: 'estimator suite', cmd: [pytest], cwd: join(root, 'estimator'), count: pytestCounts })
+}
+
+const faultFiles = testFiles(isFaults)
+if (faultFiles.length > 0) {
+  steps.push({ name: 'fault suites', cmd: ['bun', 'test', ...faultFiles], count: bunCounts })
+}
+
+const lifecycleFiles = testFiles(isLifecycle)
+if (lifecycleFiles.length > 0) {
+  steps.push({
+    name: 'stack lifecycle',
+    cmd: ['bun', 'test', ...lifecycleFiles],
+    env: { STACK_LIFECYCLE_TESTS: '1' },
+    count: bunCounts,
+  })
+}
+
+const only = process.argv.slice(2)
+const results: StepResult[] = []
+for (const step of steps) {
+  if (only.length > 0 && !only.some((word) => step.name.includes(word))) continue
+  results.push(await run(step))
+}
+
+console.log('\n=== summary')
+for (const r of results) {
+  const verdict = r.ok ? 'ok' : 'FAILED'
+  console.log(`${verdict.padEnd(6)} ${r.name.padEnd(18)} ${r.passed} passed, ${r.failed} failed  ${r.seconds.toFixed(1)} s`)
+}
+const passed = results.reduce((sum, r) => sum + r.passed, 0)
+const failed = results.reduce((sum, r) => sum + r.failed, 0)
+const brokenSteps = results.filter((r) => !r.ok || (r.name !== 'static checks' && r.passed + r.failed === 0))
+console.log(`tests: ${passed} passed, ${failed} failed`)
+process.exit(brokenSteps.length > 0 || failed > 0 || passed === 0 ? 1 : 0)
