@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Start one Apicurio Registry instance in the foreground; `exec`s java so the caller's recorded pid
+# is the JVM's own.
+#
+#   infra/registry/run.sh <instance 1..3> [http-port] [bootstrap-servers] [management-port]
+#
+#   http-port          default 18090 + instance  (18091..18093)
+#   bootstrap-servers  default 127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094
+#   management-port    default http-port + 100   (health: http://127.0.0.1:<management-port>/health/ready)
+#
+# Environment (all optional):
+#   REGISTRY_CACHE_DIR   where build.sh unpacked the registry (default <repo>/.stack/registry)
+#   REGISTRY_JAR         explicit path of quarkus-run.jar (overrides REGISTRY_CACHE_DIR)
+#   REGISTRY_JAVA_HOME   a JDK 21+ (default /usr/lib/jvm/temurin-25-jdk-amd64)
+#   REGISTRY_HEAP        max heap, java -Xmx syntax (default 192m)
+#   REGISTRY_TOPIC       KafkaSQL journal topic (default kafkasql-journal); tests use their own
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 <instance 1..3> [http-port] [bootstrap-servers] [management-port]" >&2
+  exit 2
+}
+
+instance="${1:-}"
+[[ "$instance" =~ ^[1-9]$ ]] || usage
+http_port="${2:-$((18090 + instance))}"
+bootstrap="${3:-127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094}"
+management_port="${4:-$((http_port + 100))}"
+[[ "$http_port" =~ ^[0-9]+$ && "$management_port" =~ ^[0-9]+$ ]] || usage
+[[ -n "$bootstrap" ]] || usage
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$here/../.." && pwd)"
+cache_dir="${REGISTRY_CACHE_DIR:-$repo_root/.stack/registry}"
+version="$(sed -n 's:.*<apicurio.version>\(.*\)</apicurio.version>.*:\1:p' "$here/pom.xml")"
+jar="${REGISTRY_JAR:-$cache_dir/apicurio-registry-$version/quarkus-run.jar}"
+if [[ ! -f "$jar" ]]; then
+  echo "run.sh: $jar not found; run infra/registry/build.sh first" >&2
+  exit 1
+fi
+
+java_home="${REGISTRY_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+java_major="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$java_home/release" 2>/dev/null || true)"
+if [[ ! -x "$java_home/bin/java" || -z "$java_major" || "$java_major" -lt 21 ]]; then
+  echo "run.sh: Apicurio Registry $version needs Java 21+; $java_home is '${java_major:-not a JDK}'" >&2
+  exit 1
+fi
+
+name="schema-registry-$instance"
+# Per-instance scratch space (JVM temp files, snapshot and import work dirs) instead of shared /tmp.
+work_dir="$cache_dir/instances/$instance"
+mkdir -p "$work_dir"
+
+jvm_opts=(
+  "-Xmx${REGISTRY_HEAP:-192m}"
+  -Xss512k
+  -XX:+UseSerialGC
+  -XX:MaxMetaspaceSize=160m
+  -XX:ReservedCodeCacheSize=64m
+  -XX:MaxDirectMemorySize=64m
+  -XX:+ExitOnOutOfMemoryError
+  -XX:TieredStopAtLevel=1
+  "-Djava.io.tmpdir=$work_dir"
+  -Djava.util.logging.manager=org.jboss.logmanager.LogManager
+)
+
+registry_opts=(
+  # Loopback only; health and metrics live on Quarkus' management interface (built in upstream).
+  -Dquarkus.http.host=127.0.0.1
+  "-Dquarkus.http.port=$http_port"
+  -Dquarkus.management.host=127.0.0.1
+  "-Dquarkus.management.port=$management_port"
+
+  # Shared store: every instance replays the same Kafka journal into its own in-memory database.
+  -Dapicurio.storage.kind=kafkasql
+  "-Dapicurio.kafkasql.bootstrap.servers=$bootstrap"
+  "-Dapicurio.kafkasql.topic=${REGISTRY_TOPIC:-kafkasql-journal}"
+  "-Dapicurio.kafkasql.snapshots.topic=${REGISTRY_TOPIC:-kafkasql-journal}-snapshots"
+  # One partition keeps the journal totally ordered. Replication factor is deliberately NOT set:
+  # 3.3.3 forwards the Registry-only `apicurio.kafkasql.topic.replication.factor` key to Kafka as a
+  # topic config and fails with "Unknown topic config name: replication.factor" (KafkaAdminUtil,
+  # introduced by Apicurio/apicurio-registry#6911). Unset, it creates the topic with
+  # RF = min(3, live brokers) and min.insync.replicas = RF - 1, i.e. RF 3 / min ISR 2 here when
+  # all three brokers are up before the first registry starts.
+  -Dapicurio.kafkasql.topic.partitions=1
+  "-Dapicurio.kafkasql.consumer.group-prefix=$name-"
+  "-Dregistry.id=$name"
+  "-Dapicurio.storage.snapshot.location=$work_dir"
+  "-Dapicurio.import.work-dir=$work_dir"
+
+  # Confluent-compatible behaviour (known trap 14): BACKWARD by configuration, not by a PUT that
+  # only some instances or subjects see; canonical hashing so whitespace does not mint versions.
+  -Dapicurio.rules.global.compatibility=BACKWARD
+  -Dapicurio.ccompat.use-canonical-hash=true
+
+  # Nothing may call out: tracing/metrics export off, no auth server, no usage telemetry.
+  -Dquarkus.otel.sdk.disabled=true
+  -Dquarkus.oidc.tenant-enabled=false
+  -Dapicurio.authn.basic-client-credentials.enabled=false
+  -Dapicurio.usage.telemetry.enabled=false
+
+  # JSON logs on stdout like the rest of the stack, tagged with the instance name.
+  -Dquarkus.banner.enabled=false
+  -Dquarkus.log.console.json.enabled=true
+  -Dquarkus.log.console.json.key-overrides=timestamp=time,logger_name=event
+  -Dquarkus.log.console.json.excluded-keys=sequence,loggerClassName,threadId,processId,processName,hostName,ndc,mdc
+  "-Dquarkus.log.console.json.additional-field.service.value=$name"
+  -Dquarkus.log.category.\"org.apache.kafka\".level=WARN
+)
+
+exec "$java_home/bin/java" "${jvm_opts[@]}" "${registry_opts[@]}" -jar "$jar"
