@@ -1,0 +1,163 @@
+/**
+ * The public shape of the Kafka module. Services (stock's outbox relay, ads' projection, tests) code
+ * against these types only; which client library sits behind them is decided in docs/kafka-client.md.
+ */
+
+/** Broker list as `host:port` strings, e.g. from `KAFKA_BROKERS` split on commas. */
+export type Brokers = readonly string[]
+
+export interface ProducerOptions {
+  brokers: Brokers
+  clientId: string
+  /** How long one `send` may wait for every acknowledgement before it rejects (default 30 000 ms). */
+  deliveryTimeoutMs?: number
+}
+
+/** One record to produce. The key decides the partition (Java-compatible murmur2). */
+export interface ProducerRecord {
+  topic: string
+  key: string
+  value: Buffer
+  headers?: Record<string, string>
+}
+
+/** The broker's acknowledgement of one record (acks=all, idempotent producer). */
+export interface DeliveryReport {
+  topic: string
+  partition: number
+  /** Offset assigned by the broker, as a decimal string (Kafka offsets are 64-bit). */
+  offset: string
+  key: string
+}
+
+export interface Producer {
+  connect(): Promise<void>
+  /**
+   * Sends every record and resolves only once each one is acknowledged by all in-sync replicas, in the
+   * order of `records`. Rejects with a `KafkaError` subclass otherwise (no partial success is reported
+   * as success: the caller retries the whole batch; idempotence makes the retry safe within a session).
+   */
+  send(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
+  /** Cheap metadata round trip, for `/health/ready`. Rejects with `KafkaUnavailableError`. */
+  ping(): Promise<void>
+  disconnect(): Promise<void>
+}
+
+export interface ConsumerOptions {
+  brokers: Brokers
+  clientId: string
+  groupId: string
+  topics: readonly string[]
+  /** Must be true: consumers never see records of aborted or open transactions. */
+  readCommitted: true
+  /** Where a group without committed offsets starts; true = earliest. */
+  fromBeginning: boolean
+  /** Delay before a message whose handler threw is handed to the handler again (default 1 000 ms). */
+  retryBackoffMs?: number
+  sessionTimeoutMs?: number
+}
+
+/** One consumed record, as the handler sees it. */
+export interface ConsumedMessage {
+  topic: string
+  partition: number
+  /** Decimal string (64-bit offsets). */
+  offset: string
+  /** Null only for records written without a key (never by this module's producer). */
+  key: string | null
+  value: Buffer
+  headers: Record<string, string>
+  /** Record timestamp, ms since epoch. */
+  timestamp: number
+  /** 1 on first delivery in this consumer; grows each time the handler threw for this record. */
+  attempt: number
+}
+
+/**
+ * Handles one message. Contract:
+ * - resolve  → the message is finished; its offset (+1) becomes committable and is committed.
+ * - throw    → nothing is committed and the partition does not advance: the same message is handed to
+ *              the handler again after `retryBackoffMs`, with `attempt` + 1. A message is never skipped.
+ *              The handler decides retry vs dead letter: to give up on a message, call `sendToDlq` and
+ *              resolve.
+ * Messages of one partition are handled one at a time, in offset order; partitions run concurrently.
+ */
+export type MessageHandler = (message: ConsumedMessage) => Promise<void>
+
+export interface Consumer {
+  /** Joins the group and starts handing messages to `handler`. Resolves once the consumer is running. */
+  run(handler: MessageHandler): Promise<void>
+  /** Stops fetching from these partitions (all of the topic's assigned partitions when omitted). */
+  pause(topic: string, partitions?: readonly number[]): void
+  resume(topic: string, partitions?: readonly number[]): void
+  /** Cheap metadata round trip, for `/health/ready`. */
+  ping(): Promise<void>
+  /**
+   * Graceful stop: fetches nothing more, waits for the in-flight handlers, commits their offsets,
+   * leaves the group. Safe to call twice.
+   */
+  close(): Promise<void>
+}
+
+export interface AdminOptions {
+  brokers: Brokers
+  clientId?: string
+}
+
+export interface CreateTopicSpec {
+  topic: string
+  partitions: number
+  replicationFactor: number
+  /** Topic-level configs, e.g. `{ 'min.insync.replicas': '2' }`. */
+  configs?: Record<string, string>
+}
+
+export interface PartitionDescription {
+  partition: number
+  leader: number
+  replicas: number[]
+  isr: number[]
+}
+
+export interface TopicDescription {
+  topic: string
+  partitions: PartitionDescription[]
+  /** Topic configs as the brokers report them (defaults included). */
+  configs: Record<string, string>
+}
+
+export interface BrokerDescription {
+  nodeId: number
+  host: string
+  port: number
+}
+
+export interface ClusterDescription {
+  clusterId: string | null
+  controllerId: number | null
+  brokers: BrokerDescription[]
+}
+
+export interface PartitionLag {
+  topic: string
+  partition: number
+  /** Committed offset of the group, or null when the group has none for this partition. */
+  committed: string | null
+  /** High watermark (log end offset). */
+  end: string
+  /** end - committed (end - 0 when nothing committed). */
+  lag: number
+}
+
+export interface Admin {
+  connect(): Promise<void>
+  createTopics(topics: readonly CreateTopicSpec[]): Promise<void>
+  deleteTopics(topics: readonly string[]): Promise<void>
+  listTopics(): Promise<string[]>
+  describeTopics(topics: readonly string[]): Promise<TopicDescription[]>
+  describeCluster(): Promise<ClusterDescription>
+  /** Committed offsets and lag of a group, per partition of the given topics. */
+  groupLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>
+  ping(): Promise<void>
+  disconnect(): Promise<void>
+}
