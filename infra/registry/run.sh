@@ -12,8 +12,11 @@
 #   REGISTRY_CACHE_DIR   where build.sh unpacked the registry (default <repo>/.stack/registry)
 #   REGISTRY_JAR         explicit path of quarkus-run.jar (overrides REGISTRY_CACHE_DIR)
 #   REGISTRY_JAVA_HOME   a JDK 21+ (default /usr/lib/jvm/temurin-25-jdk-amd64)
-#   REGISTRY_HEAP        max heap, java -Xmx syntax (default 192m)
-#   REGISTRY_TOPIC       KafkaSQL journal topic (default kafkasql-journal); tests use their own
+#   REGISTRY_HEAP        max heap, java -Xmx syntax (default 128m)
+#   REGISTRY_TOPIC       KafkaSQL journal topic (default kafkasql-journal, upstream's name); when set,
+#                        the snapshots and events topics become <topic>-snapshots / <topic>-events, so
+#                        a throwaway registry shares nothing with the stack's
+#   REGISTRY_JAVA_OPTS   extra JVM options, appended last (they win), e.g. a -D override
 set -euo pipefail
 
 usage() {
@@ -52,7 +55,8 @@ work_dir="$cache_dir/instances/$instance"
 mkdir -p "$work_dir"
 
 jvm_opts=(
-  "-Xmx${REGISTRY_HEAP:-192m}"
+  "-Xmx${REGISTRY_HEAP:-128m}"
+  -Xms32m
   -Xss512k
   -XX:+UseSerialGC
   -XX:MaxMetaspaceSize=160m
@@ -64,6 +68,19 @@ jvm_opts=(
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager
 )
 
+topic_opts=()
+if [[ -n "${REGISTRY_TOPIC:-}" ]]; then
+  topic_opts=(
+    "-Dapicurio.kafkasql.topic=$REGISTRY_TOPIC"
+    "-Dapicurio.kafkasql.snapshots.topic=$REGISTRY_TOPIC-snapshots"
+    "-Dapicurio.events.kafka.topic=$REGISTRY_TOPIC-events"
+  )
+fi
+
+# Word splitting is intended: REGISTRY_JAVA_OPTS is a space-separated option list.
+# shellcheck disable=SC2206
+extra_opts=(${REGISTRY_JAVA_OPTS:-})
+
 registry_opts=(
   # Loopback only; health and metrics live on Quarkus' management interface (built in upstream).
   -Dquarkus.http.host=127.0.0.1
@@ -74,8 +91,6 @@ registry_opts=(
   # Shared store: every instance replays the same Kafka journal into its own in-memory database.
   -Dapicurio.storage.kind=kafkasql
   "-Dapicurio.kafkasql.bootstrap.servers=$bootstrap"
-  "-Dapicurio.kafkasql.topic=${REGISTRY_TOPIC:-kafkasql-journal}"
-  "-Dapicurio.kafkasql.snapshots.topic=${REGISTRY_TOPIC:-kafkasql-journal}-snapshots"
   # One partition keeps the journal totally ordered. Replication factor is deliberately NOT set:
   # 3.3.3 forwards the Registry-only `apicurio.kafkasql.topic.replication.factor` key to Kafka as a
   # topic config and fails with "Unknown topic config name: replication.factor" (KafkaAdminUtil,
@@ -84,16 +99,21 @@ registry_opts=(
   # all three brokers are up before the first registry starts.
   -Dapicurio.kafkasql.topic.partitions=1
   "-Dapicurio.kafkasql.consumer.group-prefix=$name-"
+  # The start-up journal check polls until a poll comes back empty; with the upstream 5 s timeout
+  # that alone costs ~15 s per start. Records still arrive as soon as they exist.
+  -Dapicurio.kafkasql.consumer.poll.timeout=1000
   "-Dregistry.id=$name"
   "-Dapicurio.storage.snapshot.location=$work_dir"
   "-Dapicurio.import.work-dir=$work_dir"
 
-  # Confluent-compatible behaviour (known trap 14): BACKWARD by configuration, not by a PUT that
-  # only some instances or subjects see; canonical hashing so whitespace does not mint versions.
+  # Confluent-compatible behaviour (known trap 14): BACKWARD by configuration, so it holds from the
+  # first start without anyone PUTting /config; canonical hashing so the same schema written by
+  # TypeScript and Python (other whitespace, other key order) is one version.
   -Dapicurio.rules.global.compatibility=BACKWARD
   -Dapicurio.ccompat.use-canonical-hash=true
 
-  # Nothing may call out: tracing/metrics export off, no auth server, no usage telemetry.
+  # Nothing may call out: OpenTelemetry export off, no OIDC server; per-schema usage tracking (kept
+  # inside the registry, not a phone-home) off because nothing here reads it.
   -Dquarkus.otel.sdk.disabled=true
   -Dquarkus.oidc.tenant-enabled=false
   -Dapicurio.authn.basic-client-credentials.enabled=false
@@ -108,4 +128,4 @@ registry_opts=(
   -Dquarkus.log.category.\"org.apache.kafka\".level=WARN
 )
 
-exec "$java_home/bin/java" "${jvm_opts[@]}" "${registry_opts[@]}" -jar "$jar"
+exec "$java_home/bin/java" "${jvm_opts[@]}" "${registry_opts[@]}" "${topic_opts[@]}" "${extra_opts[@]}" -jar "$jar"
