@@ -1,0 +1,72 @@
+/**
+ * How an ad is stored. One document per vehicle: `_id` is the vehicle id, so the database's own unique
+ * index on `_id` is what makes "exactly one ad per vehicle" true whatever Kafka redelivers.
+ */
+
+/** The processed event's fields the read model needs (the full shape lives in @vehicles/contracts). */
+export interface ProcessedVehicle {
+  eventId: string
+  occurredAt: string
+  vehicle: {
+    id: string
+    vin: string
+    manufacturer: string
+    model: string
+    year: number
+    odometer: number
+    odometerUnit: 'km' | 'mi'
+    createdAt: string
+  }
+  price: { amount: number; currency: 'EUR' }
+  estimatedAt: string
+}
+
+export interface AdDocument {
+  _id: string
+  vin: string
+  manufacturer: string
+  model: string
+  year: number
+  odometer: number
+  odometerUnit: 'km' | 'mi'
+  createdAt: string
+  price: { amount: number; currency: 'EUR' }
+  estimatedAt: string
+  /** The processed event's `occurredAt`: a BSON date so "newest" sorts on an index. */
+  updatedAt: Date
+  /** `versionKey(occurredAt, eventId)` of the event this document holds; see version.ts. */
+  version: string
+  /** The event this document holds, for tracing an ad back to its message. */
+  eventId: string
+}
+
+/** An ad as the API returns it. */
+export interface AdView {
+  vehicleId: string
+  vin: string
+  manufacturer: string
+  model: string
+  year: number
+  odometer: number
+  odometerUnit: 'km' | 'mi'
+  createdAt: string
+  price: { amount: number; currency: 'EUR' }
+  estimatedAt: string
+  updatedAt: string
+}
+
+export function toView(doc: AdDocument): AdView {
+  return {
+    vehicleId: doc._id,
+    vin: doc.vin,
+    manufacturer: doc.manufacturer,
+    model: doc.model,
+    year: doc.year,
+    odometer: doc.odometer,
+    odometerUnit: doc.odometerUnit,
+    createdAt: doc.createdAt,
+    price: { amount: doc.price.amount, currency: doc.price.currency },
+    estimatedAt: doc.estimatedAt,
+    updatedAt: doc.updatedAt.toISOString(),
+  }
+}

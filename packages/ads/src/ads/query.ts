@@ -1,0 +1,125 @@
+/**
+ * GET /ads as a database query: filters, one of three orders, and keyset pagination over
+ * (sort key, _id). A page never skips or repeats an ad because ads are inserted meanwhile: the cursor
+ * says "after this (key, id)" instead of "skip N", and `_id` makes every position unique.
+ */
+import type { Filter, Sort } from 'mongodb'
+import type { AdDocument } from './model'
+
+export const SORTS = ['price', '-price', 'newest'] as const
+export type AdSort = (typeof SORTS)[number]
+
+export const LIMIT_MIN = 1
+export const LIMIT_MAX = 100
+export const LIMIT_DEFAULT = 20
+
+export interface AdFilters {
+  manufacturer?: string
+  model?: string
+  yearFrom?: number
+  yearTo?: number
+  priceMin?: number
+  priceMax?: number
+}
+
+/** Where the previous page ended: its last ad's sort key and id, for the sort it was read with. */
+export interface Cursor {
+  sort: AdSort
+  /** `price.amount` for price sorts, `updatedAt` in ms since epoch for newest. */
+  key: number
+  id: string
+}
+
+export interface AdQuery extends AdFilters {
+  sort: AdSort
+  limit: number
+  after?: Cursor
+}
+
+/** A cursor the client changed, truncated or carried over to another sort. */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError'
+}
+
+interface Order {
+  field: 'price.amount' | 'updatedAt'
+  direction: 1 | -1
+}
+
+const ORDERS: Record<AdSort, Order> = {
+  price: { field: 'price.amount', direction: 1 },
+  '-price': { field: 'price.amount', direction: -1 },
+  newest: { field: 'updatedAt', direction: -1 },
+}
+
+/** The sort; `_id` follows the key's direction so one compound index serves both price orders. */
+export function sortFor(sort: AdSort): Sort {
+  const { field, direction } = ORDERS[sort]
+  return { [field]: direction, _id: direction }
+}
+
+/** The sort key of a document, as a cursor stores it. */
+export function sortKeyOf(sort: AdSort, doc: Pick<AdDocument, 'price' | 'updatedAt'>): number {
+  return ORDERS[sort].field === 'price.amount' ? doc.price.amount : doc.updatedAt.getTime()
+}
+
+export function filterFor(query: AdQuery): Filter<AdDocument> {
+  const clauses: Filter<AdDocument>[] = []
+  if (query.manufacturer !== undefined) clauses.push({ manufacturer: query.manufacturer })
+  if (query.model !== undefined) clauses.push({ model: query.model })
+  const year = range(query.yearFrom, query.yearTo)
+  if (year !== undefined) clauses.push({ year })
+  const price = range(query.priceMin, query.priceMax)
+  if (price !== undefined) clauses.push({ 'price.amount': price })
+  if (query.after !== undefined) clauses.push(afterCursor(query.after))
+  if (clauses.length === 0) return {}
+  if (clauses.length === 1) return clauses[0] ?? {}
+  return { $and: clauses }
+}
+
+function range(
+  from: number | undefined,
+  to: number | undefined,
+): { $gte?: number; $lte?: number } | undefined {
+  if (from === undefined && to === undefined) return undefined
+  return { ...(from === undefined ? {} : { $gte: from }), ...(to === undefined ? {} : { $lte: to }) }
+}
+
+function afterCursor(cursor: Cursor): Filter<AdDocument> {
+  const { field, direction } = ORDERS[cursor.sort]
+  const beyond = direction === 1 ? '$gt' : '$lt'
+  const key = field === 'updatedAt' ? new Date(cursor.key) : cursor.key
+  return {
+    $or: [{ [field]: { [beyond]: key } }, { [field]: key, _id: { [beyond]: cursor.id } }],
+  } as Filter<AdDocument>
+}
+
+/** Opaque to clients: base64url of a small JSON array. Clients must not build or edit cursors. */
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.sort, cursor.key, cursor.id])).toString('base64url')
+}
+
+export function decodeCursor(value: string, sort: AdSort): Cursor {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
+  } catch {
+    throw new InvalidCursorError('cursor is not one this API issued')
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 3 ||
+    !SORTS.includes(parsed[0]) ||
+    typeof parsed[1] !== 'number' ||
+    !Number.isSafeInteger(parsed[1]) ||
+    typeof parsed[2] !== 'string' ||
+    parsed[2].length === 0
+  ) {
+    throw new InvalidCursorError('cursor is not one this API issued')
+  }
+  const [cursorSort, key, id] = parsed as [AdSort, number, string]
+  if (cursorSort !== sort) {
+    throw new InvalidCursorError(`cursor was issued for sort=${cursorSort}, not sort=${sort}`)
+  }
+  return { sort: cursorSort, key, id }
+}

@@ -1,0 +1,242 @@
+/** The read model against the real MongoDB-wire server of the stack (FerretDB). */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { at, processedEvent } from '../testing/events'
+import { openTestDb, type TestDb } from '../testing/mongo'
+import type { AdDocument } from './model'
+import { type AdQuery, decodeCursor, LIMIT_DEFAULT } from './query'
+import { AdsRepository, COLLECTION, INDEXES } from './repository'
+import { versionKey } from './version'
+
+let testDb: TestDb
+let repo: AdsRepository
+
+beforeAll(async () => {
+  testDb = await openTestDb('repo')
+  repo = new AdsRepository(testDb.db)
+  await repo.ensureIndexes()
+})
+
+afterAll(async () => {
+  await testDb?.dispose()
+})
+
+const raw = () => testDb.db.collection<AdDocument>(COLLECTION)
+
+describe('upsert', () => {
+  test('a processed event makes one ad; the same event three times still one ad', async () => {
+    const event = processedEvent({ amount: 12_345 })
+    const outcomes = [await repo.upsert(event), await repo.upsert(event), await repo.upsert(event)]
+    expect(outcomes).toEqual(['applied', 'stale', 'stale'])
+    expect(await raw().countDocuments({ _id: event.vehicle.id })).toBe(1)
+    const ad = await repo.findById(event.vehicle.id)
+    expect(ad).toMatchObject({ vehicleId: event.vehicle.id, price: { amount: 12_345, currency: 'EUR' } })
+    expect(ad?.updatedAt).toBe(new Date(event.occurredAt).toISOString())
+  })
+
+  test('an older version after a newer one leaves the newer in place', async () => {
+    const vehicleId = crypto.randomUUID()
+    const newer = processedEvent({ vehicleId, occurredAt: at(60), amount: 20_000 })
+    const older = processedEvent({ vehicleId, occurredAt: at(30), amount: 10_000 })
+    expect(await repo.upsert(newer)).toBe('applied')
+    expect(await repo.upsert(older)).toBe('stale')
+    const doc = await raw().findOne({ _id: vehicleId })
+    expect(doc?.price.amount).toBe(20_000)
+    expect(doc?.eventId).toBe(newer.eventId)
+  })
+
+  test('a newer version replaces an older one', async () => {
+    const vehicleId = crypto.randomUUID()
+    await repo.upsert(processedEvent({ vehicleId, occurredAt: at(1), amount: 1 }))
+    expect(await repo.upsert(processedEvent({ vehicleId, occurredAt: at(2), amount: 2 }))).toBe('applied')
+    expect((await repo.findById(vehicleId))?.price.amount).toBe(2)
+  })
+
+  test('same instant: the greater event id wins, whatever the arrival order', async () => {
+    const vehicleId = crypto.randomUUID()
+    const low = processedEvent({
+      vehicleId,
+      occurredAt: at(5),
+      eventId: '10000000-0000-4000-8000-000000000000',
+      amount: 1,
+    })
+    const high = processedEvent({
+      vehicleId,
+      occurredAt: at(5),
+      eventId: '20000000-0000-4000-8000-000000000000',
+      amount: 2,
+    })
+    expect(await repo.upsert(high)).toBe('applied')
+    expect(await repo.upsert(low)).toBe('stale')
+    expect((await repo.findById(vehicleId))?.price.amount).toBe(2)
+  })
+
+  test('20 concurrent upserts of one vehicle leave exactly one ad, holding the highest version', async () => {
+    const vehicleId = crypto.randomUUID()
+    const events = Array.from({ length: 20 }, (_, i) =>
+      processedEvent({ vehicleId, occurredAt: at(100 + i), amount: 1_000 + i }),
+    )
+    // Arrival order unrelated to version order: the newest arrives in the middle.
+    const shuffled = [...events.slice(7), ...events.slice(0, 7)].reverse()
+    const outcomes = await Promise.all(shuffled.map((event) => repo.upsert(event)))
+    const docs = await raw().find({ _id: vehicleId }).toArray()
+    expect(docs.length).toBe(1)
+    const newest = events[19]
+    expect(docs[0]?.version).toBe(versionKey(newest?.occurredAt ?? '', newest?.eventId ?? ''))
+    expect(docs[0]?.price.amount).toBe(1_019)
+    expect(outcomes.filter((o) => o === 'applied').length).toBeGreaterThanOrEqual(1)
+  })
+
+  test('a duplicate-key answer from the upsert is read as "a newer write already won"', async () => {
+    const vehicleId = crypto.randomUUID()
+    const newer = processedEvent({ vehicleId, occurredAt: at(900), amount: 9 })
+    // Written behind the repository's back, as another process would: the next guarded upsert of an
+    // older version matches nothing and its insert collides on _id.
+    expect(await new AdsRepository(testDb.db).upsert(newer)).toBe('applied')
+    expect(await repo.upsert(processedEvent({ vehicleId, occurredAt: at(1), amount: 1 }))).toBe('stale')
+    expect((await repo.findById(vehicleId))?.price.amount).toBe(9)
+  })
+
+  test('findById answers null for an unknown vehicle', async () => {
+    expect(await repo.findById(crypto.randomUUID())).toBeNull()
+  })
+
+  test('indexes for every served query exist after start', async () => {
+    const names = (await raw().listIndexes().toArray()).map((index) => String(index.name))
+    for (const index of INDEXES) expect(names).toContain(String(index.name))
+    await repo.ensureIndexes() // a second start must not fail
+  })
+})
+
+describe('list', () => {
+  // A database of its own: the upsert tests above add ads that would blur the expectations here.
+  let listDb: TestDb
+  let ads: AdsRepository
+  const seeded: ReturnType<typeof processedEvent>[] = []
+  const makes = [
+    ['Renault', 'Clio'],
+    ['Renault', 'Zoe'],
+    ['Peugeot', '208'],
+    ['Tesla', 'Model 3'],
+  ] as const
+
+  beforeAll(async () => {
+    listDb = await openTestDb('list')
+    ads = new AdsRepository(listDb.db)
+    await ads.ensureIndexes()
+    for (let i = 0; i < 60; i++) {
+      const [manufacturer, model] = makes[i % makes.length] ?? makes[0]
+      // Prices repeat (every 10th) so the _id tiebreak is exercised.
+      seeded.push(
+        processedEvent({
+          manufacturer,
+          model,
+          year: 2010 + (i % 12),
+          amount: 5_000 + (i % 10) * 1_000,
+          occurredAt: at(i),
+        }),
+      )
+    }
+    await Promise.all(seeded.map((event) => ads.upsert(event)))
+  })
+
+  afterAll(async () => {
+    await listDb?.dispose()
+  })
+
+  async function all(query: Omit<AdQuery, 'limit' | 'after'>, limit: number) {
+    const ids: string[] = []
+    const pages: string[][] = []
+    let after: AdQuery['after']
+    for (let guard = 0; guard < 200; guard++) {
+      const page = await ads.list({ ...query, limit, after })
+      pages.push(page.items.map((ad) => ad.vehicleId))
+      ids.push(...page.items.map((ad) => ad.vehicleId))
+      if (page.nextCursor === null) return { ids, pages }
+      after = decodeCursor(page.nextCursor, query.sort)
+    }
+    throw new Error(`pagination did not end; pages so far: ${JSON.stringify(pages)}`)
+  }
+
+  const byPrice = (a: ReturnType<typeof processedEvent>, b: ReturnType<typeof processedEvent>) =>
+    a.price.amount - b.price.amount || (a.vehicle.id < b.vehicle.id ? -1 : 1)
+
+  test('sort=price walks every ad once, cheapest first, _id breaking ties', async () => {
+    const { ids } = await all({ sort: 'price' }, 7)
+    expect(ids).toEqual([...seeded].sort(byPrice).map((e) => e.vehicle.id))
+  })
+
+  test('sort=-price is the exact reverse', async () => {
+    const { ids } = await all({ sort: '-price' }, 9)
+    expect(ids).toEqual(
+      [...seeded]
+        .sort(byPrice)
+        .reverse()
+        .map((e) => e.vehicle.id),
+    )
+  })
+
+  test('sort=newest orders by the processed event time, newest first', async () => {
+    const { ids } = await all({ sort: 'newest' }, LIMIT_DEFAULT)
+    const expected = [...seeded]
+      .sort((a, b) => b.occurredAt.localeCompare(a.occurredAt) || (a.vehicle.id < b.vehicle.id ? 1 : -1))
+      .map((e) => e.vehicle.id)
+    expect(ids).toEqual(expected)
+  })
+
+  test('filters: manufacturer, model, year range, price range', async () => {
+    const query = {
+      sort: 'price',
+      manufacturer: 'Renault',
+      model: 'Clio',
+      yearFrom: 2012,
+      yearTo: 2019,
+      priceMin: 6_000,
+      priceMax: 12_000,
+    } as const
+    const { ids } = await all(query, 5)
+    const expected = seeded
+      .filter(
+        (e) =>
+          e.vehicle.manufacturer === 'Renault' &&
+          e.vehicle.model === 'Clio' &&
+          e.vehicle.year >= 2012 &&
+          e.vehicle.year <= 2019 &&
+          e.price.amount >= 6_000 &&
+          e.price.amount <= 12_000,
+      )
+      .sort(byPrice)
+      .map((e) => e.vehicle.id)
+    expect(expected.length).toBeGreaterThan(0)
+    expect(ids).toEqual(expected)
+  })
+
+  test('a filter that matches nothing answers an empty page without a cursor', async () => {
+    expect(await ads.list({ sort: 'price', limit: 10, manufacturer: 'Nobody' })).toEqual({
+      items: [],
+      nextCursor: null,
+    })
+  })
+
+  test('each ad appears once while ads are being inserted during the walk', async () => {
+    const before = new Set(seeded.map((e) => e.vehicle.id))
+    const inserted: string[] = []
+    let inserting = true
+    const writer = (async () => {
+      for (let i = 0; inserting && i < 200; i++) {
+        const event = processedEvent({ amount: 5_000 + ((i * 7) % 10) * 1_000, occurredAt: at(1_000 + i) })
+        await ads.upsert(event)
+        inserted.push(event.vehicle.id)
+      }
+    })()
+    const { ids } = await all({ sort: 'price' }, 4)
+    inserting = false
+    await writer
+    expect(inserted.length).toBeGreaterThan(0)
+    const counts = new Map<string, number>()
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1)
+    const repeated = [...counts].filter(([, n]) => n > 1)
+    expect(repeated).toEqual([])
+    const missing = [...before].filter((id) => !counts.has(id))
+    expect(missing).toEqual([])
+  })
+})

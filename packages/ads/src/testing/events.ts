@@ -1,0 +1,38 @@
+/** Builders of processed events for the tests of this package (not used at run time). */
+import type { ProcessedVehicle } from '../ads/model'
+
+export interface EventOverrides {
+  vehicleId?: string
+  eventId?: string
+  occurredAt?: string
+  manufacturer?: string
+  model?: string
+  year?: number
+  amount?: number
+}
+
+export function processedEvent(overrides: EventOverrides = {}): ProcessedVehicle {
+  const vehicleId = overrides.vehicleId ?? crypto.randomUUID()
+  const occurredAt = overrides.occurredAt ?? new Date().toISOString()
+  return {
+    eventId: overrides.eventId ?? crypto.randomUUID(),
+    occurredAt,
+    vehicle: {
+      id: vehicleId,
+      vin: `VIN${vehicleId.replaceAll('-', '').slice(0, 14).toUpperCase()}`,
+      manufacturer: overrides.manufacturer ?? 'Renault',
+      model: overrides.model ?? 'Clio',
+      year: overrides.year ?? 2020,
+      odometer: 42_000,
+      odometerUnit: 'km',
+      createdAt: '2026-11-25T09:00:00.000Z',
+    },
+    price: { amount: overrides.amount ?? 10_000, currency: 'EUR' },
+    estimatedAt: occurredAt,
+  }
+}
+
+/** `2026-11-25T10:00:00.000Z` plus `seconds`. */
+export function at(seconds: number): string {
+  return new Date(Date.UTC(2026, 10, 25, 10, 0, 0) + seconds * 1000).toISOString()
+}
