@@ -83,7 +83,10 @@ export class AdsRepository {
 
   /** Creates the collection's indexes; idempotent, run at every start before serving. */
   async ensureIndexes(): Promise<void> {
-    await this.ads.createIndexes(INDEXES)
+    // One index per command: FerretDB v1.24 panics (and drops the connection) on a createIndexes that
+    // names two or more indexes which already exist — it deletes from a slice by stale positions
+    // (FerretDB/FerretDB#3858). One at a time, an existing index is a no-op as in MongoDB.
+    for (const index of INDEXES) await this.ads.createIndexes([index])
   }
 
   /** Round trip to the server, for `/health/ready`. */
