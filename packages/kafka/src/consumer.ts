@@ -1,6 +1,303 @@
-import { KafkaUsageError } from './errors'
-import type { Consumer, ConsumerOptions } from './types'
+import {
+  FetchIsolationLevels,
+  Consumer as LibraryConsumer,
+  type Message as LibraryMessage,
+  type MessagesStream,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+} from '@platformatic/kafka'
+import { toKafkaError } from './client-errors'
+import { KafkaError, KafkaUsageError } from './errors'
+import type {
+  ConsumedMessage,
+  Consumer,
+  ConsumerErrorContext,
+  ConsumerOptions,
+  MessageHandler,
+} from './types'
 
-export function createConsumer(_options: ConsumerOptions): Consumer {
-  throw new KafkaUsageError('createConsumer: implementation follows')
+type RawMessage = LibraryMessage<Buffer, Buffer, Buffer, Buffer>
+
+/** Fetched messages of one assigned partition, handled one at a time in offset order. */
+interface PartitionLane {
+  topic: string
+  partition: number
+  queue: RawMessage[]
+  /** Highest offset ever queued here: a re-fetch after a rebalance re-sends older ones, which are dropped. */
+  highest: bigint
+  worker: Promise<void> | undefined
+  revoked: boolean
+}
+
+const DEFAULTS = { retryBackoffMs: 1_000, sessionTimeoutMs: 30_000, maxBufferedMessages: 1_000 }
+
+function headersOf(raw: RawMessage): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of raw.headers) headers[k.toString('utf8')] = v.toString('utf8')
+  return headers
+}
+
+/**
+ * Group consumer on top of the library's fetch stream, with its autocommit off. Why not the stream
+ * alone: it hands out messages of all partitions in one sequence and commits whatever was fetched when
+ * autocommit is on. Here every partition gets a lane that runs the handler for one message at a time and
+ * commits that message's offset only after the handler resolved (known-traps #3); heartbeats run on the
+ * library's timers, so a slow handler does not cost the group membership (known-traps #4).
+ */
+export function createConsumer(options: ConsumerOptions): Consumer {
+  if (options.readCommitted !== true) throw new KafkaUsageError('consumers must read committed records only')
+  if (options.brokers.length === 0) throw new KafkaUsageError('createConsumer: brokers is empty')
+  if (options.topics.length === 0) throw new KafkaUsageError('createConsumer: topics is empty')
+  const retryBackoffMs = options.retryBackoffMs ?? DEFAULTS.retryBackoffMs
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs
+  const maxBuffered = options.maxBufferedMessages ?? DEFAULTS.maxBufferedMessages
+  const report = (error: unknown, context: ConsumerErrorContext): void => {
+    const typed = error instanceof KafkaError ? error : toKafkaError(error, `consumer ${context.stage}`)
+    try {
+      options.onError?.(typed, context)
+    } catch {
+      // A failing error reporter must not take the consumer down with it.
+    }
+  }
+
+  const client = new LibraryConsumer({
+    clientId: options.clientId,
+    groupId: options.groupId,
+    bootstrapBrokers: [...options.brokers],
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    autocommit: false,
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 10)),
+    rebalanceTimeout: sessionTimeoutMs * 2,
+    maxWaitTime: 500,
+    timeout: 10_000,
+    retries: 5,
+    retryDelay: 500,
+  })
+
+  const lanes = new Map<string, PartitionLane>()
+  const pausedTopics = new Set<string>()
+  const pausedPartitions = new Set<string>()
+  const pendingCommits = new Set<Promise<void>>()
+  const sleepers = new Set<() => void>()
+  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  let handler: MessageHandler | undefined
+  let buffered = 0
+  let backpressured = false
+  let closing = false
+  let closed: Promise<void> | undefined
+  let fatal: KafkaError | undefined
+
+  const slot = (topic: string, partition: number) => `${topic}:${partition}`
+  const isPaused = (lane: PartitionLane) =>
+    pausedTopics.has(lane.topic) || pausedPartitions.has(slot(lane.topic, lane.partition))
+  const isAssigned = (topic: string, partition: number) =>
+    client.assignments?.some((a) => a.topic === topic && a.partitions.includes(partition)) ?? false
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        sleepers.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      sleepers.add(wake)
+    })
+  }
+
+  function release(count: number): void {
+    buffered -= count
+    if (backpressured && !closing && buffered <= maxBuffered / 2) {
+      backpressured = false
+      stream?.resume()
+    }
+  }
+
+  function commit(raw: RawMessage): void {
+    const context = {
+      stage: 'commit' as const,
+      topic: raw.topic,
+      partition: raw.partition,
+      offset: raw.offset.toString(),
+    }
+    let pending: Promise<void>
+    try {
+      pending = Promise.resolve(raw.commit()).catch((error: unknown) => report(error, context))
+    } catch (error) {
+      report(error, context)
+      return
+    }
+    pendingCommits.add(pending)
+    void pending.finally(() => pendingCommits.delete(pending))
+  }
+
+  async function work(lane: PartitionLane): Promise<void> {
+    while (!closing && !lane.revoked && !isPaused(lane)) {
+      const raw = lane.queue[0]
+      if (raw === undefined || handler === undefined) return
+      let attempt = 1
+      for (;;) {
+        try {
+          await handler({
+            topic: raw.topic,
+            partition: raw.partition,
+            offset: raw.offset.toString(),
+            key: raw.key === undefined ? null : raw.key.toString('utf8'),
+            value: raw.value ?? Buffer.alloc(0),
+            headers: headersOf(raw),
+            timestamp: Number(raw.timestamp),
+            attempt,
+          } satisfies ConsumedMessage)
+          break
+        } catch (error) {
+          report(error, {
+            stage: 'handler',
+            topic: raw.topic,
+            partition: raw.partition,
+            offset: raw.offset.toString(),
+            attempt,
+          })
+          // Not committed and not dropped: the same message comes back, here or in the next owner.
+          if (closing || lane.revoked || isPaused(lane)) return
+          await sleep(retryBackoffMs)
+          if (closing || lane.revoked || isPaused(lane)) return
+          attempt++
+        }
+      }
+      if (lane.queue[0] === raw) {
+        lane.queue.shift()
+        release(1)
+      }
+      commit(raw)
+    }
+  }
+
+  function kick(lane: PartitionLane): void {
+    if (lane.worker !== undefined || closing || lane.revoked || isPaused(lane) || lane.queue.length === 0)
+      return
+    lane.worker = work(lane)
+      .catch((error: unknown) =>
+        report(error, { stage: 'consumer', topic: lane.topic, partition: lane.partition }),
+      )
+      .finally(() => {
+        lane.worker = undefined
+        kick(lane)
+      })
+  }
+
+  function dispatch(raw: RawMessage): void {
+    if (closing) return
+    // Late data of a partition this member no longer owns: its new owner reads it from the commit.
+    if (!isAssigned(raw.topic, raw.partition)) return
+    const key = slot(raw.topic, raw.partition)
+    let lane = lanes.get(key)
+    if (lane === undefined) {
+      lane = {
+        topic: raw.topic,
+        partition: raw.partition,
+        queue: [],
+        highest: -1n,
+        worker: undefined,
+        revoked: false,
+      }
+      lanes.set(key, lane)
+    }
+    if (raw.offset <= lane.highest) return
+    lane.highest = raw.offset
+    lane.queue.push(raw)
+    buffered++
+    if (buffered >= maxBuffered && !backpressured) {
+      backpressured = true
+      stream?.pause()
+    }
+    kick(lane)
+  }
+
+  /** After a rebalance: lanes of partitions taken away stop, their queued messages are forgotten. */
+  function pruneRevoked(): void {
+    for (const [key, lane] of lanes) {
+      if (isAssigned(lane.topic, lane.partition)) continue
+      lane.revoked = true
+      release(lane.queue.length)
+      lane.queue = []
+      lanes.delete(key)
+    }
+  }
+
+  function setPaused(topic: string, partitions: readonly number[] | undefined, paused: boolean): void {
+    if (partitions === undefined) {
+      if (paused) pausedTopics.add(topic)
+      else pausedTopics.delete(topic)
+      if (!paused)
+        for (const key of [...pausedPartitions]) if (key.startsWith(`${topic}:`)) pausedPartitions.delete(key)
+    } else {
+      for (const p of partitions) {
+        if (paused) pausedPartitions.add(slot(topic, p))
+        else pausedPartitions.delete(slot(topic, p))
+      }
+    }
+    if (paused) for (const wake of [...sleepers]) wake()
+    else for (const lane of lanes.values()) kick(lane)
+  }
+
+  return {
+    async run(messageHandler) {
+      if (handler !== undefined) throw new KafkaUsageError('run() was already called on this consumer')
+      if (closing) throw new KafkaUsageError('consumer is closed')
+      handler = messageHandler
+      client.on('consumer:group:join', pruneRevoked)
+      try {
+        stream = await client.consume({
+          topics: [...options.topics],
+          mode: MessagesStreamModes.COMMITTED,
+          fallbackMode: options.fromBeginning
+            ? MessagesStreamFallbackModes.EARLIEST
+            : MessagesStreamFallbackModes.LATEST,
+          autocommit: false,
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+          sessionTimeout: sessionTimeoutMs,
+          heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 10)),
+          maxWaitTime: 500,
+        })
+      } catch (error) {
+        handler = undefined
+        throw toKafkaError(error, `consumer of group ${options.groupId} could not start`)
+      }
+      stream.on('data', dispatch)
+      stream.on('error', (error: unknown) => {
+        fatal = toKafkaError(error, `consumer of group ${options.groupId} stopped`)
+        report(fatal, { stage: 'consumer' })
+      })
+    },
+
+    pause: (topic, partitions) => setPaused(topic, partitions, true),
+    resume: (topic, partitions) => setPaused(topic, partitions, false),
+
+    async ping() {
+      if (fatal !== undefined) throw fatal
+      try {
+        await client.metadata({ topics: [...options.topics], forceUpdate: true, retries: 0 })
+      } catch (error) {
+        throw toKafkaError(error, 'consumer ping')
+      }
+    },
+
+    close() {
+      closed ??= (async () => {
+        closing = true
+        stream?.pause()
+        for (const wake of [...sleepers]) wake()
+        // Finish what is in the handler now; queued messages stay uncommitted for the next owner.
+        await Promise.allSettled([...lanes.values()].map((lane) => lane.worker))
+        await Promise.allSettled([...pendingCommits])
+        if (stream !== undefined && !stream.destroyed) {
+          await stream.close().catch((error: unknown) => report(error, { stage: 'consumer' }))
+        }
+        // Leaves the group, so the partitions move to the other members at once.
+        await client.close().catch((error: unknown) => report(error, { stage: 'consumer' }))
+      })()
+      return closed
+    },
+  }
 }

@@ -1,3 +1,5 @@
+import type { KafkaError } from './errors'
+
 /**
  * The public shape of the Kafka module. Services (stock's outbox relay, ads' projection, tests) code
  * against these types only; which client library sits behind them is decided in docs/kafka-client.md.
@@ -55,6 +57,26 @@ export interface ConsumerOptions {
   /** Delay before a message whose handler threw is handed to the handler again (default 1 000 ms). */
   retryBackoffMs?: number
   sessionTimeoutMs?: number
+  /**
+   * Upper bound of fetched-but-unfinished messages held in memory; fetching stops when it is reached
+   * (also while partitions are paused) and starts again when half of it is handled. Default 1 000.
+   */
+  maxBufferedMessages?: number
+  /**
+   * Told about every failure that does not reach a caller: a handler that threw (before its retry), a
+   * commit the broker refused (the message will be delivered again), the fetch stream dying. The module
+   * never logs by itself: services log through this.
+   */
+  onError?: (error: KafkaError, context: ConsumerErrorContext) => void
+}
+
+export interface ConsumerErrorContext {
+  /** What failed: the handler, a commit, or the consumer as a whole (fetch stream, group). */
+  stage: 'handler' | 'commit' | 'consumer'
+  topic?: string
+  partition?: number
+  offset?: string
+  attempt?: number
 }
 
 /** One consumed record, as the handler sees it. */
