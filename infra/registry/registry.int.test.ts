@@ -106,6 +106,12 @@ describe('Apicurio Registry instances (ccompat v7)', () => {
     expect(answer.body).toMatchObject({ error_code: 40401 })
   })
 
+  test('an unknown schema id is a JSON 404 with error_code 40403', async () => {
+    const answer = await call(`${instances[1]}/schemas/ids/${2 ** 31 - 1}`)
+    expectAnswer(answer, 404, 'GET an unknown schema id')
+    expect(answer.body).toMatchObject({ error_code: 40403 })
+  })
+
   let firstId = 0
 
   test('a JSON schema registered on one instance is readable by id from the others', async () => {
