@@ -17,6 +17,8 @@
 #                        the snapshots and events topics become <topic>-snapshots / <topic>-events, so
 #                        a throwaway registry shares nothing with the stack's
 #   REGISTRY_JAVA_OPTS   extra JVM options, appended last (they win), e.g. a -D override
+#   REGISTRY_TOPIC_WAIT_SECONDS  how long instances 2..N wait for instance 1 to create the topics
+#                        (default 180; needs kcat, skipped with a warning without it)
 set -euo pipefail
 
 usage() {
@@ -69,12 +71,39 @@ jvm_opts=(
 )
 
 topic_opts=()
+topics=(kafkasql-journal kafkasql-snapshots registry-events)
 if [[ -n "${REGISTRY_TOPIC:-}" ]]; then
+  topics=("$REGISTRY_TOPIC" "$REGISTRY_TOPIC-snapshots" "$REGISTRY_TOPIC-events")
   topic_opts=(
-    "-Dapicurio.kafkasql.topic=$REGISTRY_TOPIC"
-    "-Dapicurio.kafkasql.snapshots.topic=$REGISTRY_TOPIC-snapshots"
-    "-Dapicurio.events.kafka.topic=$REGISTRY_TOPIC-events"
+    "-Dapicurio.kafkasql.topic=${topics[0]}"
+    "-Dapicurio.kafkasql.snapshots.topic=${topics[1]}"
+    "-Dapicurio.events.kafka.topic=${topics[2]}"
   )
+fi
+
+# Only instance 1 creates the topics. 3.3.3 treats losing the creation race as fatal (TopicExistsException
+# from KafkaAdminUtil: the instance exits, or stays up with /health/ready and /health/live at 503 for good),
+# so the others wait here until the topics exist. Once they exist this costs one metadata request each.
+topic_exists() {
+  local metadata
+  metadata="$(kcat -b "$bootstrap" -L -J -t "$1" -m 5 2>/dev/null)" || return 1
+  [[ "$metadata" == *'"partitions":[{'* ]]
+}
+if [[ "$instance" != 1 ]]; then
+  if ! command -v kcat >/dev/null 2>&1; then
+    echo "run.sh: kcat not found; not waiting for instance 1 to create ${topics[*]} (start it first)" >&2
+  else
+    deadline=$((SECONDS + ${REGISTRY_TOPIC_WAIT_SECONDS:-180}))
+    for topic in "${topics[@]}"; do
+      until topic_exists "$topic"; do
+        if ((SECONDS >= deadline)); then
+          echo "run.sh: topic $topic still missing on $bootstrap; start registry instance 1 first" >&2
+          exit 1
+        fi
+        sleep 1
+      done
+    done
+  fi
 fi
 
 # Word splitting is intended: REGISTRY_JAVA_OPTS is a space-separated option list.
