@@ -1,25 +1,12 @@
+import type { Ad, VehicleProcessedEvent } from '@vehicles/contracts'
+
+/** The processed event as the read model takes it (validated by the contracts' decoder). */
+export type ProcessedVehicle = VehicleProcessedEvent
+
 /**
  * How an ad is stored. One document per vehicle: `_id` is the vehicle id, so the database's own unique
  * index on `_id` is what makes "exactly one ad per vehicle" true whatever Kafka redelivers.
  */
-
-/** The processed event's fields the read model needs (the full shape lives in @vehicles/contracts). */
-export interface ProcessedVehicle {
-  eventId: string
-  occurredAt: string
-  vehicle: {
-    id: string
-    vin: string
-    manufacturer: string
-    model: string
-    year: number
-    odometer: number
-    odometerUnit: 'km' | 'mi'
-    createdAt: string
-  }
-  price: { amount: number; currency: 'EUR' }
-  estimatedAt: string
-}
 
 export interface AdDocument {
   _id: string
@@ -28,9 +15,8 @@ export interface AdDocument {
   model: string
   year: number
   odometer: number
-  odometerUnit: 'km' | 'mi'
-  createdAt: string
-  price: { amount: number; currency: 'EUR' }
+  odometerUnit: Ad['odometerUnit']
+  price: Ad['price']
   estimatedAt: string
   /** The processed event's `occurredAt`: a BSON date so "newest" sorts on an index. */
   updatedAt: Date
@@ -40,20 +26,8 @@ export interface AdDocument {
   eventId: string
 }
 
-/** An ad as the API returns it. */
-export interface AdView {
-  vehicleId: string
-  vin: string
-  manufacturer: string
-  model: string
-  year: number
-  odometer: number
-  odometerUnit: 'km' | 'mi'
-  createdAt: string
-  price: { amount: number; currency: 'EUR' }
-  estimatedAt: string
-  updatedAt: string
-}
+/** An ad as the API returns it (the contracts' `Ad`). */
+export type AdView = Ad
 
 export function toView(doc: AdDocument): AdView {
   return {
@@ -64,7 +38,6 @@ export function toView(doc: AdDocument): AdView {
     year: doc.year,
     odometer: doc.odometer,
     odometerUnit: doc.odometerUnit,
-    createdAt: doc.createdAt,
     price: { amount: doc.price.amount, currency: doc.price.currency },
     estimatedAt: doc.estimatedAt,
     updatedAt: doc.updatedAt.toISOString(),

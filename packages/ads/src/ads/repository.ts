@@ -104,9 +104,14 @@ export class AdsRepository {
 
   private async write(event: ProcessedVehicle): Promise<UpsertOutcome> {
     const version = versionKey(event.occurredAt, event.eventId)
-    const { id, ...vehicle } = event.vehicle
+    const { id, vin, manufacturer, model, year, odometer, odometerUnit } = event.vehicle
     const fields: Omit<AdDocument, '_id'> = {
-      ...vehicle,
+      vin,
+      manufacturer,
+      model,
+      year,
+      odometer,
+      odometerUnit,
       price: { amount: event.price.amount, currency: event.price.currency },
       estimatedAt: event.estimatedAt,
       updatedAt: new Date(event.occurredAt),

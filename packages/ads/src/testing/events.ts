@@ -17,9 +17,10 @@ export function processedEvent(overrides: EventOverrides = {}): ProcessedVehicle
   return {
     eventId: overrides.eventId ?? crypto.randomUUID(),
     occurredAt,
+    causationId: crypto.randomUUID(),
     vehicle: {
       id: vehicleId,
-      vin: `VIN${vehicleId.replaceAll('-', '').slice(0, 14).toUpperCase()}`,
+      vin: randomVin(),
       manufacturer: overrides.manufacturer ?? 'Renault',
       model: overrides.model ?? 'Clio',
       year: overrides.year ?? 2020,
@@ -35,4 +36,11 @@ export function processedEvent(overrides: EventOverrides = {}): ProcessedVehicle
 /** `2026-11-25T10:00:00.000Z` plus `seconds`. */
 export function at(seconds: number): string {
   return new Date(Date.UTC(2026, 10, 25, 10, 0, 0) + seconds * 1000).toISOString()
+}
+
+const VIN_CHARS = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789'
+
+/** 17 characters of the ISO 3779 alphabet (no I, O, Q), as the contract requires. */
+export function randomVin(): string {
+  return Array.from({ length: 17 }, () => VIN_CHARS[Math.floor(Math.random() * VIN_CHARS.length)]).join('')
 }
