@@ -1,0 +1,97 @@
+"""The one place that reads the environment: every setting, validated once at start.
+
+A bad or missing value stops the process with a message naming the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# estimator/src/estimator/config.py -> the repository root is four levels up.
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+_DEFAULT_CONTRACTS_DIR = _REPO_ROOT / "packages" / "contracts" / "schemas"
+
+TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class Settings(BaseSettings):
+    """Names match the environment variables (case-insensitive), e.g. `KAFKA_BROKERS`."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    kafka_brokers: Annotated[str, Field(min_length=1, description="comma-separated host:port list")]
+    schema_registry_url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    contracts_dir: Path = _DEFAULT_CONTRACTS_DIR
+
+    input_topic: TopicName = "stock.vehicle-created"
+    output_topic: TopicName = "stock.vehicle-processed"
+    # Empty means `<input topic>.dlq`, the system's naming rule.
+    dlq_topic: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]*$", max_length=249)] = ""
+    group_id: Annotated[str, Field(min_length=1)] = "price-estimate"
+    # Part of `transactional.id`: must be unique among running instances and stable across restarts of one.
+    instance_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")] = Field(
+        default_factory=socket.gethostname
+    )
+
+    estimate_delay_seconds: Annotated[float, Field(ge=0, le=86_400)] = 30.0
+    max_in_flight: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    commit_interval_ms: Annotated[int, Field(ge=1, le=60_000)] = 100
+    commit_max_records: Annotated[int, Field(ge=1, le=100_000)] = 1_000
+    shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
+    transaction_timeout_ms: Annotated[int, Field(ge=1_000, le=900_000)] = 60_000
+
+    metrics_port: Annotated[int, Field(ge=0, le=65_535)] = 9101
+    metrics_host: str = "127.0.0.1"
+    log_level: Literal["debug", "info", "warn", "error"] = "info"
+
+    @field_validator("kafka_brokers")
+    @classmethod
+    def _brokers_are_host_ports(cls, value: str) -> str:
+        for broker in value.split(","):
+            host, sep, port = broker.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"'{broker}' is not host:port")
+        return value
+
+    @field_validator("contracts_dir")
+    @classmethod
+    def _contracts_dir_exists(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"{value} is not a directory (set CONTRACTS_DIR to packages/contracts/schemas)")
+        return value
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return self.dlq_topic or f"{self.input_topic}.dlq"
+
+    @property
+    def input_subject(self) -> str:
+        return f"{self.input_topic}-value"
+
+    @property
+    def output_subject(self) -> str:
+        return f"{self.output_topic}-value"
+
+    @property
+    def transactional_id(self) -> str:
+        return f"{self.group_id}-{self.instance_id}"
+
+
+class ConfigError(Exception):
+    """Raised with one line per bad variable; `__main__` prints it and exits 2."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]  # required fields come from the environment
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = "_".join(str(part) for part in problem["loc"]).upper() or "environment"
+            lines.append(f"{name}: {problem['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None

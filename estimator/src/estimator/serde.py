@@ -1,0 +1,160 @@
+"""Confluent wire format (magic byte 0, 4-byte big-endian schema id, JSON) checked against JSON Schema.
+
+The schema files are the ones `packages/contracts` generates, read as they are from `CONTRACTS_DIR`. On
+decode, the record's schema id must be one the registry knows (unknown ids are fetched once, then cached);
+the payload is validated against that writer schema and against the contract this service was built with,
+so the code below never sees a vehicle it cannot price. Every failure is a `PoisonRecord` whose reason
+names the field that failed.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft7Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import ValidationError as SchemaViolation
+
+MAGIC_BYTE = 0
+HEADER = struct.Struct(">bI")
+
+CREATED_SCHEMA_FILE = "stock.vehicle-created-value.json"
+PROCESSED_SCHEMA_FILE = "stock.vehicle-processed-value.json"
+
+
+class PoisonRecord(Exception):
+    """A record this service can never handle; it goes to the dead-letter topic with `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _format_checker() -> FormatChecker:
+    # Draft-07 has no `uuid` format in jsonschema's checker, while Ajv (the TypeScript side) checks it:
+    # add it so both languages accept and refuse the same records.
+    checker = FormatChecker(Draft7Validator.FORMAT_CHECKER.checkers.keys())
+    checker.checkers.update(Draft7Validator.FORMAT_CHECKER.checkers)
+
+    @checker.checks("uuid", raises=ValueError)
+    def _is_uuid(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        return len(value) == 36 and str(uuid.UUID(value)) == value.lower()
+
+    return checker
+
+
+FORMATS = _format_checker()
+
+
+def validator_for(schema: dict[str, Any]) -> Draft7Validator:
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=FORMATS)
+
+
+def describe(error: SchemaViolation) -> str:
+    """`vehicle.year: 1700 is less than the minimum of 1886`: the path first, so the field is named."""
+    path = ".".join(str(part) for part in error.absolute_path) or "(root)"
+    return f"{path}: {error.message}"
+
+
+def first_violation(validator: Draft7Validator, value: object) -> str | None:
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    return describe(errors[0]) if errors else None
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """A schema file of `packages/contracts`: its exact text (what gets compared with the registry)."""
+
+    text: str
+    schema: dict[str, Any]
+    validator: Draft7Validator
+
+    @classmethod
+    def load(cls, path: Path) -> Contract:
+        try:
+            text = path.read_text(encoding="utf-8")
+            schema = json.loads(text)
+            validator = validator_for(schema)
+        except (OSError, ValueError, SchemaError) as error:
+            raise RuntimeError(f"cannot load the contract {path}: {error}") from error
+        return cls(text=text, schema=schema, validator=validator)
+
+
+def encode(schema_id: int, contract: Contract, value: dict[str, Any]) -> bytes:
+    """Wire bytes for `value`; refuses a value its own contract rejects (that would be a bug here)."""
+    problem = first_violation(contract.validator, value)
+    if problem is not None:
+        raise ValueError(f"refusing to produce an invalid record: {problem}")
+    payload = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return HEADER.pack(MAGIC_BYTE, schema_id) + payload
+
+
+class Decoder:
+    """Decodes the input topic's records. `fetch_schema` maps an id to its text, or None when unknown."""
+
+    def __init__(
+        self,
+        contract: Contract,
+        known: dict[int, Draft7Validator],
+        fetch_schema: Callable[[int], str | None],
+    ) -> None:
+        self._contract = contract
+        self._validators = dict(known)
+        self._unknown: set[int] = set()
+        self._fetch = fetch_schema
+
+    def decode(self, value: bytes | None) -> dict[str, Any]:
+        if value is None:
+            raise PoisonRecord("record has no value (tombstone)")
+        if len(value) < HEADER.size:
+            raise PoisonRecord(f"record value is {len(value)} bytes, shorter than the 5-byte wire header")
+        magic, schema_id = HEADER.unpack_from(value)
+        if magic != MAGIC_BYTE:
+            raise PoisonRecord(f"magic byte is {magic}, expected {MAGIC_BYTE} (not Confluent wire format)")
+        writer = self._writer(schema_id)
+        try:
+            document = json.loads(value[HEADER.size :].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise PoisonRecord("payload is not valid UTF-8") from None
+        except ValueError as error:
+            raise PoisonRecord(f"payload is not JSON: {error}") from None
+        problem = first_violation(writer, document)
+        if problem is not None:
+            raise PoisonRecord(f"schema {schema_id} violated: {problem}")
+        if writer is not self._contract.validator:
+            problem = first_violation(self._contract.validator, document)
+            if problem is not None:
+                raise PoisonRecord(
+                    f"record of schema {schema_id} does not fit this service's contract: {problem}"
+                )
+        if not isinstance(document, dict):
+            raise PoisonRecord("payload is not a JSON object")
+        return document
+
+    def _writer(self, schema_id: int) -> Draft7Validator:
+        known = self._validators.get(schema_id)
+        if known is not None:
+            return known
+        if schema_id in self._unknown:
+            raise PoisonRecord(f"unknown schema id {schema_id}")
+        text = self._fetch(
+            schema_id
+        )  # RegistryError (registry unreachable) propagates: not the record's fault
+        if text is None:
+            self._unknown.add(schema_id)
+            raise PoisonRecord(f"unknown schema id {schema_id}")
+        try:
+            validator = validator_for(json.loads(text))
+        except (ValueError, SchemaError) as error:
+            raise PoisonRecord(f"schema id {schema_id} is not a usable JSON Schema: {error}") from None
+        self._validators[schema_id] = validator
+        return validator
