@@ -1,5 +1,22 @@
+/** @vehicles/contracts: the one seam between the services. See README.md. */
 export { EVENT_CONTRACTS, type EventContract, GENERATED_FILES } from './artifacts'
+export { maxModelYear, normaliseVin, parseCreateVehicle } from './create-vehicle'
+export {
+  ContractMismatchError,
+  RegistryRefusedError,
+  RegistryUnavailableError,
+  UnknownSchemaError,
+  WireFormatError,
+} from './errors'
 export { DRAFT_07, toJsonSchema, toJsonSchemaText } from './json-schema'
+export { eventRegistrations, type Registration, type RegistrationResult, registerAll } from './register'
+export {
+  type Compatibility,
+  DEFAULT_RETRY,
+  RegistryClient,
+  type RegistryClientOptions,
+  type RetryPolicy,
+} from './registry-client'
 export { Ad } from './schemas/ad'
 export {
   NAME_MAX_LENGTH,
@@ -14,4 +31,14 @@ export {
 export { ERROR_CODES, ErrorBody, type ErrorCode, ErrorDetail } from './schemas/error-body'
 export { type Price, VehicleCreatedEvent, VehicleProcessedEvent } from './schemas/events'
 export { CreateVehicleBody, Vehicle } from './schemas/vehicle'
+export {
+  type BoundContract,
+  type ConnectOptions,
+  type Contracts,
+  connectContracts,
+  type EventTopic,
+  type EventValues,
+} from './serde'
 export { dlqTopic, subjectOf, TOPICS, type Topic } from './topics'
+export { assertValid, ContractViolation, check, compileJsonSchema, type Violation } from './validate'
+export { decodeWire, encodeWire, MAGIC_BYTE, parseJsonPayload, type WireRecord } from './wire'

@@ -27,9 +27,12 @@ export const NAME_MAX_LENGTH = 64
 export const Uuid = () => Type.String({ format: 'uuid' })
 export const DateTime = () => Type.String({ format: 'date-time' })
 
-/** Non-empty after trimming (at least one non-space character), bounded. */
+/** At least one non-space character: "non-empty after trim" (which also rules out ""). */
+export const NOT_BLANK_PATTERN = '\\S'
+
+/** Non-empty after trimming, bounded. */
 export const Name = (description: string) =>
-  Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, pattern: '\\S', description })
+  Type.String({ maxLength: NAME_MAX_LENGTH, pattern: NOT_BLANK_PATTERN, description })
 
 export const Year = () =>
   Type.Integer({ minimum: YEAR_MIN, maximum: YEAR_MAX, description: 'model year, 1886 to next year' })
