@@ -3,7 +3,8 @@
  * through the Confluent-compatible API that our serde clients use.
  *
  * Needs the stack (`bun run stack up`). Instance addresses come from `.stack/stack.env`
- * (`SCHEMA_REGISTRY_INSTANCES`, comma-separated ccompat base URLs) or default to 18091..18093.
+ * (`SCHEMA_REGISTRY_INSTANCES`, comma-separated ccompat base URLs) or default to 18091..18093; the
+ * journal topic is `SCHEMA_REGISTRY_JOURNAL_TOPIC` or upstream's `kafkasql-journal`.
  * Each run uses its own subject, so runs never collide and leave nothing others depend on.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
@@ -67,10 +68,14 @@ const breaking = { ...v1, properties: { ...v1.properties, year: { type: 'string'
 const jsonSchema = (schema: string) => ({ schemaType: 'JSON', schema })
 
 let instances: string[] = []
+let brokers = ''
+let journalTopic = ''
 let subject = ''
 
 beforeAll(async () => {
   const env = stackEnv()
+  brokers = env.KAFKA_BROKERS
+  journalTopic = env.SCHEMA_REGISTRY_JOURNAL_TOPIC ?? 'kafkasql-journal'
   instances = env.SCHEMA_REGISTRY_INSTANCES
     ? env.SCHEMA_REGISTRY_INSTANCES.split(',').map((url) => url.trim().replace(/\/$/, ''))
     : DEFAULT_INSTANCES
@@ -90,6 +95,28 @@ beforeAll(async () => {
 describe('Apicurio Registry instances (ccompat v7)', () => {
   test('there are three instances', () => {
     expect(instances).toHaveLength(3)
+  })
+
+  test('the shared journal topic has one partition on three replicas, all in sync', async () => {
+    // The registry creates it itself (RF = min(3, brokers)); see README for why RF is not configured.
+    const kcat = Bun.spawn(['kcat', '-b', brokers, '-L', '-J', '-t', journalTopic, '-m', '10'], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [out, err, code] = await Promise.all([
+      new Response(kcat.stdout).text(),
+      new Response(kcat.stderr).text(),
+      kcat.exited,
+    ])
+    if (code !== 0) throw new Error(`kcat -L on ${brokers} exited ${code}: ${err}`)
+    const metadata = JSON.parse(out) as {
+      topics: { topic: string; error?: string; partitions: { replicas: unknown[]; isrs: unknown[] }[] }[]
+    }
+    const topic = metadata.topics.find((t) => t.topic === journalTopic)
+    if (!topic || topic.error) throw new Error(`${journalTopic} missing on ${brokers}: ${out}`)
+    expect(topic.partitions).toHaveLength(1)
+    expect(topic.partitions[0]?.replicas).toHaveLength(3)
+    expect(topic.partitions[0]?.isrs).toHaveLength(3)
   })
 
   test('every instance reports the global BACKWARD rule set by configuration', async () => {
