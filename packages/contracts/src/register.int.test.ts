@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { dropSubject, liveRegistry, runPrefix } from './int-helpers'
+import { toJsonSchemaText } from './json-schema'
+import type { RegistryClient } from './registry-client'
+import { VehicleCreatedEvent } from './schemas/events'
+
+/**
+ * `bun run contracts:register` as a process, against the real registry, on a throwaway subject:
+ * v1 registers, v1 again changes nothing, a BACKWARD-breaking v2 is refused with exit 1, and an
+ * optional field added to the closed object is accepted.
+ */
+const repoRoot = resolve(import.meta.dir, '../../..')
+const subject = `${runPrefix('register')}-stock.vehicle-created-value`
+const dir = mkdtempSync(join(tmpdir(), 'contracts-register-'))
+let url = ''
+let client: RegistryClient
+
+type Schema = {
+  required: string[]
+  properties: Record<string, unknown>
+}
+
+const v1 = JSON.parse(toJsonSchemaText(VehicleCreatedEvent)) as Schema
+/** Breaks BACKWARD: a new required field, which records written with v1 do not have. */
+const breaking: Schema = {
+  ...v1,
+  properties: { ...v1.properties, dealer: { type: 'string' } },
+  required: [...v1.required, 'dealer'],
+}
+/** Keeps BACKWARD: the same field, optional (v1 objects are closed, so v1 records never carried it). */
+const additive: Schema = { ...v1, properties: { ...v1.properties, dealer: { type: 'string' } } }
+
+async function register(name: string, schema: Schema) {
+  const file = join(dir, `${name}.json`)
+  writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`)
+  const child = Bun.spawn(['bun', 'run', 'contracts:register', '--subject', subject, '--file', file], {
+    cwd: repoRoot,
+    env: { ...process.env, SCHEMA_REGISTRY_URL: url },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, stdout, stderr] = await Promise.all([
+    child.exited,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ])
+  return { code, stdout, stderr, output: `exit ${code}\nstdout: ${stdout}\nstderr: ${stderr}` }
+}
+
+beforeAll(async () => {
+  ;({ url, client } = await liveRegistry())
+})
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true })
+  if (client) await dropSubject(client, subject)
+})
+
+describe('contracts:register against the real registry', () => {
+  test('registers once, idempotently, refuses a BACKWARD break, accepts an optional field', async () => {
+    const first = await register('v1', v1)
+    expect(first.output).toContain(`${subject}: registered as schema id`)
+    expect(first.code).toBe(0)
+    const id = /schema id (\d+), version 1/.exec(first.stdout)?.[1]
+    expect(id).toBeDefined()
+
+    const again = await register('v1', v1)
+    expect(again.output).toContain(`${subject}: already registered as schema id ${id}, version 1`)
+    expect(again.code).toBe(0)
+
+    const refused = await register('breaking', breaking)
+    expect(refused.output).toContain('refused, the schema is not BACKWARD-compatible')
+    expect(refused.code).toBe(1)
+    expect(await client.request('GET', `/subjects/${encodeURIComponent(subject)}/versions`)).toEqual([1])
+
+    const accepted = await register('additive', additive)
+    expect(accepted.output).toContain('version 2, BACKWARD')
+    expect(accepted.code).toBe(0)
+  })
+})
