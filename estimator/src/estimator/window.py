@@ -177,5 +177,9 @@ class Window(Generic[T]):
         self._finished_in_txn = [s for s in self._finished_in_txn if s.tp not in gone]
         return dropped
 
+    def committed_offset(self, tp: TopicPartition) -> int | None:
+        partition = self._partitions.get(tp)
+        return None if partition is None else partition.committed
+
     def owned(self) -> list[TopicPartition]:
         return list(self._partitions)

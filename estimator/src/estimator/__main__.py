@@ -1,0 +1,108 @@
+"""`python -m estimator`: check config and schemas, start health/metrics, run the loop until SIGTERM.
+
+Exit codes: 0 after a clean shutdown, 1 on a fatal Kafka error, 2 on bad configuration, 3 when the
+registry lacks the schemas this build was made with (or differs from them).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from confluent_kafka import KafkaException
+
+from .config import ConfigError, Settings, load_settings
+from .health import Health, HealthServer, Metrics
+from .kafka import make_consumer, make_producer
+from .log import log
+from .registry import RegistryClient, RegistryError, SchemaNotRegistered
+from .serde import CREATED_SCHEMA_FILE, PROCESSED_SCHEMA_FILE, Contract, Decoder
+from .service import Estimator, FatalKafkaError
+
+_UNKNOWN_ID_RECHECK = 1.0
+
+
+def _schema_fetcher(registry: RegistryClient) -> Callable[[int], str | None]:
+    def fetch(schema_id: int) -> str | None:
+        text = registry.schema_by_id(schema_id)
+        if text is None:
+            # The registry instances replicate through Kafka: an id registered a moment ago on another
+            # instance may not be visible here yet. Ask once more before calling the record poison.
+            time.sleep(_UNKNOWN_ID_RECHECK)
+            text = registry.schema_by_id(schema_id)
+        return text
+
+    return fetch
+
+
+def run(settings: Settings) -> int:
+    log.set_level(settings.log_level)
+    health = Health()
+    metrics = Metrics()
+    server = HealthServer(settings.metrics_host, settings.metrics_port, health, metrics)
+    server.start()
+    log.info(
+        "health.listening", f"health and metrics on {settings.metrics_host}:{server.port}", port=server.port
+    )
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal.received", f"{signal.Signals(signum).name}: shutting down", signal=signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    try:
+        created = Contract.load(settings.contracts_dir / CREATED_SCHEMA_FILE)
+        processed = Contract.load(settings.contracts_dir / PROCESSED_SCHEMA_FILE)
+        registry = RegistryClient(settings.schema_registry_url)
+        input_id = registry.find_schema_id(settings.input_subject, created.text)
+        output_id = registry.find_schema_id(settings.output_subject, processed.text)
+    except (SchemaNotRegistered, RegistryError, RuntimeError) as error:
+        log.error("schemas.refused", f"refusing to start: {error}")
+        server.stop()
+        return 3
+    log.info(
+        "schemas.verified",
+        "registry holds the contract schemas",
+        input_subject=settings.input_subject,
+        input_schema_id=input_id,
+        output_subject=settings.output_subject,
+        output_schema_id=output_id,
+    )
+    health.reason = "initialising transactions"
+
+    fetch = _schema_fetcher(registry)
+    decoder = Decoder(created, {input_id: created.validator}, fetch)
+    producer = make_producer(settings)
+    try:
+        # Fences any earlier producer with this transactional.id and aborts what it left open.
+        producer.init_transactions(60)
+        consumer = make_consumer(settings)
+        estimator = Estimator(settings, consumer, producer, decoder, processed, output_id, metrics, health)
+        estimator.run(stop)
+    except (FatalKafkaError, KafkaException) as error:
+        log.error("estimator.fatal", f"fatal Kafka error, exiting: {error}")
+        server.stop()
+        return 1
+    server.stop()
+    return 0
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        log.error("config.invalid", str(error))
+        sys.exit(2)
+    sys.exit(run(settings))
+
+
+if __name__ == "__main__":
+    main()

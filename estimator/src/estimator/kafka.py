@@ -1,0 +1,59 @@
+"""Kafka client settings in one place: the consumer and the transactional producer, as librdkafka keys.
+
+Why these values:
+- `isolation.level=read_committed`: only records of committed transactions are read (the stock relay and
+  other producers may be transactional; aborted records must never be priced).
+- `enable.auto.commit=false`: offsets travel inside the producer's transaction, nowhere else.
+- `cooperative-sticky`: a rebalance revokes only the partitions that move, so work waiting on the others
+  keeps its place; the revoke callback commits finished work before giving partitions up.
+- `partitioner=murmur2_random`: Java's partitioner, the one every producer of the system uses, so a
+  vehicle's events share a partition whichever language wrote them (known-traps #13).
+- `transactional.id` = `<group>-<instance>`: unique per running instance, stable across its restarts, so a
+  restarted instance fences its own zombie; offsets are fenced by group generation (KIP-447).
+"""
+
+from __future__ import annotations
+
+from confluent_kafka import Consumer, Producer
+
+from .config import Settings
+
+
+def consumer_config(settings: Settings) -> dict[str, str | int | float | bool]:
+    return {
+        "bootstrap.servers": settings.kafka_brokers,
+        "group.id": settings.group_id,
+        "client.id": f"{settings.group_id}-{settings.instance_id}",
+        "isolation.level": "read_committed",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        # The loop polls every few hundred milliseconds whatever the delay, so the default 5 minutes is a
+        # generous bound that only a stuck process exceeds.
+        "max.poll.interval.ms": 300_000,
+        "session.timeout.ms": 30_000,
+        "heartbeat.interval.ms": 3_000,
+        "enable.partition.eof": False,
+    }
+
+
+def producer_config(settings: Settings) -> dict[str, str | int | float | bool]:
+    return {
+        "bootstrap.servers": settings.kafka_brokers,
+        "client.id": f"{settings.group_id}-{settings.instance_id}-producer",
+        "transactional.id": settings.transactional_id,
+        "enable.idempotence": True,
+        "acks": "all",
+        "partitioner": "murmur2_random",
+        "transaction.timeout.ms": settings.transaction_timeout_ms,
+        "linger.ms": 5,
+    }
+
+
+def make_consumer(settings: Settings) -> Consumer:
+    return Consumer(consumer_config(settings))
+
+
+def make_producer(settings: Settings) -> Producer:
+    return Producer(producer_config(settings))
