@@ -82,6 +82,14 @@ describe('POST /stock body', () => {
     expect(violationsOf({ ...valid, ...patch }).map((v) => [v.field, v.rule])).toEqual([[field, rule]])
   })
 
+  test('a VIN with a trailing newline fails on length too (Python `$` matches before a final newline)', () => {
+    const violations = violationsOf({ ...valid, vin: 'WVWZZZ1JZXW000001\n' })
+    expect(violations.map((v) => [v.field, v.rule])).toEqual([
+      ['vin', 'maxLength'],
+      ['vin', 'pattern'],
+    ])
+  })
+
   test('missing fields are each named with rule required', () => {
     const violations = violationsOf({ vin: valid.vin })
     expect(violations.map((v) => [v.field, v.rule])).toEqual([

@@ -12,6 +12,11 @@ export const VIN_PATTERN = '^[A-HJ-NPR-Z0-9]{17}$'
  * the service upper-cases it (`normaliseVin`) before storing, so everything downstream sees upper case.
  */
 export const VIN_INPUT_PATTERN = '^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$'
+/**
+ * Anchored patterns also get a `maxLength`: Python's `re` (which `jsonschema` uses) lets `$` match before a
+ * final newline, so "…17 chars…\n" would pass in Python and fail in Ajv. The length bound makes both agree.
+ */
+export const VIN_LENGTH = 17
 
 /** The first car (Benz Patent-Motorwagen, 1886). */
 export const YEAR_MIN = 1886
@@ -54,7 +59,7 @@ export const priceShape = () =>
   Type.Object(
     {
       amount: Type.Integer({ minimum: 0, description: 'whole currency units' }),
-      currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR' }),
+      currency: Type.String({ pattern: '^[A-Z]{3}$', maxLength: 3, description: 'ISO 4217 code, e.g. EUR' }),
     },
     { additionalProperties: false },
   )

@@ -1,10 +1,24 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Name, Odometer, OdometerUnit, Uuid, VIN_INPUT_PATTERN, VIN_PATTERN, Year } from './common'
+import {
+  DateTime,
+  Name,
+  Odometer,
+  OdometerUnit,
+  Uuid,
+  VIN_INPUT_PATTERN,
+  VIN_LENGTH,
+  VIN_PATTERN,
+  Year,
+} from './common'
 
 /** Body of `POST /stock`. The VIN may be typed in lower case; the service stores it upper-cased. */
 export const CreateVehicleBody = Type.Object(
   {
-    vin: Type.String({ pattern: VIN_INPUT_PATTERN, description: 'ISO 3779 VIN, any case' }),
+    vin: Type.String({
+      pattern: VIN_INPUT_PATTERN,
+      maxLength: VIN_LENGTH,
+      description: 'ISO 3779 VIN, any case',
+    }),
     manufacturer: Name('manufacturer, non-empty after trim'),
     model: Name('model, non-empty after trim'),
     year: Year(),
@@ -20,7 +34,11 @@ export const vehicleShape = () =>
   Type.Object(
     {
       id: Uuid(),
-      vin: Type.String({ pattern: VIN_PATTERN, description: 'ISO 3779 VIN, upper case' }),
+      vin: Type.String({
+        pattern: VIN_PATTERN,
+        maxLength: VIN_LENGTH,
+        description: 'ISO 3779 VIN, upper case',
+      }),
       manufacturer: Name('manufacturer, trimmed'),
       model: Name('model, trimmed'),
       year: Year(),
