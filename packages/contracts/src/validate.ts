@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { fullFormats } from 'ajv-formats/dist/formats'
 import { toJsonSchema } from './json-schema'
 import { NOT_BLANK_PATTERN, VIN_INPUT_PATTERN, VIN_PATTERN } from './schemas/common'
 
@@ -35,8 +36,19 @@ export class ContractViolation extends Error {
 export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, addUsedSchema: false })
   addFormats(ajv)
+  // Narrowed to what Python's jsonschema checkers accept (the estimator validates the same events), so
+  // both languages judge alike; the shared cases are in fixtures/format-cases.json.
+  ajv.addFormat('uuid', UUID)
+  ajv.addFormat('date-time', isDateTime)
   return ajv
 }
+
+/** RFC 4122 text form only (ajv-formats also takes a `urn:uuid:` prefix; Python does not). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** RFC 3339 with a `T` and a `±hh:mm` or `Z` offset, no leap second (ajv-formats also takes a space, `+hhmm`, `:60`). */
+const DATE_TIME_SHAPE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:[0-5]\d(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/
+const rfc3339 = fullFormats['date-time'] as { validate: (value: string) => boolean }
+const isDateTime = (value: string): boolean => DATE_TIME_SHAPE.test(value) && rfc3339.validate(value)
 
 const ajv = createAjv()
 const compiled = new WeakMap<TSchema, ValidateFunction>()
