@@ -125,17 +125,20 @@ class Estimator:
     # -- life cycle ----------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        self.start()
+        while not stop.is_set():
+            self.turn()
+        self.shutdown()
+
+    def start(self) -> None:
         self._consumer.subscribe(
             [self._s.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
         self._health.ready = True
         self._health.reason = "consuming"
         log.info("estimator.started", "consuming", topic=self._s.input_topic, group=self._s.group_id)
-        while not stop.is_set():
-            self._turn()
-        self._shutdown()
 
-    def _shutdown(self) -> None:
+    def shutdown(self) -> None:
         """Stop fetching, finish what is due within the grace period, commit it, leave the group."""
         grace_end = self._clock() + self._s.shutdown_grace_seconds
         self._health.ready = False
@@ -147,7 +150,7 @@ class Estimator:
             next_due = self._window.next_due()
             if next_due is None or next_due > grace_end or self._clock() >= grace_end:
                 break
-            self._turn()
+            self.turn()
         self._commit()
         abandoned = self._window.in_flight
         # close() revokes the assignment: the revoke callback commits (nothing left) and drops the rest.
@@ -161,7 +164,7 @@ class Estimator:
 
     # -- one turn of the loop -------------------------------------------------------------------------------
 
-    def _turn(self) -> None:
+    def turn(self) -> None:
         self._health.turned()
         now = self._clock()
         room = self._s.max_in_flight - self._window.in_flight
@@ -180,6 +183,10 @@ class Estimator:
         self._metrics.in_flight.set(self._window.in_flight)
         if self._clock() - self._last_lag >= _LAG_EVERY:
             self._report_lag()
+
+    @property
+    def in_flight(self) -> int:
+        return self._window.in_flight
 
     def _wait(self, now: float) -> float:
         """How long consume() may block: not past the next due record or the open transaction's commit."""
