@@ -63,18 +63,21 @@ export function sortKeyOf(sort: AdSort, doc: Pick<AdDocument, 'price' | 'updated
   return ORDERS[sort].field === 'price.amount' ? doc.price.amount : doc.updatedAt.getTime()
 }
 
+/**
+ * One flat filter document rather than `$and` of clauses: FerretDB v1.24 pushes top-level equality
+ * conditions down to PostgreSQL but nothing nested under `$and`/`$or`, so a manufacturer or model filter
+ * written flat is evaluated by the database instead of on every document in FerretDB.
+ */
 export function filterFor(query: AdQuery): Filter<AdDocument> {
-  const clauses: Filter<AdDocument>[] = []
-  if (query.manufacturer !== undefined) clauses.push({ manufacturer: query.manufacturer })
-  if (query.model !== undefined) clauses.push({ model: query.model })
+  const filter: Record<string, unknown> = {}
+  if (query.manufacturer !== undefined) filter.manufacturer = query.manufacturer
+  if (query.model !== undefined) filter.model = query.model
   const year = range(query.yearFrom, query.yearTo)
-  if (year !== undefined) clauses.push({ year })
+  if (year !== undefined) filter.year = year
   const price = range(query.priceMin, query.priceMax)
-  if (price !== undefined) clauses.push({ 'price.amount': price })
-  if (query.after !== undefined) clauses.push(afterCursor(query.after))
-  if (clauses.length === 0) return {}
-  if (clauses.length === 1) return clauses[0] ?? {}
-  return { $and: clauses }
+  if (price !== undefined) filter['price.amount'] = price
+  if (query.after !== undefined) filter.$or = afterCursor(query.after)
+  return filter as Filter<AdDocument>
 }
 
 function range(
@@ -85,13 +88,15 @@ function range(
   return { ...(from === undefined ? {} : { $gte: from }), ...(to === undefined ? {} : { $lte: to }) }
 }
 
-function afterCursor(cursor: Cursor): Filter<AdDocument> {
+/** "After (key, id)" in the sort's direction: a greater key, or the same key and a greater id. */
+function afterCursor(cursor: Cursor): Filter<AdDocument>[] {
   const { field, direction } = ORDERS[cursor.sort]
   const beyond = direction === 1 ? '$gt' : '$lt'
   const key = field === 'updatedAt' ? new Date(cursor.key) : cursor.key
-  return {
-    $or: [{ [field]: { [beyond]: key } }, { [field]: key, _id: { [beyond]: cursor.id } }],
-  } as Filter<AdDocument>
+  return [
+    { [field]: { [beyond]: key } },
+    { [field]: key, _id: { [beyond]: cursor.id } },
+  ] as Filter<AdDocument>[]
 }
 
 /** Opaque to clients: base64url of a small JSON array. Clients must not build or edit cursors. */

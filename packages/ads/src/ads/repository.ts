@@ -8,11 +8,13 @@
 import {
   type Collection,
   type Db,
+  type Filter,
   type IndexDescription,
   MongoError,
   MongoNetworkError,
   MongoServerError,
   MongoServerSelectionError,
+  type UpdateFilter,
   type WriteConcernSettings,
 } from 'mongodb'
 import { KeyLanes } from './key-lanes'
@@ -63,6 +65,37 @@ export function isTransient(error: unknown): boolean {
   return false
 }
 
+/**
+ * The guarded upsert of one processed event, as filter and update (also what the benchmark hands to the
+ * driver's bulkWrite as its reference). The filter matches the vehicle's ad only while it holds an older
+ * version (or none). When it holds this version or a newer one the filter matches nothing, the upsert
+ * tries to insert `_id` again and the server answers duplicate key: "a newer or equal write already won".
+ */
+export function upsertModel(event: ProcessedVehicle): {
+  filter: Filter<AdDocument>
+  update: UpdateFilter<AdDocument>
+} {
+  const version = versionKey(event.occurredAt, event.eventId)
+  const { id, vin, manufacturer, model, year, odometer, odometerUnit } = event.vehicle
+  const fields: Omit<AdDocument, '_id'> = {
+    vin,
+    manufacturer,
+    model,
+    year,
+    odometer,
+    odometerUnit,
+    price: { amount: event.price.amount, currency: event.price.currency },
+    estimatedAt: event.estimatedAt,
+    updatedAt: new Date(event.occurredAt),
+    version,
+    eventId: event.eventId,
+  }
+  return {
+    filter: { _id: id, $or: [{ version: { $exists: false } }, { version: { $lt: version } }] },
+    update: { $set: fields },
+  }
+}
+
 export interface AdsRepositoryOptions {
   /** Acknowledgement a write waits for before the consumer commits its offset. */
   writeConcern?: WriteConcernSettings
@@ -103,28 +136,10 @@ export class AdsRepository {
   }
 
   private async write(event: ProcessedVehicle): Promise<UpsertOutcome> {
-    const version = versionKey(event.occurredAt, event.eventId)
-    const { id, vin, manufacturer, model, year, odometer, odometerUnit } = event.vehicle
-    const fields: Omit<AdDocument, '_id'> = {
-      vin,
-      manufacturer,
-      model,
-      year,
-      odometer,
-      odometerUnit,
-      price: { amount: event.price.amount, currency: event.price.currency },
-      estimatedAt: event.estimatedAt,
-      updatedAt: new Date(event.occurredAt),
-      version,
-      eventId: event.eventId,
-    }
-    // Matches the vehicle's ad only while it holds an older version (or none). When it holds this
-    // version or a newer one the filter matches nothing, the upsert tries to insert `_id` again and the
-    // server answers duplicate key: "a newer or equal write already won".
-    const filter = { _id: id, $or: [{ version: { $exists: false } }, { version: { $lt: version } }] }
+    const { filter, update } = upsertModel(event)
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.ads.updateOne(filter, { $set: fields }, { upsert: true })
+        const result = await this.ads.updateOne(filter, update, { upsert: true })
         return result.upsertedCount + result.modifiedCount > 0 ? 'applied' : 'stale'
       } catch (error) {
         if (!isDuplicateKey(error)) throw error
