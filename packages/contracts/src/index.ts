@@ -38,6 +38,7 @@ export {
   connectContracts,
   type EventTopic,
   type EventValues,
+  STARTUP_RETRY,
 } from './serde'
 export { dlqTopic, subjectOf, TOPICS, type Topic } from './topics'
 export { assertValid, ContractViolation, check, compileJsonSchema, type Violation } from './validate'

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { EVENT_CONTRACTS } from './artifacts'
-import { ContractMismatchError, UnknownSchemaError, WireFormatError } from './errors'
+import {
+  ContractMismatchError,
+  RegistryUnavailableError,
+  UnknownSchemaError,
+  WireFormatError,
+} from './errors'
 import { startFakeRegistry } from './fake-registry'
 import { toJsonSchemaText } from './json-schema'
 import { VehicleCreatedEvent, type VehicleProcessedEvent } from './schemas/events'
@@ -14,6 +19,7 @@ afterAll(() => fake.stop())
 for (const { subject, schema } of EVENT_CONTRACTS) fake.add(subject, toJsonSchemaText(schema))
 
 const retry = { attempts: 2, initialDelayMs: 5, maxDelayMs: 10, timeoutMs: 1000 }
+const startupRetry = retry
 
 const created: VehicleCreatedEvent = {
   eventId: '0b8f7c9e-3f5e-4a43-9a52-5f1f2d3c4b5a',
@@ -52,7 +58,7 @@ describe('serde against a fake registry', () => {
   let contracts: Contracts
   let createdId = -1
   beforeAll(async () => {
-    contracts = await connectContracts({ registryUrl: fake.url, retry })
+    contracts = await connectContracts({ registryUrl: fake.url, retry, startupRetry })
     createdId = contracts.bound.find((c) => c.topic === TOPICS.vehicleCreated)?.schemaId ?? -1
   })
 
@@ -144,7 +150,7 @@ describe('serde against a fake registry', () => {
       subject: 'never-registered-value',
     } as (typeof EVENT_CONTRACTS)[0]
     const error = await thrown(() =>
-      connectContracts({ registryUrl: fake.url, retry, contracts: [contract] }),
+      connectContracts({ registryUrl: fake.url, retry, startupRetry, contracts: [contract] }),
     )
     expect(error).toBeInstanceOf(ContractMismatchError)
     expect(error.message).toContain('subject never-registered-value is not registered')
@@ -155,11 +161,31 @@ describe('serde against a fake registry', () => {
     fake.add('drifted-value', '{"type":"object"}')
     const contract = { ...EVENT_CONTRACTS[0], subject: 'drifted-value' } as (typeof EVENT_CONTRACTS)[0]
     const error = await thrown(() =>
-      connectContracts({ registryUrl: fake.url, retry, contracts: [contract] }),
+      connectContracts({ registryUrl: fake.url, retry, startupRetry, contracts: [contract] }),
     )
     expect(error).toBeInstanceOf(ContractMismatchError)
     expect(error.message).toContain(
       'no registered version of drifted-value equals the schema this build carries',
     )
   })
+})
+
+test('a registry answering HTML at start is a RegistryUnavailableError after bounded retries, not a hang', async () => {
+  const html = startFakeRegistry()
+  html.mode = 'html-502'
+  try {
+    const started = performance.now()
+    const error = await thrown(() =>
+      connectContracts({
+        registryUrl: html.url,
+        startupRetry: { attempts: 3, initialDelayMs: 10, maxDelayMs: 20 },
+      }),
+    )
+    expect(error).toBeInstanceOf(RegistryUnavailableError)
+    expect(error.message).toContain('failed 3 times')
+    expect(html.requests).toHaveLength(3)
+    expect(performance.now() - started).toBeLessThan(2000)
+  } finally {
+    html.stop()
+  }
 })

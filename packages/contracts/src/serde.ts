@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv'
 import { EVENT_CONTRACTS, type EventContract } from './artifacts'
 import { ContractMismatchError, UnknownSchemaError } from './errors'
 import { toJsonSchemaText } from './json-schema'
-import { RegistryClient, type RegistryClientOptions } from './registry-client'
+import { RegistryClient, type RegistryClientOptions, type RetryPolicy } from './registry-client'
 import type { VehicleCreatedEvent, VehicleProcessedEvent } from './schemas/events'
 import { TOPICS } from './topics'
 import { ContractViolation, check, compileJsonSchema, toViolations } from './validate'
@@ -20,6 +20,16 @@ export interface ConnectOptions extends Omit<RegistryClientOptions, 'url'> {
   registryUrl: string
   /** The subjects this service writes or reads; all event subjects by default. */
   contracts?: readonly EventContract[]
+  /** Retries of the start-up lookups; more patient than `retry` (a registry may still be starting). */
+  startupRetry?: Partial<RetryPolicy>
+}
+
+/** About 25 s of patience at start (10 attempts, doubling to 5 s), then a clear error instead of a loop. */
+export const STARTUP_RETRY: RetryPolicy = {
+  attempts: 10,
+  initialDelayMs: 200,
+  maxDelayMs: 5000,
+  timeoutMs: 5000,
 }
 
 /** What one subject resolved to at start. */
@@ -50,12 +60,17 @@ export interface Contracts {
  */
 export async function connectContracts(options: ConnectOptions): Promise<Contracts> {
   const registry = new RegistryClient({ ...options, url: options.registryUrl })
+  const startup = new RegistryClient({
+    ...options,
+    url: options.registryUrl,
+    retry: { ...STARTUP_RETRY, ...options.startupRetry },
+  })
   const contracts = options.contracts ?? EVENT_CONTRACTS
   const bound: BoundContract[] = []
   for (const contract of contracts) {
-    const found = await registry.lookup(contract.subject, toJsonSchemaText(contract.schema))
+    const found = await startup.lookup(contract.subject, toJsonSchemaText(contract.schema))
     if (found === null) {
-      const known = await registry.subjects()
+      const known = await startup.subjects()
       const why = known.includes(contract.subject)
         ? `no registered version of ${contract.subject} equals the schema this build carries (${contract.file}): the build is out of step with the registry`
         : `subject ${contract.subject} is not registered`
