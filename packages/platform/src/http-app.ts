@@ -1,0 +1,182 @@
+/**
+ * `createHttpApp`: the Elysia root every Bun service of the system starts from. It installs, once:
+ * request ids, the access log, HTTP metrics, JSON body handling (415/413/400), one `onError` that renders
+ * every failure as the contracts' `ErrorBody`, `/health/live`, `/health/ready`, `/metrics` and the
+ * OpenAPI document (`/openapi`, `/openapi/json`). A service adds its feature routes with `.use(...)`.
+ */
+import { openapi } from '@elysiajs/openapi'
+import { Elysia } from 'elysia'
+import { checkBodyHeaders, readJsonBody } from './body'
+import { errorBody, HttpError, MalformedJsonError, NotFoundError } from './errors'
+import { createReadiness, type Readiness } from './health'
+import type { Logger } from './logger'
+import { createMetrics, type HttpMetrics } from './metrics'
+import { type TypeBoxError, typeboxDetails } from './validation'
+
+export interface HttpAppOptions {
+  service: string
+  version?: string
+  description?: string
+  logger: Logger
+  /** Largest accepted JSON body; default 16 KiB. */
+  bodyLimitBytes?: number
+  readiness?: Readiness
+  metrics?: HttpMetrics
+}
+
+interface RequestInfo {
+  id: string
+  started: number
+}
+
+/** A client's id is echoed only if it is short and plain, so it cannot inject into logs or headers. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Paths probed every few seconds: their access log lines are debug, not info. */
+const QUIET = new Set(['/health/live', '/health/ready', '/metrics'])
+
+const pathOf = (url: string) => {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const query = url.indexOf('?', start)
+  return query === -1 ? url.slice(start) : url.slice(start, query)
+}
+
+export function createHttpApp(options: HttpAppOptions) {
+  const { logger } = options
+  const limit = options.bodyLimitBytes ?? 16 * 1024
+  const readiness = options.readiness ?? createReadiness()
+  const metrics = options.metrics ?? createMetrics({ service: options.service })
+  // Keyed by the Request object: available from the first hook to the error handler and the access
+  // log, even when parsing failed before Elysia's derived context existed.
+  const requests = new WeakMap<Request, RequestInfo>()
+  const infoOf = (request: Request): RequestInfo => {
+    let info = requests.get(request)
+    if (info === undefined) {
+      info = { id: crypto.randomUUID(), started: performance.now() }
+      requests.set(request, info)
+    }
+    return info
+  }
+
+  return (
+    new Elysia({ name: `${options.service}-http` })
+      .decorate('logger', logger)
+      .decorate('readiness', readiness)
+      .decorate('metrics', metrics)
+      .decorate('requestIdOf', (request: Request) => infoOf(request).id)
+      .onRequest(({ request, set }) => {
+        const given = request.headers.get('x-request-id')
+        const info = {
+          id: given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID(),
+          started: performance.now(),
+        }
+        requests.set(request, info)
+        set.headers['x-request-id'] = info.id
+        checkBodyHeaders(request, limit)
+      })
+      // Every body this system accepts is JSON; checkBodyHeaders already refused the rest (415).
+      .onParse({ as: 'global' }, ({ request }) => readJsonBody(request, limit))
+      .onError({ as: 'global' }, ({ code, error: thrown, set, request }) => {
+        const requestId = infoOf(request).id
+        // Elysia wraps whatever the parse hook threw (our 413/400) in its own ParseError.
+        const error = code === 'PARSE' && thrown.cause instanceof HttpError ? thrown.cause : thrown
+        set.headers['x-request-id'] = requestId
+        set.headers['content-type'] = 'application/json'
+        if (error instanceof HttpError) {
+          set.status = error.status
+          if (error.headers !== undefined) Object.assign(set.headers, error.headers)
+          return errorBody(error.code, error.message, requestId, error.details)
+        }
+        switch (code) {
+          case 'VALIDATION': {
+            set.status = 400
+            return errorBody(
+              'validation_failed',
+              `the request ${thrown.type} is invalid`,
+              requestId,
+              typeboxDetails(thrown.all as TypeBoxError[]),
+            )
+          }
+          case 'PARSE': {
+            const cause = thrown.cause instanceof Error ? thrown.cause.message : thrown.message
+            const malformed = new MalformedJsonError(cause)
+            set.status = malformed.status
+            return errorBody(malformed.code, malformed.message, requestId, malformed.details)
+          }
+          case 'NOT_FOUND': {
+            const notFound = new NotFoundError(`no route for ${request.method} ${pathOf(request.url)}`)
+            set.status = 404
+            return errorBody(notFound.code, notFound.message, requestId)
+          }
+          default: {
+            // Internals go to the log only; the client gets the request id to quote.
+            logger.error('http.unhandled', 'unhandled error', {
+              requestId,
+              method: request.method,
+              path: pathOf(request.url),
+              code,
+              error: error instanceof Error ? error.message : String(error),
+              stack: error instanceof Error ? error.stack : undefined,
+            })
+            set.status = 500
+            return errorBody('internal', 'internal error', requestId)
+          }
+        }
+      })
+      .onAfterResponse({ as: 'global' }, ({ request, set, route }) => {
+        const info = infoOf(request)
+        const seconds = (performance.now() - info.started) / 1000
+        const status = typeof set.status === 'number' ? set.status : 200
+        const pattern = route || 'unmatched'
+        metrics.observe(request.method, pattern, status, seconds)
+        const path = pathOf(request.url)
+        const level = QUIET.has(path) ? 'debug' : 'info'
+        if (logger.enabled(level)) {
+          logger[level]('http.request', `${request.method} ${path} ${status}`, {
+            requestId: info.id,
+            method: request.method,
+            path,
+            route: pattern,
+            status,
+            durationMs: Math.round(seconds * 100_000) / 100,
+          })
+        }
+      })
+      .get('/health/live', () => ({ status: 'live' }), {
+        detail: { tags: ['operations'], summary: 'The process runs' },
+      })
+      .get(
+        '/health/ready',
+        async ({ set }) => {
+          const report = await readiness.run()
+          set.status = report.status === 'not_ready' ? 503 : 200
+          return report
+        },
+        { detail: { tags: ['operations'], summary: 'Dependencies answer (503 naming what failed)' } },
+      )
+      .get(
+        '/metrics',
+        async ({ set }) => {
+          set.headers['content-type'] = metrics.registry.contentType
+          return metrics.registry.metrics()
+        },
+        { detail: { tags: ['operations'], summary: 'Prometheus metrics' } },
+      )
+      .use(
+        openapi({
+          path: '/openapi',
+          specPath: '/openapi/json',
+          documentation: {
+            info: {
+              title: options.service,
+              version: options.version ?? '0.1.0',
+              description: options.description ?? '',
+            },
+          },
+          exclude: { paths: ['/openapi', '/openapi/json'] },
+        }),
+      )
+  )
+}
+
+export type HttpApp = ReturnType<typeof createHttpApp>

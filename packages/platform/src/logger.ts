@@ -1,0 +1,71 @@
+/**
+ * JSON lines on stdout with the keys every service of the system uses (the Python estimator too):
+ * time, level, service, event, message; HTTP logs add requestId. `event` is a stable dotted name
+ * (`http.request`, `outbox.relay.backoff`) so logs can be filtered without parsing messages.
+ */
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
+
+export type LogFields = Record<string, unknown>
+
+export interface Logger {
+  readonly service: string
+  debug(event: string, message: string, fields?: LogFields): void
+  info(event: string, message: string, fields?: LogFields): void
+  warn(event: string, message: string, fields?: LogFields): void
+  error(event: string, message: string, fields?: LogFields): void
+  enabled(level: LogLevel): boolean
+  /** A logger that adds `fields` (e.g. `{ requestId }`) to every line. */
+  child(fields: LogFields): Logger
+}
+
+export interface LoggerOptions {
+  service: string
+  level?: LogLevel
+  /** Where lines go; stdout by default. Tests pass an array sink. */
+  write?: (line: string) => void
+}
+
+const stdoutWrite = (line: string) => {
+  process.stdout.write(line)
+}
+
+/** Errors do not serialise with JSON.stringify; keep name and message (never a stack in a response). */
+function plain(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message }
+  return value
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const threshold = RANK[options.level ?? 'info']
+  const write = options.write ?? stdoutWrite
+  const build = (bound: LogFields): Logger => {
+    const log = (level: LogLevel, event: string, message: string, fields?: LogFields) => {
+      if (RANK[level] < threshold) return
+      const record: LogFields = {
+        time: new Date().toISOString(),
+        level,
+        service: options.service,
+        event,
+        message,
+      }
+      for (const [key, value] of Object.entries(bound)) if (!(key in record)) record[key] = value
+      if (fields !== undefined) {
+        for (const [key, value] of Object.entries(fields)) if (!(key in record)) record[key] = plain(value)
+      }
+      write(`${JSON.stringify(record)}\n`)
+    }
+    return {
+      service: options.service,
+      debug: (event, message, fields) => log('debug', event, message, fields),
+      info: (event, message, fields) => log('info', event, message, fields),
+      warn: (event, message, fields) => log('warn', event, message, fields),
+      error: (event, message, fields) => log('error', event, message, fields),
+      enabled: (level) => RANK[level] >= threshold,
+      child: (fields) => build({ ...bound, ...fields }),
+    }
+  }
+  return build({})
+}
