@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     commit_max_records: Annotated[int, Field(ge=1, le=100_000)] = 1_000
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
     transaction_timeout_ms: Annotated[int, Field(ge=1_000, le=900_000)] = 60_000
+    # How long the group waits for a silent member (kill -9) before moving its partitions.
+    session_timeout_ms: Annotated[int, Field(ge=6_000, le=300_000)] = 30_000
 
     metrics_port: Annotated[int, Field(ge=0, le=65_535)] = 9101
     metrics_host: str = "127.0.0.1"

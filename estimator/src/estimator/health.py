@@ -36,6 +36,7 @@ class Metrics:
             ["topic", "partition"],
             registry=r,
         )
+        self.assigned = Gauge("estimator_assigned_partitions", "partitions this instance owns", registry=r)
         self.paused = Gauge("estimator_paused", "1 while fetching is paused by the full window", registry=r)
 
 

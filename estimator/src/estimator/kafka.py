@@ -8,6 +8,8 @@ Why these values:
   keeps its place; the revoke callback commits finished work before giving partitions up.
 - `partitioner=murmur2_random`: Java's partitioner, the one every producer of the system uses, so a
   vehicle's events share a partition whichever language wrote them (known-traps #13).
+- dynamic membership (no `group.instance.id`): a stopping instance leaves the group at once, so its
+  partitions move on SIGTERM; librdkafka's static members never leave and would wait a session timeout.
 - `transactional.id` = `<group>-<instance>`: unique per running instance, stable across its restarts, so a
   restarted instance fences its own zombie; offsets are fenced by group generation (KIP-447).
 """
@@ -32,7 +34,7 @@ def consumer_config(settings: Settings) -> dict[str, str | int | float | bool]:
         # The loop polls every few hundred milliseconds whatever the delay, so the default 5 minutes is a
         # generous bound that only a stuck process exceeds.
         "max.poll.interval.ms": 300_000,
-        "session.timeout.ms": 30_000,
+        "session.timeout.ms": settings.session_timeout_ms,
         "heartbeat.interval.ms": 3_000,
         "enable.partition.eof": False,
     }
