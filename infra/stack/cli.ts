@@ -1,0 +1,75 @@
+/**
+ * `bun run stack up | down | status | logs <name> | reset | start <name> | stop <name> [--kill]`
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { ConfigError, loadConfig } from './config'
+import { down, envFile, openStack, reset, startComponent, status, stopComponent, up } from './control'
+
+const usage =
+  'usage: bun run stack up | down | status | logs <name> | reset | start <name> | stop <name> [--kill]'
+
+const say = (line: string) => console.log(line)
+
+async function main(argv: string[]): Promise<number> {
+  const [command, name, flag] = argv
+  const stack = openStack(loadConfig())
+  const started = performance.now()
+  const took = () => `${((performance.now() - started) / 1000).toFixed(1)} s`
+  switch (command) {
+    case 'up':
+      await up(stack, say)
+      console.log(`\nstack up in ${took()}; endpoints in ${envFile(stack)}:\n`)
+      console.log(readFileSync(envFile(stack), 'utf8'))
+      return 0
+    case 'down':
+      await down(stack, say)
+      console.log(`stack down in ${took()}`)
+      return 0
+    case 'reset':
+      await reset(stack, say)
+      return 0
+    case 'status': {
+      let healthy = true
+      for (const entry of await status(stack)) {
+        const pid = entry.pid === undefined ? '' : ` pid ${entry.pid}`
+        const detail = entry.ready ? `ready (${entry.ready})` : (entry.problem ?? '')
+        if (entry.state !== 'running' || entry.problem) healthy = false
+        console.log(
+          `${entry.name.padEnd(12)} ${entry.state.padEnd(8)}${pid.padEnd(12)} ${entry.endpoint}  ${detail}`,
+        )
+      }
+      return healthy ? 0 : 1
+    }
+    case 'logs': {
+      if (name === undefined) break
+      const file = stack.processes.logFile(name)
+      if (!existsSync(file)) throw new Error(`no log for ${name} at ${file}`)
+      process.stdout.write(readFileSync(file, 'utf8'))
+      return 0
+    }
+    case 'start':
+      if (name === undefined) break
+      await startComponent(name, stack, say)
+      return 0
+    case 'stop':
+      if (name === undefined) break
+      say(
+        `${name}: ${await stopComponent(name, { signal: flag === '--kill' ? 'SIGKILL' : 'SIGTERM' }, stack)}`,
+      )
+      return 0
+  }
+  console.error(usage)
+  return 2
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2))
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`stack: bad configuration: ${error.message}`)
+    process.exitCode = 2
+  } else {
+    console.error(`stack: ${error instanceof Error ? error.message : String(error)}`)
+    process.exitCode = 1
+  }
+}

@@ -1,0 +1,21 @@
+import type { StackConfig } from './config'
+import type { Launch } from './processes'
+
+/** One process of the stack. `up` runs prepare → launch → ready for each, group by group. */
+export interface Component {
+  name: string
+  /** Components of one group start together; groups start in order. */
+  group: 'zookeeper' | 'kafka' | 'postgres' | 'ferretdb' | 'registry' | 'nginx'
+  /** Fetches or builds what it needs into the cache and writes its config; idempotent and fast when done. */
+  prepare(): Promise<void>
+  launch(): Launch
+  /** Resolves with a short description when the component serves; throws with what it saw otherwise. */
+  ready(): Promise<string>
+  readyTimeoutMs: number
+  /** Ports it binds on loopback; checked free before a start. */
+  ports: number[]
+  /** Where it listens, for `up` and `status`. */
+  endpoint: string
+}
+
+export type ComponentFactory = (config: StackConfig) => Component[]

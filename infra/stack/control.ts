@@ -1,0 +1,202 @@
+/**
+ * The stack's programmatic API; the CLI and the fault tests both use it.
+ *
+ *   import { startComponent, stopComponent, status } from '../../infra/stack/control'
+ *   await stopComponent('kafka-2', { signal: 'SIGKILL' })
+ *   await startComponent('kafka-2')
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Component } from './component'
+import { loadConfig, type StackConfig } from './config'
+import { createTopics, kafkaBootstrap, kafkaComponents, zookeeperComponents } from './kafka'
+import { kafkaMetadata } from './probes'
+import { Processes, type StopOptions } from './processes'
+
+export type Say = (line: string) => void
+
+const GROUP_ORDER: Component['group'][] = ['zookeeper', 'kafka', 'postgres', 'ferretdb', 'registry', 'nginx']
+
+export interface Stack {
+  config: StackConfig
+  processes: Processes
+  components: Component[]
+}
+
+export function openStack(config: StackConfig = loadConfig()): Stack {
+  const components = [...zookeeperComponents(config), ...kafkaComponents(config)]
+  return { config, processes: new Processes(config.dir), components }
+}
+
+function find(stack: Stack, name: string): Component {
+  const component = stack.components.find((candidate) => candidate.name === name)
+  if (component === undefined) {
+    throw new Error(`no component ${name}; known: ${stack.components.map((c) => c.name).join(', ')}`)
+  }
+  return component
+}
+
+/** Polls a component's probe until it answers or its deadline passes; fails early if the process died. */
+async function awaitReady(stack: Stack, component: Component): Promise<string> {
+  const deadline = Date.now() + component.readyTimeoutMs
+  let lastSeen = 'no answer yet'
+  for (;;) {
+    try {
+      return await component.ready()
+    } catch (error) {
+      lastSeen = error instanceof Error ? error.message : String(error)
+    }
+    if (stack.processes.state(component.name).state !== 'running') {
+      throw new Error(
+        `${component.name} exited while starting (last probe: ${lastSeen}); see ${stack.processes.logFile(component.name)}`,
+      )
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${component.name} not ready after ${component.readyTimeoutMs / 1000} s: ${lastSeen}; see ${stack.processes.logFile(component.name)}`,
+      )
+    }
+    await Bun.sleep(250)
+  }
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data: () => {} } })
+    socket.end()
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Starting on a taken port would "succeed" against whoever holds it; say so instead. */
+async function assertPortsFree(component: Component) {
+  for (const port of component.ports) {
+    if (await portInUse(port)) {
+      throw new Error(
+        `${component.name}: port ${port} is already in use by a process this stack did not record; ` +
+          `find it with \`ss -ltnp 'sport = :${port}'\`, stop it, or move the stack with STACK_PORT_OFFSET`,
+      )
+    }
+  }
+}
+
+/** Starts one component (no-op when it runs) and waits until it is ready. */
+export async function startComponent(name: string, stack: Stack = openStack(), say: Say = () => {}) {
+  const component = find(stack, name)
+  const state = stack.processes.state(name)
+  if (state.state === 'running') {
+    say(`${name}: already running (pid ${state.pid})`)
+  } else {
+    if (stack.processes.clearStale(name)) say(`${name}: removed a stale pid file (left by a crash)`)
+    const adopted = stack.processes.adopt(name, component.launch().marker)
+    if (adopted !== undefined) say(`${name}: found running without a pid file (pid ${adopted}); recorded it`)
+  }
+  if (stack.processes.state(name).state !== 'running') {
+    await component.prepare()
+    await assertPortsFree(component)
+    const pid = await stack.processes.start(name, component.launch())
+    say(`${name}: started pid ${pid}`)
+  }
+  const detail = await awaitReady(stack, component)
+  say(`${name}: ready at ${component.endpoint} (${detail})`)
+}
+
+export async function stopComponent(name: string, options: StopOptions = {}, stack: Stack = openStack()) {
+  find(stack, name)
+  return stack.processes.stop(name, options)
+}
+
+export interface ComponentStatus {
+  name: string
+  state: 'running' | 'stopped' | 'stale'
+  pid?: number
+  endpoint: string
+  ready?: string
+  problem?: string
+}
+
+export async function status(stack: Stack = openStack()): Promise<ComponentStatus[]> {
+  return Promise.all(
+    stack.components.map(async (component): Promise<ComponentStatus> => {
+      const state = stack.processes.state(component.name)
+      const base: ComponentStatus = { name: component.name, state: state.state, endpoint: component.endpoint }
+      if (state.state !== 'stopped') base.pid = state.pid
+      if (state.state !== 'running') return base
+      try {
+        base.ready = await component.ready()
+      } catch (error) {
+        base.problem = error instanceof Error ? error.message : String(error)
+      }
+      return base
+    }),
+  )
+}
+
+export function envFile(stack: Stack): string {
+  return join(stack.config.dir, 'stack.env')
+}
+
+/** The endpoints of the components that are up; written after each group so early users can start. */
+function writeEnv(stack: Stack, readyGroups: Set<Component['group']>) {
+  const { ports } = stack.config
+  const lines: string[] = ['# Written by `bun run stack up`; removed by `bun run stack down`.']
+  if (readyGroups.has('kafka')) {
+    lines.push(`KAFKA_BROKERS=${kafkaBootstrap(stack.config)}`)
+    ports.kafka.forEach((port, index) => {
+      lines.push(`KAFKA_BROKER_${index + 1}=127.0.0.1:${port}`)
+    })
+    lines.push(`ZOOKEEPER_CONNECT=${ports.zookeeperClient.map((port) => `127.0.0.1:${port}`).join(',')}`)
+  }
+  lines.push(`STACK_DIR=${stack.config.dir}`)
+  mkdirSync(stack.config.dir, { recursive: true })
+  writeFileSync(`${envFile(stack)}.tmp`, `${lines.join('\n')}\n`)
+  // Rename so a reader never sees a half-written file.
+  renameSync(`${envFile(stack)}.tmp`, envFile(stack))
+}
+
+export async function up(stack: Stack = openStack(), say: Say = () => {}) {
+  const readyGroups = new Set<Component['group']>()
+  for (const group of GROUP_ORDER) {
+    const members = stack.components.filter((component) => component.group === group)
+    if (members.length === 0) continue
+    const started = performance.now()
+    await Promise.all(members.map((component) => startComponent(component.name, stack, say)))
+    if (group === 'kafka') await ensureTopics(stack, say)
+    readyGroups.add(group)
+    writeEnv(stack, readyGroups)
+    say(`${group}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  }
+}
+
+export async function ensureTopics(stack: Stack, say: Say = () => {}) {
+  const metadata = await kafkaMetadata(kafkaBootstrap(stack.config))
+  const existing = new Set(metadata.topics.filter((topic) => !topic.error).map((topic) => topic.topic))
+  const created = await createTopics(stack.config, existing)
+  say(created.length > 0 ? `topics: created ${created.join(', ')}` : 'topics: all present')
+}
+
+export async function down(stack: Stack = openStack(), say: Say = () => {}) {
+  rmSync(envFile(stack), { force: true })
+  for (const group of [...GROUP_ORDER].reverse()) {
+    const members = stack.components.filter((component) => component.group === group)
+    await Promise.all(
+      members.map(async (component) => {
+        const outcome = await stack.processes.stop(component.name)
+        if (outcome !== 'not running') say(`${component.name}: ${outcome}`)
+      }),
+    )
+  }
+}
+
+/** Stops everything and deletes data and logs, keeping the downloaded/built cache. */
+export async function reset(stack: Stack = openStack(), say: Say = () => {}) {
+  await down(stack, say)
+  for (const component of stack.components) {
+    rmSync(join(stack.config.dir, component.name), { recursive: true, force: true })
+  }
+  rmSync(join(stack.config.dir, 'logs'), { recursive: true, force: true })
+  rmSync(join(stack.config.dir, 'run'), { recursive: true, force: true })
+  say(`reset: data and logs under ${stack.config.dir} removed (cache kept)`)
+}

@@ -1,0 +1,172 @@
+/**
+ * Starting and stopping the stack's own processes, and nothing else.
+ *
+ * Every process is started in its own session (setsid) so it outlives the CLI, with its output appended
+ * to `logs/<name>.log` and its pid recorded in `run/<name>.pid` next to a marker: a string its command
+ * line must contain (a unique -D flag, its config or data path). A pid is signalled only while its
+ * command line still holds that marker, so a recycled pid never hits someone else's process.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export interface Launch {
+  argv: string[]
+  cwd: string
+  env?: Record<string, string>
+  /** Must appear in /proc/<pid>/cmdline of the started process. */
+  marker: string
+}
+
+interface PidRecord {
+  pid: number
+  marker: string
+  startedAt: string
+}
+
+export type ProcessState =
+  | { state: 'running'; pid: number }
+  | { state: 'stopped' }
+  /** A pid file whose process is gone or is now some other program: left by a crash. */
+  | { state: 'stale'; pid: number }
+
+export class Processes {
+  constructor(private readonly dir: string) {}
+
+  pidFile(name: string): string {
+    return join(this.dir, 'run', `${name}.pid`)
+  }
+
+  logFile(name: string): string {
+    return join(this.dir, 'logs', `${name}.log`)
+  }
+
+  private read(name: string): PidRecord | undefined {
+    const file = this.pidFile(name)
+    if (!existsSync(file)) return undefined
+    try {
+      const record = JSON.parse(readFileSync(file, 'utf8')) as Partial<PidRecord>
+      if (typeof record.pid === 'number' && typeof record.marker === 'string') {
+        return { pid: record.pid, marker: record.marker, startedAt: String(record.startedAt) }
+      }
+    } catch {
+      // A half-written pid file (crash while writing) is treated like a stale one.
+    }
+    return { pid: -1, marker: '', startedAt: '' }
+  }
+
+  state(name: string): ProcessState {
+    const record = this.read(name)
+    if (record === undefined) return { state: 'stopped' }
+    if (record.pid > 0 && ownsPid(record.pid, record.marker)) return { state: 'running', pid: record.pid }
+    return { state: 'stale', pid: record.pid }
+  }
+
+  /**
+   * Finds a process of ours that has no pid file (the CLI died between starting it and recording it)
+   * and records it again, so `up` reuses it and `down` can stop it.
+   */
+  adopt(name: string, marker: string): number | undefined {
+    if (this.state(name).state === 'running') return undefined
+    const pid = findByMarker(marker)
+    if (pid === undefined) return undefined
+    mkdirSync(join(this.dir, 'run'), { recursive: true })
+    const record: PidRecord = { pid, marker, startedAt: 'adopted' }
+    writeFileSync(this.pidFile(name), `${JSON.stringify(record)}\n`)
+    return pid
+  }
+
+  /** Removes a stale pid file; returns true when there was one. */
+  clearStale(name: string): boolean {
+    if (this.state(name).state !== 'stale') return false
+    rmSync(this.pidFile(name), { force: true })
+    return true
+  }
+
+  async start(name: string, launch: Launch): Promise<number> {
+    mkdirSync(join(this.dir, 'run'), { recursive: true })
+    mkdirSync(join(this.dir, 'logs'), { recursive: true })
+    const log = this.logFile(name)
+    writeFileSync(log, `\n--- ${new Date().toISOString()} start ${launch.argv.join(' ')}\n`, { flag: 'a' })
+    // bash forks once for the background job; nohup and setsid then exec in place, so $! is the pid of
+    // the final program (the JVM, postgres, nginx master...), which is what we record and later signal.
+    const script =
+      'cd "$1" || exit 1; log="$2"; shift 2; nohup setsid "$@" >>"$log" 2>&1 </dev/null & echo $!'
+    const child = Bun.spawn(['bash', '-c', script, 'launch', launch.cwd, log, ...launch.argv], {
+      env: { ...process.env, ...launch.env },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [out, err, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ])
+    const pid = Number(out.trim())
+    if (code !== 0 || !Number.isInteger(pid) || pid <= 0) {
+      throw new Error(`could not start ${name}: ${err.trim() || out.trim() || `exit ${code}`}`)
+    }
+    const record: PidRecord = { pid, marker: launch.marker, startedAt: new Date().toISOString() }
+    writeFileSync(this.pidFile(name), `${JSON.stringify(record)}\n`)
+    return pid
+  }
+
+  /**
+   * Signals the recorded process and waits for it to go. With SIGTERM it escalates to SIGKILL after
+   * `graceMs`. Returns what was done, for the CLI to print.
+   */
+  async stop(name: string, { signal = 'SIGTERM', graceMs = 30_000 }: StopOptions = {}): Promise<string> {
+    const current = this.state(name)
+    if (current.state === 'stopped') return 'not running'
+    if (current.state === 'stale') {
+      rmSync(this.pidFile(name), { force: true })
+      return `stale pid file removed (pid ${current.pid} was not ours)`
+    }
+    const record = this.read(name)
+    const marker = record?.marker ?? ''
+    process.kill(current.pid, signal)
+    const deadline = Date.now() + (signal === 'SIGKILL' ? 10_000 : graceMs)
+    while (ownsPid(current.pid, marker) && Date.now() < deadline) await Bun.sleep(100)
+    let how = signal
+    if (ownsPid(current.pid, marker)) {
+      process.kill(current.pid, 'SIGKILL')
+      how = 'SIGKILL'
+      while (ownsPid(current.pid, marker)) await Bun.sleep(50)
+    }
+    rmSync(this.pidFile(name), { force: true })
+    return `stopped pid ${current.pid} (${how})`
+  }
+}
+
+export interface StopOptions {
+  signal?: 'SIGTERM' | 'SIGKILL' | 'SIGINT'
+  graceMs?: number
+}
+
+/**
+ * True when `pid` is alive, not a zombie, and its command line holds `marker` as a whole word (so the
+ * marker of kafka-1 never matches a kafka-10).
+ */
+export function ownsPid(pid: number, marker: string): boolean {
+  if (marker === '') return false
+  try {
+    const status = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Field 3 is the state; a zombie has exited already, only its parent has not reaped it yet.
+    if (/^\d+ \(.*\) Z/.test(status)) return false
+    const cmdline = ` ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')} `
+    return cmdline.includes(` ${marker} `)
+  } catch {
+    return false
+  }
+}
+
+/** The oldest live process whose command line holds `marker`, if any. */
+export function findByMarker(marker: string): number | undefined {
+  const pids = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && ownsPid(pid, marker))
+    .sort((a, b) => a - b)
+  // `nohup`/`setsid` exec in place, so there is one process per marker; the wrapper bash of a launch
+  // holds the marker only for the instant before it forks.
+  return pids.find((pid) => !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('bash\0'))
+}
