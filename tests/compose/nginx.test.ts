@@ -1,0 +1,121 @@
+/**
+ * The root nginx.conf, in the form compose runs it (upstreams `schema-registry-N:8080`, listening on
+ * 8081): `nginx -t` must accept it. nginx resolves upstream host names when it loads the file, and
+ * those names exist only inside the compose network, so the check maps them to 127.0.0.1: as root, in
+ * a private mount namespace with its own /etc/hosts (the file is tested byte for byte); otherwise on a
+ * copy whose upstream host names are replaced by 127.0.0.1.
+ */
+import { describe, expect, test } from 'bun:test'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadCompose, repoRoot } from './compose-config'
+
+const confPath = join(repoRoot, 'nginx.conf')
+
+function readConf(): string {
+  if (!existsSync(confPath)) {
+    throw new Error(`${confPath} does not exist yet (the registry balancer's configuration, issue 7)`)
+  }
+  return readFileSync(confPath, 'utf8')
+}
+
+/** `host:port` of every `server` line inside `upstream { }` blocks. */
+function upstreamServers(conf: string): { host: string; port: string }[] {
+  const servers: { host: string; port: string }[] = []
+  for (const [, body] of conf.matchAll(/upstream\s+[\w-]+\s*\{([^}]*)\}/g)) {
+    for (const [, host, port] of (body ?? '').matchAll(/^\s*server\s+([A-Za-z0-9.-]+):(\d+)/gm)) {
+      servers.push({ host: host ?? '', port: port ?? '' })
+    }
+  }
+  return servers
+}
+
+function which(command: string): boolean {
+  return Bun.spawnSync(['sh', '-c', `command -v ${command}`]).exitCode === 0
+}
+
+function run(cmd: string[]): { code: number; output: string } {
+  const child = Bun.spawnSync(cmd, { stdout: 'pipe', stderr: 'pipe' })
+  return { code: child.exitCode ?? -1, output: `${child.stdout.toString()}${child.stderr.toString()}` }
+}
+
+describe('nginx.conf', () => {
+  test('its upstreams are the three registry containers of compose.yaml on 8080, and it listens on 8081', () => {
+    const conf = readConf()
+    const registries = Object.keys(loadCompose().services).filter((name) =>
+      /^schema-registry-\d+$/.test(name),
+    )
+    expect(registries.length).toBe(3)
+    expect(upstreamServers(conf)).toEqual(registries.sort().map((host) => ({ host, port: '8080' })))
+    expect(conf).toMatch(/^\s*listen\s+(\S+:)?8081\b/m)
+  })
+
+  test('it retries the next registry on error, timeout, 502 and 503, answers errors as JSON, limits bodies', () => {
+    const conf = readConf()
+    const retry = /proxy_next_upstream\s+([^;]+);/.exec(conf)?.[1]?.split(/\s+/) ?? []
+    expect(retry).toEqual(expect.arrayContaining(['error', 'timeout', 'http_502', 'http_503']))
+    expect(conf).toMatch(/client_max_body_size\s+\d+[kKmM]?;/)
+    expect(conf).toMatch(/error_page\s+[^;]*50[23]/)
+    expect(conf).toMatch(/application\/json/)
+  })
+
+  test('nginx -t passes with the upstream names resolvable', () => {
+    const conf = readConf()
+    expect(which('nginx')).toBe(true)
+    const hosts = [...new Set(upstreamServers(conf).map((server) => server.host))]
+    expect(hosts.length).toBeGreaterThan(0)
+    const dir = mkdtempSync(join(tmpdir(), 'nginx-check-'))
+    try {
+      // Relative includes (mime.types...) resolve against the configuration's own directory.
+      const stockMime = '/etc/nginx/mime.types'
+      if (/include\s+mime\.types;/.test(conf) && existsSync(stockMime)) {
+        copyFileSync(stockMime, join(dir, 'mime.types'))
+      }
+      const asRoot = process.getuid?.() === 0 && which('unshare')
+      let result: { code: number; output: string }
+      if (asRoot) {
+        const hostsFile = join(dir, 'hosts')
+        writeFileSync(
+          hostsFile,
+          `127.0.0.1 localhost\n${hosts.map((host) => `127.0.0.1 ${host}`).join('\n')}\n`,
+        )
+        copyFileSync(confPath, join(dir, 'nginx.conf'))
+        result = run([
+          'unshare',
+          '--mount',
+          'sh',
+          '-c',
+          'mount --bind "$1" /etc/hosts && exec nginx -t -p "$2/" -c "$2/nginx.conf" -e stderr',
+          'sh',
+          hostsFile,
+          dir,
+        ])
+      } else {
+        let rendered = conf
+        for (const host of hosts) {
+          rendered = rendered.replaceAll(
+            new RegExp(`(server\\s+)${host.replaceAll('.', '\\.')}:`, 'g'),
+            '$1127.0.0.1:',
+          )
+        }
+        writeFileSync(join(dir, 'nginx.conf'), rendered)
+        result = run(['nginx', '-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'])
+      }
+      if (result.code !== 0) console.error(`nginx -t said:\n${result.output}`)
+      expect(result.output).toContain('test is successful')
+      expect(result.code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('the local stack runs the same file in front of its registries', () => {
+    // So nginx's retry and JSON-error behaviour is exercised for real by the local stack's suites.
+    const stackSources = new Bun.Glob('infra/stack/**/*.ts').scanSync({ cwd: repoRoot })
+    const users = [...stackSources].filter((path) =>
+      readFileSync(join(repoRoot, path), 'utf8').includes('nginx.conf'),
+    )
+    expect(users.length).toBeGreaterThan(0)
+  })
+})
