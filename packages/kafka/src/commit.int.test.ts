@@ -82,7 +82,7 @@ test('a handler that keeps failing is retried (never skipped) and, after close, 
   }
   const after = await admin.groupLag(group, [topic])
   expect(after[0]?.committed).toBe('8')
-})
+}, 90_000)
 
 test('close() waits for the in-flight handler and commits it', async () => {
   const group = uniqueName('group')
@@ -111,7 +111,7 @@ test('close() waits for the in-flight handler and commits it', async () => {
 
   const lag = await admin.groupLag(group, [topic])
   expect(lag[0]?.committed).toBe('3')
-})
+}, 90_000)
 
 test('a crashed member (killed, no close) leaves its unfinished message to the next member', async () => {
   const group = uniqueName('group')
@@ -147,4 +147,4 @@ test('a crashed member (killed, no close) leaves its unfinished message to the n
   } finally {
     await second.close()
   }
-})
+}, 120_000)

@@ -84,4 +84,4 @@ test('kcat (librdkafka murmur2_random) and this producer put every key on the sa
   expect(disagreements).toEqual([])
   // The sample is only meaningful if the keys spread over the partitions.
   expect(new Set(keys.map((k) => partitionForKey(k, 6))).size).toBe(6)
-})
+}, 90_000)

@@ -72,4 +72,4 @@ test('aborted records are never seen; records of an open transaction appear only
   } finally {
     await consumer.close()
   }
-})
+}, 90_000)

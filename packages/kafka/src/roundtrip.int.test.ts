@@ -96,7 +96,7 @@ test('produce → consume keeps key, value, headers; murmur2 partition; per-key 
   } finally {
     await consumer.close()
   }
-})
+}, 90_000)
 
 test('sending to a topic that does not exist is a KafkaTopicNotFoundError, not a hang', async () => {
   const missing = uniqueName('missing')
