@@ -46,6 +46,9 @@ export interface BenchResult {
   latencySent: number
   latencyTargetRate: number
   peakRssMiB: number
+  /** 1-minute load average of the (shared) machine before and after this candidate ran. */
+  loadBefore?: number
+  loadAfter?: number
   error?: string
 }
 

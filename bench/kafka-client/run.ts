@@ -6,7 +6,7 @@
  *   bun run bench:kafka [--only kcat,platformatic] [--messages 100000] [--rate 1000] [--seconds 10]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, freemem, release, totalmem } from 'node:os'
+import { cpus, freemem, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createAdmin } from '../../packages/kafka/src/index'
 import { stackEnv } from '../../packages/testing/src/index'
@@ -166,9 +166,11 @@ for (const name of selected) {
     await Bun.sleep(100)
   }
   console.error(`\n=== ${name} on ${topic}`)
+  // The machine is shared: the load around each run goes into the results, to read the numbers by.
+  const loadBefore = loadavg()[0] ?? Number.NaN
   try {
     const result = await candidates[name]?.(topic)
-    if (result !== undefined) results.push(result)
+    if (result !== undefined) results.push({ ...result, loadBefore, loadAfter: loadavg()[0] ?? Number.NaN })
     console.error(JSON.stringify(result))
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
@@ -183,12 +185,12 @@ await admin.disconnect()
 const fmt = (n: number | undefined) =>
   n === undefined || Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US')
 const table = [
-  '| client | runtime | produce msg/s | consume msg/s | p50 ms @ rate | p99 ms @ rate | peak RSS MiB |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  '| client | runtime | produce msg/s | consume msg/s | p50 ms @ rate | p99 ms @ rate | peak RSS MiB | load 1 min before → after |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ...results.map((r) =>
     r.error !== undefined
-      ? `| ${r.candidate} | - | failed: ${r.error.slice(0, 120)} | | | | |`
-      : `| ${r.candidate} | ${r.runtime} | ${fmt(r.produceMsgsPerSec)} | ${fmt(r.consumeMsgsPerSec)} | ${fmt(r.latencyP50Ms)} | ${fmt(r.latencyP99Ms)} | ${fmt(r.peakRssMiB)} |`,
+      ? `| ${r.candidate} | - | failed: ${r.error.slice(0, 120)} | | | | | |`
+      : `| ${r.candidate} | ${r.runtime} | ${fmt(r.produceMsgsPerSec)} | ${fmt(r.consumeMsgsPerSec)} | ${fmt(r.latencyP50Ms)} | ${fmt(r.latencyP99Ms)} | ${fmt(r.peakRssMiB)} | ${r.loadBefore?.toFixed(1)} → ${r.loadAfter?.toFixed(1)} |`,
   ),
 ].join('\n')
 const machine = {
