@@ -1,0 +1,109 @@
+/**
+ * GET /ads and GET /ads/:id. The HTTP layer only translates: query string → `AdQuery` (params.ts),
+ * repository answers → JSON, failures → the platform's error classes (one error body, rendered once).
+ */
+import { type TSchema, Type } from '@sinclair/typebox'
+import { Ad, ErrorBody } from '@vehicles/contracts'
+import { NotFoundError, ServiceUnavailableError, ValidationFailedError } from '@vehicles/platform'
+import { Elysia } from 'elysia'
+import { AdsQueryDoc, InvalidParamsError, parseAdsQuery } from './params'
+import { type AdPage, type AdsRepository, isTransient } from './repository'
+
+export const AdPageSchema = Type.Object(
+  {
+    items: Type.Array(Ad),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'pass as `cursor` for the next page; null on the last page',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+/**
+ * Responses are documented, not validated by Elysia: its TypeBox compiler refuses the contracts'
+ * `Type.Unsafe` enums ("Unknown type"), and what goes out is built field by field by `toView` anyway.
+ */
+const json = (description: string, schema: TSchema) => ({
+  description,
+  content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) as Record<string, unknown> } },
+})
+const errorResponse = (description: string) => json(description, ErrorBody)
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The database is away: 503 with Retry-After, never a 500 that echoes driver internals. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (isTransient(error))
+      throw new ServiceUnavailableError('the ads database does not answer; retry shortly', 2)
+    throw error
+  }
+}
+
+/** OpenAPI parameters from the query schema the parser enforces (Elysia does not validate them itself). */
+const queryParameters = Object.entries(AdsQueryDoc.properties).map(([name, schema]) => {
+  // A plain copy: TypeBox's symbol-keyed markers are no OpenAPI.
+  const { description, ...rest } = JSON.parse(JSON.stringify(schema)) as { description?: string }
+  return { name, in: 'query' as const, required: false, description: description ?? name, schema: rest }
+})
+
+export function adsRoutes(repository: Pick<AdsRepository, 'list' | 'findById'>) {
+  return new Elysia({ name: 'ads-routes' })
+    .get(
+      '/ads',
+      async ({ request }): Promise<AdPage> => {
+        let query: ReturnType<typeof parseAdsQuery>
+        try {
+          query = parseAdsQuery(new URL(request.url).searchParams)
+        } catch (error) {
+          if (!(error instanceof InvalidParamsError)) throw error
+          const names = [...new Set(error.problems.map((p) => p.field))].join(', ')
+          throw new ValidationFailedError(error.problems, `invalid query parameter(s): ${names}`)
+        }
+        return guard(() => repository.list(query))
+      },
+      {
+        detail: {
+          responses: {
+            200: json('a page of ads', AdPageSchema),
+            400: errorResponse('a query parameter is invalid; details name each one'),
+            503: errorResponse('the database does not answer; retry after Retry-After seconds'),
+          },
+          tags: ['ads'],
+          summary: 'List ads: filters, sort, keyset pagination',
+          description:
+            'Each ad appears once across pages even while ads are added: the cursor marks a position ' +
+            '(sort key, vehicle id), not an offset. Unknown or repeated parameters are refused (400).',
+          parameters: queryParameters,
+        },
+      },
+    )
+    .get(
+      '/ads/:id',
+      async ({ params }) => {
+        if (!UUID.test(params.id)) {
+          throw new ValidationFailedError(
+            [{ field: 'id', rule: 'format', message: `must be a vehicle id (uuid), got "${params.id}"` }],
+            'invalid path parameter: id',
+          )
+        }
+        const ad = await guard(() => repository.findById(params.id.toLowerCase()))
+        if (ad === null) throw new NotFoundError(`no ad for vehicle ${params.id}`)
+        return ad
+      },
+      {
+        detail: {
+          tags: ['ads'],
+          summary: 'The ad of one vehicle, by vehicle id',
+          responses: {
+            200: json('the ad', Ad),
+            400: errorResponse('id is not a uuid'),
+            404: errorResponse('no ad for this vehicle (yet)'),
+            503: errorResponse('the database does not answer; retry after Retry-After seconds'),
+          },
+        },
+      },
+    )
+}

@@ -1,0 +1,80 @@
+/**
+ * The projection's metrics, on the service's one registry (`createMetrics` of the platform): upserts by
+ * outcome, dead letters by reason, database retries, the paused flag, and the group's lag per partition.
+ */
+import type { Admin } from '@vehicles/kafka'
+import type { Logger } from '@vehicles/platform'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { ProjectionMetrics } from './projection/projector'
+
+export function createProjectionMetrics(registry: Registry): ProjectionMetrics {
+  const upserts = new Counter({
+    name: 'ads_upserts_total',
+    help: 'processed events written to the read model, by outcome (applied, or stale: already newer)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const deadLetters = new Counter({
+    name: 'ads_dead_letters_total',
+    help: 'messages sent to the dead-letter topic, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const retries = new Counter({
+    name: 'ads_store_retries_total',
+    help: 'failed database writes that were retried (database unavailable)',
+    registers: [registry],
+  })
+  const paused = new Gauge({
+    name: 'ads_projection_paused',
+    help: '1 while consumption is paused because the database does not answer',
+    registers: [registry],
+  })
+  // Present from the start with 0, so a dashboard shows "no dead letters" rather than "no data".
+  for (const outcome of ['applied', 'stale']) upserts.inc({ outcome }, 0)
+  for (const reason of ['wire-format', 'unknown-schema', 'contract-violation', 'unprojectable']) {
+    deadLetters.inc({ reason }, 0)
+  }
+  return {
+    upserted: (outcome) => upserts.inc({ outcome }),
+    deadLettered: (reason) => deadLetters.inc({ reason }),
+    storeRetried: () => retries.inc(),
+    paused: (isPaused) => paused.set(isPaused ? 1 : 0),
+  }
+}
+
+/**
+ * Consumer lag per partition, read from the brokers every `refreshMs` (not on scrape: a scrape must
+ * not wait on Kafka). Returns a stop function.
+ */
+export function trackConsumerLag(options: {
+  registry: Registry
+  admin: Pick<Admin, 'groupLag'>
+  groupId: string
+  topic: string
+  refreshMs: number
+  logger: Logger
+}): () => void {
+  const lag = new Gauge({
+    name: 'ads_consumer_lag',
+    help: 'messages of the input topic not yet committed by the group, per partition',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [options.registry],
+  })
+  let failing = false
+  const refresh = async () => {
+    try {
+      for (const p of await options.admin.groupLag(options.groupId, [options.topic])) {
+        lag.set({ topic: p.topic, partition: String(p.partition) }, p.lag)
+      }
+      failing = false
+    } catch (error) {
+      // Logged once per outage, not every refresh.
+      if (!failing) options.logger.warn('metrics.lag_unavailable', 'cannot read consumer lag', { error })
+      failing = true
+    }
+  }
+  void refresh()
+  const timer = setInterval(refresh, options.refreshMs)
+  return () => clearInterval(timer)
+}
