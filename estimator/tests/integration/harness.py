@@ -199,7 +199,8 @@ class Instance:
         return total
 
     def log_tail(self, lines: int = 40) -> str:
-        self.log_file.flush()
+        if not self.log_file.closed:
+            self.log_file.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def events(self, event: str) -> list[dict[str, Any]]:
