@@ -1,0 +1,111 @@
+/**
+ * vehicles-ads: boots in dependency order and refuses to start half-configured —
+ * config → database (indexes) → registry (the processed-event schema must be registered) → Kafka
+ * (DLQ producer, admin for lag) → projection → HTTP. SIGTERM: not ready, drain HTTP, stop the projection
+ * (finished offsets committed, a message still being retried stays uncommitted), close clients.
+ */
+import { createAdmin, createProducer, parseBrokers } from '@vehicles/kafka'
+import { createLogger, createMetrics, createReadiness, createShutdown } from '@vehicles/platform'
+import { AdsRepository } from './ads/repository'
+import { createAdsApp, SERVICE } from './app'
+import { loadAdsConfig } from './config'
+import { connectMongo } from './db'
+import { createProjectionMetrics, trackConsumerLag } from './metrics'
+import { connectProcessedContract } from './projection/contract'
+import { startProjection } from './projection/start'
+
+const config = loadAdsConfig()
+const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL })
+const readiness = createReadiness()
+const metrics = createMetrics({ service: SERVICE })
+const shutdown = createShutdown({ logger, readiness, closerTimeoutMs: config.SHUTDOWN_TIMEOUT_MS })
+shutdown.install()
+
+async function boot() {
+  const brokers = parseBrokers(config.KAFKA_BROKERS)
+
+  const mongo = await connectMongo({
+    url: config.MONGODB_URL,
+    database: config.MONGODB_DATABASE,
+    serverSelectionTimeoutMs: config.MONGODB_TIMEOUT_MS,
+  })
+  const repository = new AdsRepository(mongo.db, {
+    writeConcern: config.MONGODB_WRITE_CONCERN === 'majority' ? { w: 'majority' } : { w: 1 },
+  })
+  await repository.ensureIndexes()
+  logger.info('ads.indexes_ready', 'indexes of every served query exist', {
+    database: config.MONGODB_DATABASE,
+  })
+
+  const contracts = await connectProcessedContract(config.SCHEMA_REGISTRY_URL, config.INPUT_TOPIC)
+  logger.info('contracts.bound', 'processed-event schema found in the registry', {
+    subjects: contracts.bound.map((b) => ({ subject: b.subject, id: b.schemaId, version: b.version })),
+  })
+
+  const producer = createProducer({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-dlq` })
+  await producer.connect()
+  const admin = createAdmin({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-admin` })
+  await admin.connect()
+
+  const projection = await startProjection({
+    brokers,
+    clientId: config.KAFKA_CLIENT_ID,
+    groupId: config.GROUP_ID,
+    topic: config.INPUT_TOPIC,
+    contracts,
+    repository,
+    producer,
+    log: logger,
+    metrics: createProjectionMetrics(metrics.registry),
+    backoff: { initialMs: config.STORE_RETRY_INITIAL_MS, maxMs: config.STORE_RETRY_MAX_MS },
+  })
+  const stopLag = trackConsumerLag({
+    registry: metrics.registry,
+    admin,
+    groupId: config.GROUP_ID,
+    topic: config.INPUT_TOPIC,
+    refreshMs: config.LAG_REFRESH_MS,
+    logger,
+  })
+
+  readiness.register({
+    name: 'mongodb',
+    check: async () => {
+      await repository.ping()
+      return { ok: true, detail: { paused: projection.blocked > 0 } }
+    },
+  })
+  readiness.register({ name: 'kafka', check: () => projection.consumer.ping().then(() => ({ ok: true })) })
+  readiness.register({
+    name: 'schema-registry',
+    // Reads keep working without the registry for every schema id already seen, so it only degrades.
+    critical: false,
+    timeoutMs: 2_000,
+    check: async () => {
+      await contracts.registry.subjects()
+      return { ok: true }
+    },
+  })
+
+  const app = createAdsApp({ logger, repository, readiness, metrics })
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    fetch: (request) => app.handle(request),
+  })
+  shutdown.setServer(server)
+  // Order: stop consuming (commits what finished) before the clients it uses go away.
+  shutdown.onClose('projection', () => projection.stop())
+  shutdown.onClose('lag tracker', stopLag)
+  shutdown.onClose('kafka producer', () => producer.disconnect())
+  shutdown.onClose('kafka admin', () => admin.disconnect())
+  shutdown.onClose('mongodb', () => mongo.close())
+  logger.info('http.listening', `listening on http://${config.HOST}:${server.port}`, { port: server.port })
+}
+
+boot().catch((error: unknown) => {
+  logger.error('ads.boot_failed', 'vehicles-ads could not start', {
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  })
+  process.exit(1)
+})
