@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from estimator.serde import Contract, Decoder, PoisonRecord, encode
+from estimator.serde import Contract, Decoder, PoisonRecord, encode, validator_for
 from tests.support import CREATED_FILE, PROCESSED_FILE, created_event, unwire, wire
 
 CREATED = Contract.load(CREATED_FILE)
@@ -88,6 +88,14 @@ def test_another_known_id_is_fetched_cached_and_checked_against_this_contract() 
     assert asked == [42]
 
 
+def test_a_schema_of_another_subject_is_refused_and_cached() -> None:
+    d, asked = decoder({43: PROCESSED.text})
+    expected = "written with schema 43 (urn:vehicles:event:stock.vehicle-processed)"
+    assert reason_of(wire(43, created_event()), d).startswith(expected)
+    assert reason_of(wire(43, created_event()), d).startswith(expected)
+    assert asked == [43]
+
+
 def test_encode_writes_the_wire_header_and_refuses_invalid_output() -> None:
     created = created_event()
     processed = {
@@ -103,3 +111,17 @@ def test_encode_writes_the_wire_header_and_refuses_invalid_output() -> None:
     assert document == processed
     with pytest.raises(ValueError, match=r"price.amount: -1 is less than the minimum of 0"):
         encode(5, PROCESSED, {**processed, "price": {"amount": -1, "currency": "EUR"}})
+
+
+FORMAT_CASES = json.loads((CREATED_FILE.parents[1] / "fixtures" / "format-cases.json").read_text())
+
+
+@pytest.mark.parametrize("fmt", ["date-time", "uuid"])
+def test_formats_judge_the_shared_cases_like_ajv(fmt: str) -> None:
+    """packages/contracts/fixtures/format-cases.json: the cases both languages must judge alike."""
+    validator = validator_for(
+        {"$schema": "http://json-schema.org/draft-07/schema#", "type": "string", "format": fmt}
+    )
+    wrong = [v for v in FORMAT_CASES[fmt]["valid"] if not validator.is_valid(v)]
+    wrong += [v for v in FORMAT_CASES[fmt]["invalid"] if validator.is_valid(v)]
+    assert wrong == [], f"{fmt}: judged unlike the TypeScript side: {wrong}"

@@ -109,7 +109,9 @@ class Decoder:
     ) -> None:
         self._contract = contract
         self._validators = dict(known)
-        self._unknown: set[int] = set()
+        self._unknown: dict[
+            int, str
+        ] = {}  # id -> why it is refused; cached so poison never floods the registry
         self._fetch = fetch_schema
 
     def decode(self, value: bytes | None) -> dict[str, Any]:
@@ -145,16 +147,26 @@ class Decoder:
         if known is not None:
             return known
         if schema_id in self._unknown:
-            raise PoisonRecord(f"unknown schema id {schema_id}")
+            raise PoisonRecord(self._unknown[schema_id])
         text = self._fetch(
             schema_id
         )  # RegistryError (registry unreachable) propagates: not the record's fault
         if text is None:
-            self._unknown.add(schema_id)
-            raise PoisonRecord(f"unknown schema id {schema_id}")
+            self._unknown[schema_id] = f"unknown schema id {schema_id}"
+            raise PoisonRecord(self._unknown[schema_id])
         try:
-            validator = validator_for(json.loads(text))
+            schema = json.loads(text)
+            validator = validator_for(schema)
         except (ValueError, SchemaError) as error:
             raise PoisonRecord(f"schema id {schema_id} is not a usable JSON Schema: {error}") from None
+        # Every version of a subject keeps its `$id` (the TypeScript serde checks the same): another `$id`
+        # means a record of another subject written to this topic.
+        theirs, ours = (
+            schema.get("$id") if isinstance(schema, dict) else None,
+            self._contract.schema.get("$id"),
+        )
+        if theirs != ours:
+            self._unknown[schema_id] = f"written with schema {schema_id} ({theirs}), expected {ours}"
+            raise PoisonRecord(self._unknown[schema_id])
         self._validators[schema_id] = validator
         return validator
