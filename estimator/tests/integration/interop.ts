@@ -4,7 +4,7 @@
  * packages/contracts (imported by path: estimator/ is not a Bun workspace) to the given subjects, and prints {createdHex, processed}: a created event encoded
  * by the TypeScript serde, and the Python-encoded processed record as the TypeScript serde decodes it.
  */
-import { connectContracts, EVENT_CONTRACTS, TOPICS, type VehicleCreatedEvent } from '../../../packages/contracts/src/index.ts'
+import { connectContracts, EVENT_CONTRACTS, TOPICS, type VehicleCreatedEvent } from '../../../packages/contracts/src/index'
 
 interface Input {
   registryUrl: string
