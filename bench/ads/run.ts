@@ -1,0 +1,240 @@
+/**
+ * vehicles-ads benchmark (not a test). Against the local stack:
+ *
+ * 1. ingest: N processed events through the projection (Kafka → decode → guarded upsert → commit), from
+ *    a fresh group until its lag is 0, vs the same number of guarded upserts through the raw driver's
+ *    unordered bulkWrite, in the same run and on the same server;
+ * 2. read: `GET /ads?limit=50` (and two context queries) over ADS ads, served by the real service
+ *    (`packages/ads/src/main.ts` as a subprocess), loaded with wrk; req/s and p99 from wrk's own report.
+ *
+ * Usage: bun bench/ads/run.ts [--ads 100000] [--ingest 5000] [--duration 30] [--connections 4]
+ * Everything it creates is its own (topic, group, databases `ads_bench_*`) and removed at the end.
+ */
+
+import { COLLECTION, upsertModel } from '../../packages/ads/src/ads/repository'
+import { connectMongo } from '../../packages/ads/src/db'
+import { connectProcessedContract } from '../../packages/ads/src/projection/contract'
+import { startProjection } from '../../packages/ads/src/projection/start'
+import { connectAdmin, createTopics, uniqueName, waitForZeroLag } from '../../packages/ads/src/testing/kafka'
+import { recorder } from '../../packages/ads/src/testing/recorder'
+import {
+  dlqTopic,
+  RegistryClient,
+  registerAll,
+  subjectOf,
+  TOPICS,
+  toJsonSchemaText,
+  VehicleProcessedEvent,
+} from '../../packages/contracts/src/index'
+import { createProducer } from '../../packages/kafka/src/index'
+import { stackEnv, waitFor } from '../../packages/testing/src/index'
+import { bulkUpsert, prepare, syntheticEvents } from './seed'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const ADS = arg('ads', 100_000)
+const INGEST = arg('ingest', 5_000)
+const DURATION = arg('duration', 30)
+const CONNECTIONS = arg('connections', 4)
+const PORT = arg('port', 3993)
+
+const env = stackEnv()
+const run = crypto.randomUUID().slice(0, 8)
+const say = (line: string) => console.log(`[bench] ${line}`)
+const results: string[] = []
+const keep = (line: string) => {
+  results.push(line)
+  say(line)
+}
+
+async function ingest() {
+  const admin = await connectAdmin()
+  const topic = uniqueName('bench')
+  const groupId = uniqueName('bench-group')
+  const dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  const reference = await connectMongo({ url: env.MONGODB_URL, database: `ads_bench_ref_${run}` })
+  const target = await connectMongo({ url: env.MONGODB_URL, database: `ads_bench_ingest_${run}` })
+  try {
+    await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
+      { subject: subjectOf(topic), schema: toJsonSchemaText(VehicleProcessedEvent) },
+    ])
+    const contracts = await connectProcessedContract(env.SCHEMA_REGISTRY_URL, topic)
+    const producer = createProducer({ brokers: env.KAFKA_BROKERS.split(','), clientId: uniqueName('bench') })
+    await producer.connect()
+    const events = syntheticEvents(INGEST, 7)
+    for (let i = 0; i < events.length; i += 500) {
+      await producer.send(
+        events.slice(i, i + 500).map((event) => ({
+          topic,
+          key: event.vehicle.id,
+          value: contracts.encode(TOPICS.vehicleProcessed, event),
+          headers: {
+            'event-id': event.eventId,
+            'event-type': TOPICS.vehicleProcessed,
+            'content-type': 'application/json',
+          },
+        })),
+      )
+    }
+    say(`${INGEST} events on ${topic}`)
+
+    await prepare(reference.db)
+    const bulkRate = await bulkUpsert(reference.db, syntheticEvents(INGEST, 7), 500)
+    keep(
+      `raw driver bulkWrite of guarded upserts (unordered, 500/batch, w:majority): ${bulkRate.toFixed(0)} events/s`,
+    )
+
+    const repository = await prepare(target.db)
+    const rec = recorder()
+    const started = performance.now()
+    const projection = await startProjection({
+      brokers: env.KAFKA_BROKERS.split(','),
+      clientId: uniqueName('bench-ads'),
+      groupId,
+      topic,
+      contracts,
+      repository,
+      producer,
+      log: rec.log,
+      metrics: rec.metrics,
+    })
+    await waitForZeroLag(admin, groupId, topic, 30 * 60_000)
+    const seconds = (performance.now() - started) / 1000
+    await projection.stop()
+    const count = await target.db.collection(COLLECTION).countDocuments({})
+    keep(
+      `projection (Kafka → decode → guarded upsert → commit, from group join to lag 0): ${(INGEST / seconds).toFixed(0)} events/s (${count} ads, ${rec.counts.applied} applied)`,
+    )
+    await producer.disconnect()
+  } finally {
+    await reference.db.dropDatabase().catch(() => undefined)
+    await target.db.dropDatabase().catch(() => undefined)
+    await reference.close()
+    await target.close()
+    await dropTopics().catch(() => undefined)
+    await admin.disconnect()
+  }
+}
+
+interface WrkResult {
+  rps: number
+  p50: string
+  p99: string
+  requests: number
+  errors: string
+}
+
+async function wrk(path: string): Promise<WrkResult> {
+  const child = Bun.spawn(
+    [
+      'wrk',
+      '-t2',
+      `-c${CONNECTIONS}`,
+      `-d${DURATION}s`,
+      '--timeout',
+      '60s',
+      '--latency',
+      `http://127.0.0.1:${PORT}${path}`,
+    ],
+    { stdout: 'pipe', stderr: 'pipe' },
+  )
+  const out = await new Response(child.stdout).text()
+  await child.exited
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN)
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '?'
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '?'
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
+  const errors = [/Non-2xx or 3xx responses: \d+/.exec(out)?.[0], /Socket errors: .*/.exec(out)?.[0]]
+    .filter(Boolean)
+    .join('; ')
+  return { rps, p50, p99, requests, errors: errors || 'none' }
+}
+
+async function read() {
+  const database = `ads_bench_read_${run}`
+  const seed = await connectMongo({ url: env.MONGODB_URL, database })
+  let service: ReturnType<typeof Bun.spawn> | undefined
+  try {
+    await prepare(seed.db)
+    const ads = seed.db.collection(COLLECTION)
+    const started = performance.now()
+    const events = syntheticEvents(ADS, 11)
+    // Seeding only (not measured as ingest): plain inserts of the documents the upsert would write.
+    for (let i = 0; i < events.length; i += 1_000) {
+      await ads.insertMany(
+        events.slice(i, i + 1_000).map((e) => {
+          const { filter, update } = upsertModel(e)
+          return { ...(update.$set as object), _id: (filter as { _id: string })._id }
+        }) as never[],
+        { ordered: false },
+      )
+    }
+    say(`seeded ${ADS} ads in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    const sample = events[Math.floor(ADS / 2)]
+
+    const topic = uniqueName('bench-idle')
+    const admin = await connectAdmin()
+    const dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+    await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
+      { subject: subjectOf(topic), schema: toJsonSchemaText(VehicleProcessedEvent) },
+    ])
+    try {
+      service = Bun.spawn(['bun', 'packages/ads/src/main.ts'], {
+        cwd: `${import.meta.dir}/../..`,
+        env: {
+          ...process.env,
+          PORT: String(PORT),
+          LOG_LEVEL: 'warn',
+          MONGODB_URL: env.MONGODB_URL,
+          MONGODB_DATABASE: database,
+          MONGODB_TIMEOUT_MS: '10000',
+          KAFKA_BROKERS: env.KAFKA_BROKERS,
+          SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL,
+          INPUT_TOPIC: topic,
+          GROUP_ID: uniqueName('bench-read'),
+        },
+        stdout: 'inherit',
+        stderr: 'inherit',
+      })
+      await waitFor(
+        'vehicles-ads ready',
+        async () => ((await fetch(`http://127.0.0.1:${PORT}/health/ready`)).ok ? true : undefined),
+        { timeoutMs: 60_000, intervalMs: 250 },
+      )
+      const cases: [string, string][] = [
+        ['GET /ads?limit=50 (newest first, no filter)', '/ads?limit=50'],
+        [
+          'GET /ads?limit=50&sort=price&manufacturer=Renault&model=Clio',
+          '/ads?limit=50&sort=price&manufacturer=Renault&model=Clio',
+        ],
+        [`GET /ads/:id`, `/ads/${sample?.vehicle.id}`],
+      ]
+      for (const [label, path] of cases) {
+        const r = await wrk(path)
+        keep(
+          `${label} over ${ADS} ads, wrk -t2 -c${CONNECTIONS} -d${DURATION}s: ${r.rps.toFixed(2)} req/s, p50 ${r.p50}, p99 ${r.p99} (${r.requests} requests, errors: ${r.errors})`,
+        )
+      }
+    } finally {
+      service?.kill('SIGTERM')
+      await service?.exited
+      await dropTopics().catch(() => undefined)
+      await admin.disconnect()
+    }
+  } finally {
+    await seed.db.dropDatabase().catch(() => undefined)
+    await seed.close()
+  }
+}
+
+const which = process.argv.includes('--read-only')
+  ? ['read']
+  : process.argv.includes('--ingest-only')
+    ? ['ingest']
+    : ['ingest', 'read']
+if (which.includes('ingest')) await ingest()
+if (which.includes('read')) await read()
+console.log('\n=== results')
+for (const line of results) console.log(line)
