@@ -12,6 +12,8 @@ export interface Component {
   /** Resolves with a short description when the component serves; throws with what it saw otherwise. */
   ready(): Promise<string>
   readyTimeoutMs: number
+  /** The graceful stop signal (SIGTERM unless the program means something else by it). */
+  stopSignal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'
   /** Ports it binds on loopback; checked free before a start. */
   ports: number[]
   /** Where it listens, for `up` and `status`. */

@@ -9,13 +9,24 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Component } from './component'
 import { loadConfig, type StackConfig } from './config'
+import { ferretdbComponent, mongodbUrl } from './ferretdb'
 import { createTopics, kafkaBootstrap, kafkaComponents, zookeeperComponents } from './kafka'
+import { nginxComponent } from './nginx'
+import { postgresComponent, postgresUrl } from './postgres'
 import { kafkaMetadata } from './probes'
 import { Processes, type StopOptions } from './processes'
+import { registryComponents, registryUrl } from './registry'
 
 export type Say = (line: string) => void
 
-const GROUP_ORDER: Component['group'][] = ['zookeeper', 'kafka', 'postgres', 'ferretdb', 'registry', 'nginx']
+type Group = Component['group']
+
+/**
+ * Start order: groups of one phase start together. The registry needs all brokers (its journal topics
+ * get RF 3 only then); nginx only needs to exist before SCHEMA_REGISTRY_URL is published.
+ */
+const PHASES: Group[][] = [['zookeeper', 'postgres', 'ferretdb'], ['kafka'], ['registry', 'nginx']]
+const GROUP_ORDER: Group[] = PHASES.flat()
 
 export interface Stack {
   config: StackConfig
@@ -24,7 +35,14 @@ export interface Stack {
 }
 
 export function openStack(config: StackConfig = loadConfig()): Stack {
-  const components = [...zookeeperComponents(config), ...kafkaComponents(config)]
+  const components = [
+    ...zookeeperComponents(config),
+    ...kafkaComponents(config),
+    postgresComponent(config),
+    ferretdbComponent(config),
+    ...registryComponents(config),
+    nginxComponent(config),
+  ]
   return { config, processes: new Processes(config.dir), components }
 }
 
@@ -103,9 +121,10 @@ export async function startComponent(name: string, stack: Stack = openStack(), s
   say(`${name}: ready at ${component.endpoint} (${detail})`)
 }
 
+/** Stops one component: its graceful signal by default, or `{ signal: 'SIGKILL' }` to simulate a crash. */
 export async function stopComponent(name: string, options: StopOptions = {}, stack: Stack = openStack()) {
-  find(stack, name)
-  return stack.processes.stop(name, options)
+  const component = find(stack, name)
+  return stack.processes.stop(name, { signal: component.stopSignal, ...options })
 }
 
 export interface ComponentStatus {
@@ -138,35 +157,46 @@ export function envFile(stack: Stack): string {
   return join(stack.config.dir, 'stack.env')
 }
 
-/** The endpoints of the components that are up; written after each group so early users can start. */
-function writeEnv(stack: Stack, readyGroups: Set<Component['group']>) {
-  const { ports } = stack.config
+/** The endpoints of the components that are up; written after each phase so early users can start. */
+function writeEnv(stack: Stack, ready: Set<Group>) {
+  const { config } = stack
+  const { ports } = config
   const lines: string[] = ['# Written by `bun run stack up`; removed by `bun run stack down`.']
-  if (readyGroups.has('kafka')) {
-    lines.push(`KAFKA_BROKERS=${kafkaBootstrap(stack.config)}`)
+  if (ready.has('kafka')) {
+    lines.push(`KAFKA_BROKERS=${kafkaBootstrap(config)}`)
     ports.kafka.forEach((port, index) => {
       lines.push(`KAFKA_BROKER_${index + 1}=127.0.0.1:${port}`)
     })
     lines.push(`ZOOKEEPER_CONNECT=${ports.zookeeperClient.map((port) => `127.0.0.1:${port}`).join(',')}`)
   }
-  lines.push(`STACK_DIR=${stack.config.dir}`)
-  mkdirSync(stack.config.dir, { recursive: true })
+  if (ready.has('registry') && ready.has('nginx')) {
+    lines.push(`SCHEMA_REGISTRY_URL=http://127.0.0.1:${ports.nginx}/apis/ccompat/v7`)
+    const instances = [1, 2, 3].map((id) => registryUrl(config, id))
+    instances.forEach((url, index) => {
+      lines.push(`SCHEMA_REGISTRY_INSTANCE_${index + 1}=${url}`)
+    })
+    lines.push(`SCHEMA_REGISTRY_INSTANCES=${instances.join(',')}`)
+    lines.push(`SCHEMA_REGISTRY_PROXY_HEALTH_URL=http://127.0.0.1:${ports.nginx}/health`)
+  }
+  if (ready.has('postgres')) lines.push(`DATABASE_URL=${postgresUrl(config)}`)
+  if (ready.has('ferretdb')) lines.push(`MONGODB_URL=${mongodbUrl(config)}`)
+  lines.push(`STACK_DIR=${config.dir}`)
+  mkdirSync(config.dir, { recursive: true })
   writeFileSync(`${envFile(stack)}.tmp`, `${lines.join('\n')}\n`)
   // Rename so a reader never sees a half-written file.
   renameSync(`${envFile(stack)}.tmp`, envFile(stack))
 }
 
 export async function up(stack: Stack = openStack(), say: Say = () => {}) {
-  const readyGroups = new Set<Component['group']>()
-  for (const group of GROUP_ORDER) {
-    const members = stack.components.filter((component) => component.group === group)
-    if (members.length === 0) continue
+  const ready = new Set<Group>()
+  for (const phase of PHASES) {
     const started = performance.now()
+    const members = stack.components.filter((component) => phase.includes(component.group))
     await Promise.all(members.map((component) => startComponent(component.name, stack, say)))
-    if (group === 'kafka') await ensureTopics(stack, say)
-    readyGroups.add(group)
-    writeEnv(stack, readyGroups)
-    say(`${group}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    if (phase.includes('kafka')) await ensureTopics(stack, say)
+    for (const group of phase) ready.add(group)
+    writeEnv(stack, ready)
+    say(`${phase.join(' + ')}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   }
 }
 
@@ -183,7 +213,7 @@ export async function down(stack: Stack = openStack(), say: Say = () => {}) {
     const members = stack.components.filter((component) => component.group === group)
     await Promise.all(
       members.map(async (component) => {
-        const outcome = await stack.processes.stop(component.name)
+        const outcome = await stack.processes.stop(component.name, { signal: component.stopSignal })
         if (outcome !== 'not running') say(`${component.name}: ${outcome}`)
       }),
     )
@@ -193,9 +223,13 @@ export async function down(stack: Stack = openStack(), say: Say = () => {}) {
 /** Stops everything and deletes data and logs, keeping the downloaded/built cache. */
 export async function reset(stack: Stack = openStack(), say: Say = () => {}) {
   await down(stack, say)
+  // Data dirs only: the downloaded jars (lib/), the FerretDB binary (bin/) and the registry build stay.
   for (const component of stack.components) {
     rmSync(join(stack.config.dir, component.name), { recursive: true, force: true })
   }
+  for (const dir of ['postgres', 'ferretdb', 'nginx'])
+    rmSync(join(stack.config.dir, dir), { recursive: true, force: true })
+  rmSync(join(stack.config.dir, 'registry', 'instances'), { recursive: true, force: true })
   rmSync(join(stack.config.dir, 'logs'), { recursive: true, force: true })
   rmSync(join(stack.config.dir, 'run'), { recursive: true, force: true })
   say(`reset: data and logs under ${stack.config.dir} removed (cache kept)`)

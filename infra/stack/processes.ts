@@ -92,7 +92,7 @@ export class Processes {
     const script =
       'cd "$1" || exit 1; log="$2"; shift 2; nohup setsid "$@" >>"$log" 2>&1 </dev/null & echo $!'
     const child = Bun.spawn(['bash', '-c', script, 'launch', launch.cwd, log, ...launch.argv], {
-      env: { ...process.env, ...launch.env },
+      env: { ...process.env, ...launch.env, [MARKER_VARIABLE]: launch.marker },
       stdout: 'pipe',
       stderr: 'pipe',
     })
@@ -123,12 +123,12 @@ export class Processes {
     }
     const record = this.read(name)
     const marker = record?.marker ?? ''
-    process.kill(current.pid, signal)
+    signalProcess(current.pid, signal)
     const deadline = Date.now() + (signal === 'SIGKILL' ? 10_000 : graceMs)
     while (ownsPid(current.pid, marker) && Date.now() < deadline) await Bun.sleep(100)
     let how = signal
     if (ownsPid(current.pid, marker)) {
-      process.kill(current.pid, 'SIGKILL')
+      signalProcess(current.pid, 'SIGKILL')
       how = 'SIGKILL'
       while (ownsPid(current.pid, marker)) await Bun.sleep(50)
     }
@@ -137,14 +137,24 @@ export class Processes {
   }
 }
 
+/**
+ * SIGKILL goes to the whole process group: a killed nginx master or postmaster would otherwise leave
+ * its workers holding the port and shared memory, and the next start would fail.
+ */
+function signalProcess(pid: number, signal: NodeJS.Signals) {
+  if (signal === 'SIGKILL' && leadsGroup(pid)) process.kill(-pid, signal)
+  else process.kill(pid, signal)
+}
+
 export interface StopOptions {
-  signal?: 'SIGTERM' | 'SIGKILL' | 'SIGINT'
+  signal?: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGQUIT'
   graceMs?: number
 }
 
 /**
- * True when `pid` is alive, not a zombie, and its command line holds `marker` as a whole word (so the
- * marker of kafka-1 never matches a kafka-10).
+ * True when `pid` is alive, not a zombie, and carries `marker`: as a whole word of its command line (so
+ * the marker of kafka-1 never matches a kafka-10), or in the environment variable every launch sets.
+ * The environment covers wrapper scripts that run a moment before they exec the real program.
  */
 export function ownsPid(pid: number, marker: string): boolean {
   if (marker === '') return false
@@ -153,20 +163,46 @@ export function ownsPid(pid: number, marker: string): boolean {
     // Field 3 is the state; a zombie has exited already, only its parent has not reaped it yet.
     if (/^\d+ \(.*\) Z/.test(status)) return false
     const cmdline = ` ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')} `
-    return cmdline.includes(` ${marker} `)
+    if (cmdline.includes(` ${marker} `)) return true
+    const environ = `\0${readFileSync(`/proc/${pid}/environ`, 'utf8')}`
+    return environ.includes(`\0${MARKER_VARIABLE}=${marker}\0`)
   } catch {
     return false
   }
 }
 
-/** The oldest live process whose command line holds `marker`, if any. */
+/** Set in the environment of every process the stack starts. */
+export const MARKER_VARIABLE = 'VEHICLES_STACK_MARKER'
+
+/** True when the process leads its own process group (setsid made it so), which can then be signalled whole. */
+function leadsGroup(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[2]) === pid
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The live process that carries `marker` and whose parent does not (children such as postgres backends
+ * or nginx workers inherit the marker variable), if any.
+ */
 export function findByMarker(marker: string): number | undefined {
-  const pids = readdirSync('/proc')
+  const matches = readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map(Number)
     .filter((pid) => pid !== process.pid && ownsPid(pid, marker))
-    .sort((a, b) => a - b)
-  // `nohup`/`setsid` exec in place, so there is one process per marker; the wrapper bash of a launch
-  // holds the marker only for the instant before it forks.
-  return pids.find((pid) => !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('bash\0'))
+  const parentOf = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  }
+  return matches.find((pid) => {
+    try {
+      return !matches.includes(parentOf(pid))
+    } catch {
+      return false
+    }
+  })
 }

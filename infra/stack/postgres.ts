@@ -1,0 +1,139 @@
+/**
+ * PostgreSQL 15 from Debian's package, with its own data dir under the stack dir and its own port.
+ * PostgreSQL refuses to run as root, so when the CLI is root the server runs as the `postgres` system
+ * user (setpriv execs in place, so the recorded pid is the postmaster's).
+ */
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Component } from './component'
+import type { StackConfig } from './config'
+import { postgresReady } from './probes'
+
+export const POSTGRES_USER = 'vehicles'
+export const POSTGRES_PASSWORD = 'vehicles'
+export const POSTGRES_DATABASE = 'vehicles'
+
+interface SystemUser {
+  uid: number
+  gid: number
+}
+
+function systemUser(name: string): SystemUser {
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const [user, , uid, gid] = line.split(':')
+    if (user === name) return { uid: Number(uid), gid: Number(gid) }
+  }
+  throw new Error(
+    `PostgreSQL cannot run as root and there is no '${name}' user: install postgresql-15 (it creates one)`,
+  )
+}
+
+export function postgresUrl(config: StackConfig): string {
+  return `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:${config.ports.postgres}/${POSTGRES_DATABASE}`
+}
+
+export function postgresComponent(config: StackConfig): Component {
+  const home = join(config.dir, 'postgres')
+  const data = join(home, 'data')
+  const sockets = join(home, 'run')
+  // Written only after initdb and CREATE DATABASE both finished: a data dir without it is half-made.
+  const initialized = join(home, 'initialized')
+  const asRoot = process.getuid?.() === 0
+  const dropPrivileges = (): string[] => {
+    if (!asRoot) return []
+    systemUser(config.postgresUser)
+    return [
+      'setpriv',
+      `--reuid=${config.postgresUser}`,
+      `--regid=${config.postgresUser}`,
+      '--init-groups',
+      '--',
+    ]
+  }
+  const bin = (tool: string) => join(config.postgresBin, tool)
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    `port=${config.ports.postgres}`,
+    `unix_socket_directories=${sockets}`,
+    // Services, relays and parallel test files each hold pools.
+    'max_connections=300',
+    'shared_buffers=128MB',
+    'logging_collector=off',
+    'log_min_messages=warning',
+    'log_connections=off',
+  ].flatMap((setting) => ['-c', setting])
+
+  async function run(argv: string[], stdin?: string) {
+    const child = Bun.spawn(argv, {
+      stdin: stdin === undefined ? 'ignore' : new Blob([stdin]),
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const [out, err, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ])
+    if (code !== 0) throw new Error(`${argv.join(' ')} failed (exit ${code}):\n${out}${err}`)
+    return out
+  }
+
+  return {
+    name: 'postgres',
+    group: 'postgres',
+    ports: [config.ports.postgres],
+    endpoint: `127.0.0.1:${config.ports.postgres}`,
+    readyTimeoutMs: 60_000,
+    stopSignal: 'SIGINT',
+    async prepare() {
+      if (!existsSync(bin('postgres'))) {
+        throw new Error(
+          `no PostgreSQL at ${config.postgresBin}: run scripts/bootstrap.sh (apt postgresql-15)`,
+        )
+      }
+      if (existsSync(initialized) && existsSync(join(data, 'PG_VERSION'))) return
+      // Never initialised completely (first start, or a crash during it): start over from nothing.
+      rmSync(data, { recursive: true, force: true })
+      mkdirSync(data, { recursive: true, mode: 0o700 })
+      mkdirSync(sockets, { recursive: true })
+      const passwordFile = join(home, 'initdb-password')
+      writeFileSync(passwordFile, `${POSTGRES_PASSWORD}\n`, { mode: 0o600 })
+      if (asRoot) {
+        const owner = systemUser(config.postgresUser)
+        for (const path of [home, data, sockets, passwordFile]) chownSync(path, owner.uid, owner.gid)
+      }
+      try {
+        await run([
+          ...dropPrivileges(),
+          bin('initdb'),
+          '-D',
+          data,
+          '-U',
+          POSTGRES_USER,
+          `--pwfile=${passwordFile}`,
+          '--auth-host=scram-sha-256',
+          '--auth-local=peer',
+          '--encoding=UTF8',
+          '--no-locale',
+          '--no-instructions',
+        ])
+      } finally {
+        rmSync(passwordFile, { force: true })
+      }
+      // Single-user mode creates the database without a running server or a password round trip.
+      await run(
+        [...dropPrivileges(), bin('postgres'), '--single', '-D', data, ...settings, 'postgres'],
+        `CREATE DATABASE ${POSTGRES_DATABASE} OWNER ${POSTGRES_USER};\n`,
+      )
+      writeFileSync(initialized, `${new Date().toISOString()}\n`)
+    },
+    launch() {
+      return {
+        argv: [...dropPrivileges(), bin('postgres'), '-D', data, ...settings],
+        cwd: home,
+        marker: data,
+      }
+    },
+    ready: () => postgresReady(config.postgresBin, config.ports.postgres),
+  }
+}
