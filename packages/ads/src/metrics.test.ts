@@ -1,0 +1,46 @@
+import { expect, test } from 'bun:test'
+import { createLogger } from '@vehicles/platform'
+import { Registry } from 'prom-client'
+import { createProjectionMetrics, trackConsumerLag } from './metrics'
+
+test('projection metrics start at zero and count by label', async () => {
+  const registry = new Registry()
+  const metrics = createProjectionMetrics(registry)
+  let text = await registry.metrics()
+  expect(text).toContain('ads_dead_letters_total{reason="wire-format"} 0')
+  expect(text).toContain('ads_upserts_total{outcome="stale"} 0')
+  metrics.upserted('applied')
+  metrics.upserted('applied')
+  metrics.deadLettered('contract-violation')
+  metrics.storeRetried()
+  metrics.paused(true)
+  text = await registry.metrics()
+  expect(text).toContain('ads_upserts_total{outcome="applied"} 2')
+  expect(text).toContain('ads_dead_letters_total{reason="contract-violation"} 1')
+  expect(text).toContain('ads_store_retries_total 1')
+  expect(text).toContain('ads_projection_paused 1')
+})
+
+test('consumer lag per partition comes from the admin, refreshed on a timer; an outage is logged once', async () => {
+  const registry = new Registry()
+  const lines: string[] = []
+  let calls = 0
+  const stop = trackConsumerLag({
+    registry,
+    admin: {
+      groupLag: async () => {
+        calls++
+        if (calls > 1) throw new Error('brokers away')
+        return [{ topic: 't', partition: 3, committed: '5', end: '12', lag: 7 }]
+      },
+    },
+    groupId: 'g',
+    topic: 't',
+    refreshMs: 10,
+    logger: createLogger({ service: 'ads', write: (line) => lines.push(line) }),
+  })
+  await Bun.sleep(60)
+  stop()
+  expect(await registry.metrics()).toContain('ads_consumer_lag{topic="t",partition="3"} 7')
+  expect(lines.filter((l) => l.includes('metrics.lag_unavailable')).length).toBe(1)
+})
