@@ -1,7 +1,7 @@
 """`python -m estimator`: check config and schemas, start health/metrics, run the loop until SIGTERM.
 
 Exit codes: 0 after a clean shutdown, 1 on a fatal Kafka error, 2 on bad configuration, 3 when the
-registry lacks the schemas this build was made with (or differs from them).
+registry lacks the schemas this build was made with (or differs from them), 4 when a topic is missing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, Producer
 
 from .config import ConfigError, Settings, load_settings
 from .health import Health, HealthServer, Metrics
@@ -37,6 +37,12 @@ def _schema_fetcher(registry: RegistryClient) -> Callable[[int], str | None]:
         return text
 
     return fetch
+
+
+def _missing_topics(producer: Producer, settings: Settings) -> list[str]:
+    wanted = [settings.input_topic, settings.output_topic, settings.dead_letter_topic]
+    metadata = producer.list_topics(timeout=30)
+    return [t for t in wanted if t not in metadata.topics or metadata.topics[t].error is not None]
 
 
 def run(settings: Settings) -> int:
@@ -82,6 +88,14 @@ def run(settings: Settings) -> int:
     decoder = Decoder(created, {input_id: created.validator}, fetch)
     producer = make_producer(settings)
     try:
+        missing = _missing_topics(producer, settings)
+        if missing:
+            # Auto-created topics would get the broker's defaults (partitions, RF): refuse instead.
+            log.error(
+                "topics.missing", f"refusing to start: topics {missing} do not exist; create them first"
+            )
+            server.stop()
+            return 4
         # Fences any earlier producer with this transactional.id and aborts what it left open.
         producer.init_transactions(60)
         consumer = make_consumer(settings)

@@ -119,8 +119,8 @@ class Estimator:
         self._txn_priced = 0
         self._paused = False
         self._fetching = True
+        self._resume_below = max(0, settings.max_in_flight - max(1, settings.max_in_flight // 10))
         self._last_lag = 0.0
-        self._delivery_error: str | None = None
 
     # -- life cycle ----------------------------------------------------------------------------------------
 
@@ -167,8 +167,14 @@ class Estimator:
     def turn(self) -> None:
         self._health.turned()
         now = self._clock()
-        room = self._s.max_in_flight - self._window.in_flight
-        self._set_paused(not self._fetching or room <= 0)
+        in_flight = self._window.in_flight
+        room = self._s.max_in_flight - in_flight
+        # Pause when full, resume only below the low mark: pausing drops librdkafka's prefetched records,
+        # so flapping at the boundary would refetch them every turn.
+        if not self._fetching or room <= 0:
+            self._set_paused(True)
+        elif self._paused and in_flight <= self._resume_below:
+            self._set_paused(False)
         for message in self._consumer.consume(
             num_messages=max(1, min(_FETCH_BATCH, room)), timeout=self._wait(now)
         ):
@@ -300,7 +306,6 @@ class Estimator:
     def _delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             # The transaction cannot commit with a failed record; commit_transaction reports it as abortable.
-            self._delivery_error = error.str()
             log.warn("producer.delivery_failed", error.str(), topic=message.topic())
 
     # -- transactions --------------------------------------------------------------------------------------
@@ -320,18 +325,20 @@ class Estimator:
         if not self._txn_open and not offsets:
             return
         self._begin()
+        metadata = self._consumer.consumer_group_metadata()
         try:
             if offsets:
-                self._producer.send_offsets_to_transaction(
-                    [KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                    self._consumer.consumer_group_metadata(),
-                    _TXN_TIMEOUT,
+                tps = [KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()]
+                self._retrying(
+                    "send_offsets",
+                    lambda: self._producer.send_offsets_to_transaction(tps, metadata, _TXN_TIMEOUT),
                 )
-            self._commit_with_retries()
+            self._retrying("commit", lambda: self._producer.commit_transaction(_TXN_TIMEOUT))
         except KafkaException as failure:
             error: KafkaError = failure.args[0]
-            if error.fatal() or not error.txn_requires_abort():
+            if error.fatal():
                 raise FatalKafkaError(f"transaction: {error.str()}") from failure
+            # Abortable, or retriable but still failing: abort, and redo the records from this transaction.
             self._abort(error.str())
             return
         self._txn_open = False
@@ -342,18 +349,22 @@ class Estimator:
         self._txn_records = 0
         self._txn_priced = 0
 
-    def _commit_with_retries(self) -> None:
-        attempts = 0
-        while True:
+    def _retrying(self, what: str, call: Callable[[], None], attempts: int = 5) -> None:
+        """librdkafka marks some transactional errors retriable (timeouts, coordinator moving): call again."""
+        for attempt in range(1, attempts + 1):
             try:
-                self._producer.commit_transaction(_TXN_TIMEOUT)
+                call()
                 return
             except KafkaException as failure:
                 error: KafkaError = failure.args[0]
-                attempts += 1
-                if not error.retriable() or attempts >= 5:
+                if (
+                    attempt == attempts
+                    or error.fatal()
+                    or error.txn_requires_abort()
+                    or not error.retriable()
+                ):
                     raise
-                log.warn("txn.commit_retry", error.str(), attempt=attempts)
+                log.warn("txn.retry", f"{what}: {error.str()}", attempt=attempt)
 
     def _abort(self, reason: str) -> None:
         try:
@@ -363,7 +374,6 @@ class Estimator:
         self._txn_open = False
         self._txn_records = 0
         self._txn_priced = 0
-        self._delivery_error = None
         redo = self._window.aborted(self._clock())
         self._metrics.transactions.labels(outcome="aborted").inc()
         log.warn("txn.aborted", reason, redo=redo)

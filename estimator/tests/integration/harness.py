@@ -161,9 +161,14 @@ def delete_run_topics(brokers: str, registry: str, topics: RunTopics) -> None:
         with contextlib.suppress(KafkaException):  # best effort: the names are unique to this run
             future.result(60)
     for topic in (topics.input, topics.output):
-        quoted = urllib.parse.quote(f"{topic}-value", safe="")
-        registry_call(registry, "DELETE", f"/subjects/{quoted}")
-        registry_call(registry, "DELETE", f"/subjects/{quoted}?permanent=true")
+        delete_subject(registry, f"{topic}-value")
+
+
+def delete_subject(registry: str, subject: str) -> None:
+    """Soft, then permanent delete (the Confluent API needs both); only ever for this run's subjects."""
+    quoted = urllib.parse.quote(subject, safe="")
+    registry_call(registry, "DELETE", f"/subjects/{quoted}")
+    registry_call(registry, "DELETE", f"/subjects/{quoted}?permanent=true")
 
 
 # -- estimator processes ---------------------------------------------------------------------------------

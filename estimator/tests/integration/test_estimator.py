@@ -22,10 +22,12 @@ from tests.integration.harness import (
     Instance,
     RunTopics,
     committed_reader,
+    delete_subject,
     end_offsets,
     produce_all,
     producer,
     read_until,
+    register,
     wait_for,
 )
 from tests.support import PROCESSED_FILE, created_event, wire
@@ -255,3 +257,18 @@ def test_refuses_to_start_when_its_schema_is_not_registered(
     refused = instance.events("schemas.refused")
     assert refused, tails([instance])
     assert f"subject '{topics.run}.not-registered-value' is not registered" in refused[0]["message"]
+
+
+def test_refuses_to_start_when_a_topic_is_missing(
+    stack: dict[str, str], topics: RunTopics, estimators: Estimators
+) -> None:
+    absent = f"{topics.run}.absent"
+    # The subject exists (so the schema check passes); the topic does not.
+    register(stack["SCHEMA_REGISTRY_URL"], f"{absent}-value", PROCESSED_FILE.read_text())
+    try:
+        instance = estimators.start("no-topic", OUTPUT_TOPIC=absent)
+        code = instance.process.wait(60)
+        assert code == 4, tails([instance])
+        assert absent in instance.events("topics.missing")[0]["message"]
+    finally:
+        delete_subject(stack["SCHEMA_REGISTRY_URL"], f"{absent}-value")
