@@ -30,14 +30,18 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'status': {
       let healthy = true
+      let totalRss = 0
       for (const entry of await status(stack)) {
         const pid = entry.pid === undefined ? '' : ` pid ${entry.pid}`
+        const rss = entry.rssMib === undefined ? '' : `${entry.rssMib} MiB`
         const detail = entry.ready ? `ready (${entry.ready})` : (entry.problem ?? '')
         if (entry.state !== 'running' || entry.problem) healthy = false
+        totalRss += entry.rssMib ?? 0
         console.log(
-          `${entry.name.padEnd(12)} ${entry.state.padEnd(8)}${pid.padEnd(12)} ${entry.endpoint}  ${detail}`,
+          `${entry.name.padEnd(12)} ${entry.state.padEnd(8)}${pid.padEnd(12)} ${rss.padStart(8)}  ${entry.endpoint.padEnd(24)} ${detail}`,
         )
       }
+      console.log(`total RSS ${totalRss} MiB; ${healthy ? 'all ready' : 'NOT all ready'}`)
       return healthy ? 0 : 1
     }
     case 'logs': {

@@ -14,7 +14,7 @@ import { createTopics, kafkaBootstrap, kafkaComponents, zookeeperComponents } fr
 import { nginxComponent } from './nginx'
 import { postgresComponent, postgresUrl } from './postgres'
 import { kafkaMetadata } from './probes'
-import { Processes, type StopOptions } from './processes'
+import { groupRssKib, Processes, type StopOptions } from './processes'
 import { registryComponents, registryUrl } from './registry'
 
 export type Say = (line: string) => void
@@ -134,6 +134,8 @@ export interface ComponentStatus {
   endpoint: string
   ready?: string
   problem?: string
+  /** Resident memory of its process group, MiB. */
+  rssMib?: number
 }
 
 export async function status(stack: Stack = openStack()): Promise<ComponentStatus[]> {
@@ -143,6 +145,7 @@ export async function status(stack: Stack = openStack()): Promise<ComponentStatu
       const base: ComponentStatus = { name: component.name, state: state.state, endpoint: component.endpoint }
       if (state.state !== 'stopped') base.pid = state.pid
       if (state.state !== 'running') return base
+      base.rssMib = Math.round(groupRssKib(state.pid) / 1024)
       try {
         base.ready = await component.ready()
       } catch (error) {

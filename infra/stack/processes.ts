@@ -206,3 +206,21 @@ export function findByMarker(marker: string): number | undefined {
     }
   })
 }
+
+/** Resident memory, in KiB, of a process and everything in its process group (workers, backends). */
+export function groupRssKib(pid: number): number {
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(entry) !== pid && Number(fields[2]) !== pid) continue
+      const rss = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]
+      total += Number(rss ?? 0)
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total
+}
