@@ -7,6 +7,17 @@ import type { DeliveryReport, Producer, ProducerOptions, ProducerRecord } from '
 const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000
 const REQUEST_TIMEOUT_MS = 5_000
 const RETRY_DELAY_MS = 250
+/** Upper bound of records coalesced into one request (sends larger than this go alone). */
+const MAX_COALESCED_RECORDS = 5_000
+
+interface PendingSend {
+  records: readonly ProducerRecord[]
+  resolve: (reports: DeliveryReport[]) => void
+  reject: (error: Error) => void
+  /** queued → sent (part of a request) | withdrawn (its deadline passed before it was sent). */
+  state: 'queued' | 'sent' | 'withdrawn'
+  settled?: () => void
+}
 
 /**
  * Java's DefaultPartitioner for keyed records: toPositive(murmur2(key)) % partitions. The library's own
@@ -17,14 +28,6 @@ const RETRY_DELAY_MS = 250
 function javaCompatiblePartitioner(_message: unknown, key: Buffer | undefined): number {
   if (key === undefined) throw new KafkaUsageError('every record needs a key (it decides the partition)')
   return murmur2(key) & 0x7fffffff
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms)
-  })
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
 export function createProducer(options: ProducerOptions): Producer {
@@ -97,6 +100,53 @@ export function createProducer(options: ProducerOptions): Producer {
     })
   }
 
+  /**
+   * Coalescing: while one request is in flight, concurrent `send` calls queue up and leave together as
+   * the next request (what librdkafka's linger does with a timer). Without it, each awaited single-record
+   * send is its own acks=all round trip behind the idempotent producer's one in-flight request per
+   * broker, and 1 000 sends/s queue up for seconds (docs/kafka-client.md).
+   */
+  const queue: PendingSend[] = []
+  let inFlight = false
+
+  function pump(): void {
+    if (inFlight) return
+    const group: PendingSend[] = []
+    let count = 0
+    while (queue.length > 0 && count < MAX_COALESCED_RECORDS) {
+      const next = queue.shift() as PendingSend
+      if (next.state !== 'queued') continue
+      next.state = 'sent'
+      group.push(next)
+      count += next.records.length
+    }
+    if (group.length === 0) return
+    inFlight = true
+    const all = group.flatMap((g) => g.records)
+    sendOnce(all)
+      .then(
+        (reports) => {
+          let at = 0
+          for (const g of group) {
+            g.settled?.()
+            g.resolve(reports.slice(at, at + g.records.length))
+            at += g.records.length
+          }
+        },
+        (error: unknown) => {
+          const typed = toKafkaError(error, `send of ${all.length} record(s)`, all[0]?.topic)
+          for (const g of group) {
+            g.settled?.()
+            g.reject(typed)
+          }
+        },
+      )
+      .finally(() => {
+        inFlight = false
+        pump()
+      })
+  }
+
   return {
     async connect() {
       if (closed) throw new KafkaUsageError('producer is disconnected')
@@ -115,23 +165,35 @@ export function createProducer(options: ProducerOptions): Producer {
         if (typeof r.key !== 'string' || r.key.length === 0) {
           throw new KafkaUsageError(`record for ${r.topic} has no key (the key decides the partition)`)
         }
-        if (!Buffer.isBuffer(r.value))
+        if (!Buffer.isBuffer(r.value)) {
           throw new KafkaUsageError(`record value for ${r.topic} is not a Buffer`)
+        }
       }
+      const topic = records[0]?.topic ?? 'unknown'
       try {
-        return await withDeadline(
-          sendOnce(records),
-          deliveryTimeoutMs,
-          () =>
-            new KafkaDeliveryError(
-              `records not acknowledged within ${deliveryTimeoutMs} ms`,
-              records[0]?.topic ?? 'unknown',
-              { retriable: true },
-            ),
-        )
+        // Checked per caller before coalescing, so one caller's missing topic cannot fail the others.
+        await partitionCounts([...new Set(records.map((r) => r.topic))])
       } catch (error) {
-        throw toKafkaError(error, `send of ${records.length} record(s)`, records[0]?.topic)
+        throw toKafkaError(error, `send of ${records.length} record(s)`, topic)
       }
+      const pending = new Promise<DeliveryReport[]>((resolve, reject) => {
+        const entry: PendingSend = { records, resolve, reject, state: 'queued' }
+        queue.push(entry)
+        const timer = setTimeout(() => {
+          // Still queued: withdraw it, nothing was written. In flight: the library cannot cancel it,
+          // the caller is told it is unknown whether it was written (retriable; idempotence does not
+          // cover a retry from a new producer session).
+          if (entry.state === 'queued') entry.state = 'withdrawn'
+          entry.reject(
+            new KafkaDeliveryError(`records not acknowledged within ${deliveryTimeoutMs} ms`, topic, {
+              retriable: true,
+            }),
+          )
+        }, deliveryTimeoutMs)
+        entry.settled = () => clearTimeout(timer)
+        pump()
+      })
+      return pending
     },
 
     async ping() {
@@ -145,6 +207,11 @@ export function createProducer(options: ProducerOptions): Producer {
     async disconnect() {
       if (closed) return
       closed = true
+      // Flush: what callers are still awaiting gets its answer before the connections go.
+      const deadline = Date.now() + deliveryTimeoutMs
+      while ((inFlight || queue.some((q) => q.state === 'queued')) && Date.now() < deadline) {
+        await Bun.sleep(10)
+      }
       await client.close()
     },
   }

@@ -98,6 +98,21 @@ test('produce → consume keeps key, value, headers; murmur2 partition; per-key 
   }
 }, 90_000)
 
+test('concurrent sends are coalesced but each caller gets the reports of its own records', async () => {
+  const keys = Array.from({ length: 200 }, () => crypto.randomUUID())
+  const reports = await Promise.all(
+    keys.map((key) => producer.send([{ topic, key, value: Buffer.from(`concurrent ${key}`) }])),
+  )
+  const slots = new Set<string>()
+  reports.forEach(([report], i) => {
+    expect(report?.key).toBe(keys[i] as string)
+    expect(report?.partition).toBe(partitionForKey(keys[i] as string, 6))
+    slots.add(`${report?.partition}@${report?.offset}`)
+  })
+  // No two callers were told the same partition/offset.
+  expect(slots.size).toBe(keys.length)
+}, 60_000)
+
 test('sending to a topic that does not exist is a KafkaTopicNotFoundError, not a hang', async () => {
   const missing = uniqueName('missing')
   const started = Date.now()
