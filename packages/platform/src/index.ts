@@ -1,6 +1,7 @@
 /** @vehicles/platform: what both Bun services share. See README.md. */
 export { checkBodyHeaders, isJsonContentType, readJsonBody } from './body'
 export { ConfigError, type ConfigProblem, loadConfig, parseConfig } from './config'
+export { queryParam, type RouteDocs, routeDocs } from './docs'
 export {
   ConflictError,
   errorBody,
@@ -29,6 +30,7 @@ export {
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  LogLevelSchema,
 } from './logger'
 export { createMetrics, type HttpMetrics, type MetricsOptions } from './metrics'
 export { createShutdown, type Shutdown, type ShutdownOptions, type StoppableServer } from './shutdown'

@@ -3,9 +3,17 @@
  * time, level, service, event, message; HTTP logs add requestId. `event` is a stable dotted name
  * (`http.request`, `outbox.relay.backoff`) so logs can be filtered without parsing messages.
  */
+import { Type } from '@sinclair/typebox'
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** `LOG_LEVEL` for a config schema (TypeBox's Value functions need known kinds, hence literals). */
+export const LogLevelSchema = (defaultLevel: LogLevel = 'info') =>
+  Type.Union(
+    LOG_LEVELS.map((level) => Type.Literal(level)),
+    { default: defaultLevel, description: LOG_LEVELS.join(', ') },
+  )
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
 export type LogFields = Record<string, unknown>

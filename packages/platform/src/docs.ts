@@ -1,0 +1,52 @@
+/**
+ * OpenAPI descriptions from the contracts' TypeBox schemas, without asking Elysia to validate with them:
+ * request bodies are validated by the contracts' validator (which names field + rule and knows the
+ * moving rules), and response validation would cost every request. The schemas are JSON Schema already.
+ */
+import type { TSchema } from '@sinclair/typebox'
+import { ErrorBody } from '@vehicles/contracts'
+
+type Json = { [key: string]: unknown }
+
+/** A TypeBox schema as a plain JSON Schema object (drops TypeBox's symbol keys, `$id`s kept as is). */
+const plain = (schema: TSchema): Json => JSON.parse(JSON.stringify(schema)) as Json
+
+export interface RouteDocs {
+  summary: string
+  description?: string
+  tags?: string[]
+  /** JSON request body. */
+  body?: TSchema
+  /** Status → [schema or null for no body, description]. Error statuses default to ErrorBody. */
+  responses: Record<number, [TSchema | null, string] | string>
+  /** Extra parameters (query, header), in OpenAPI form. */
+  parameters?: Json[]
+}
+
+/** The `detail` object of an Elysia route. */
+export function routeDocs(docs: RouteDocs) {
+  const responses: Record<string, Json> = {}
+  for (const [status, spec] of Object.entries(docs.responses)) {
+    const [schema, description] =
+      typeof spec === 'string' ? [Number(status) >= 400 ? ErrorBody : null, spec] : spec
+    responses[status] =
+      schema === null
+        ? { description }
+        : { description, content: { 'application/json': { schema: plain(schema) } } }
+  }
+  const detail: Json = { summary: docs.summary, responses }
+  if (docs.description !== undefined) detail.description = docs.description
+  if (docs.tags !== undefined) detail.tags = docs.tags
+  if (docs.parameters !== undefined) detail.parameters = docs.parameters
+  if (docs.body !== undefined) {
+    detail.requestBody = { required: true, content: { 'application/json': { schema: plain(docs.body) } } }
+  }
+  return detail
+}
+
+/** One query parameter documented from a TypeBox schema. */
+export function queryParam(name: string, schema: TSchema, description?: string): Json {
+  const parameter: Json = { name, in: 'query', required: false, schema: plain(schema) }
+  if (description !== undefined) parameter.description = description
+  return parameter
+}

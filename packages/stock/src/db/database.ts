@@ -1,0 +1,106 @@
+/**
+ * The database seam: PostgreSQL through postgres.js, or embedded PGlite when no `DATABASE_URL` is set.
+ * Both expose the same small surface: drizzle (`orm`) for typed queries, `query` for the few hot
+ * statements written as SQL (prepared and cached per connection by postgres.js), transactions, LISTEN,
+ * a ping for readiness, close for shutdown.
+ */
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import { migratePgliteClient } from './migrate'
+import * as schema from './schema'
+
+export type Row = Record<string, unknown>
+export type StockOrm = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface Sql {
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>
+}
+
+export interface Listener {
+  unlisten(): Promise<void>
+}
+
+export interface Database extends Sql {
+  readonly kind: 'postgres' | 'pglite'
+  readonly orm: StockOrm
+  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>
+  /** Calls `onNotify` for every NOTIFY on `channel` (postgres.js re-listens after a reconnect). */
+  listen(channel: string, onNotify: () => void): Promise<Listener>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface PostgresOptions {
+  url: string
+  max: number
+  connectTimeoutSeconds: number
+  /** Shown in pg_stat_activity, so operators can tell the pools apart. */
+  applicationName: string
+}
+
+type Param = postgres.ParameterOrJSON<never>
+
+export function openPostgres(options: PostgresOptions): Database {
+  const client = postgres(options.url, {
+    max: options.max,
+    connect_timeout: options.connectTimeoutSeconds,
+    idle_timeout: 60,
+    prepare: true,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName },
+  })
+  const run = <T extends Row>(
+    sql: postgres.Sql | postgres.TransactionSql,
+    text: string,
+    params?: readonly unknown[],
+  ) => sql.unsafe(text, (params ?? []) as Param[], { prepare: true }) as unknown as Promise<T[]>
+  return {
+    kind: 'postgres',
+    orm: drizzlePostgres(client, { schema }) as unknown as StockOrm,
+    query: (text, params) => run(client, text, params),
+    transaction: <T>(work: (tx: Sql) => Promise<T>) =>
+      client.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<T>,
+    async listen(channel, onNotify) {
+      const meta = await client.listen(channel, () => onNotify())
+      return { unlisten: () => meta.unlisten() }
+    },
+    async ping() {
+      await client`select 1`
+    },
+    close: () => client.end({ timeout: 5 }),
+  }
+}
+
+/**
+ * Opens (creating it if needed) the embedded database in `dataDir` (`memory://` for tests) and applies
+ * the migrations: PGlite is one process's own database, so nobody else can migrate it.
+ */
+export async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
+  const client = await PGlite.create(dataDir)
+  await migratePgliteClient(client)
+  const run = async <T extends Row>(
+    pg: Pick<PGlite, 'query'>,
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<T[]> => (await pg.query<T>(text, params as unknown[])).rows
+  return {
+    kind: 'pglite',
+    orm: drizzlePglite(client, { schema }) as unknown as StockOrm,
+    query: (text, params) => run(client, text, params),
+    transaction: <T>(work: (tx: Sql) => Promise<T>) =>
+      client.transaction((tx) => work({ query: (text, params) => run(tx, text, params) })),
+    async listen(channel, onNotify) {
+      const unlisten = await client.listen(channel, () => onNotify())
+      return { unlisten }
+    },
+    async ping() {
+      await client.query('select 1')
+    },
+    close: () => client.close(),
+  }
+}

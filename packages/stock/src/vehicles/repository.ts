@@ -1,0 +1,151 @@
+/**
+ * Vehicles in PostgreSQL (or PGlite). The write is one statement: vehicle, outbox row, idempotency
+ * record and NOTIFY, so it is atomic and costs one round trip. A VIN already in stock inserts nothing
+ * (`on conflict do nothing`) and is reported as such, not as an exception.
+ */
+import type { Vehicle } from '@vehicles/contracts'
+import { ServiceUnavailableError } from '@vehicles/platform'
+import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm'
+import type { Database } from '../db/database'
+import { isUnavailable } from '../db/errors'
+import { vehicles } from '../db/schema'
+import { enqueueCte, OUTBOX_CHANNEL, type OutboxEntry } from '../outbox/enqueue'
+import type { ListQuery } from './model'
+
+export interface IdempotencyRecord {
+  key: string
+  requestHash: string
+  status: number
+  body: unknown
+}
+
+export type InsertOutcome = 'inserted' | 'duplicate_vin'
+
+/** Runs a database call; an unreachable database becomes a 503 with Retry-After, never a 500. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (isUnavailable(error)) throw new ServiceUnavailableError('the database is unavailable; retry later', 2)
+    throw error
+  }
+}
+
+const VEHICLE_COLUMNS = 'id, vin, manufacturer, model, year, odometer, odometer_unit, created_at'
+
+function insertStatement(vehicle: Vehicle, entry: OutboxEntry, idempotency?: IdempotencyRecord) {
+  const params: unknown[] = [
+    vehicle.id,
+    vehicle.vin,
+    vehicle.manufacturer,
+    vehicle.model,
+    vehicle.year,
+    vehicle.odometer,
+    vehicle.odometerUnit,
+    vehicle.createdAt,
+  ]
+  const outbox = enqueueCte('v', params.length + 1, entry)
+  params.push(...outbox.params)
+  let idempotencyCte = ''
+  if (idempotency !== undefined) {
+    const first = params.length + 1
+    idempotencyCte = `, i as (
+      insert into idempotency_keys (key, request_hash, status, body, created_at)
+      select $${first}, $${first + 1}, $${first + 2}::int, $${first + 3}::jsonb, $8::timestamptz from v
+      returning key
+    )`
+    params.push(
+      idempotency.key,
+      idempotency.requestHash,
+      idempotency.status,
+      JSON.stringify(idempotency.body),
+    )
+  }
+  // Data-modifying CTEs always run; the final select is what NOTIFYs (once, only if a row was enqueued).
+  const text = `with v as (
+    insert into vehicles (${VEHICLE_COLUMNS})
+    values ($1::uuid, $2, $3, $4, $5::int, $6::int, $7, $8::timestamptz)
+    on conflict (vin) do nothing
+    returning id
+  ), ${outbox.text}${idempotencyCte}
+  select count(*)::int as inserted, (select pg_notify('${OUTBOX_CHANNEL}', '') from o limit 1) is null as notified
+  from v`
+  return { text, params }
+}
+
+interface VehicleRow {
+  id: string
+  vin: string
+  manufacturer: string
+  model: string
+  year: number
+  odometer: number
+  odometerUnit: string
+  createdAt: Date
+}
+
+const toVehicle = (row: VehicleRow): Vehicle => ({
+  id: row.id,
+  vin: row.vin,
+  manufacturer: row.manufacturer,
+  model: row.model,
+  year: row.year,
+  odometer: row.odometer,
+  odometerUnit: row.odometerUnit as Vehicle['odometerUnit'],
+  createdAt: row.createdAt.toISOString(),
+})
+
+export interface VehicleRepository {
+  insert(vehicle: Vehicle, entry: OutboxEntry, idempotency?: IdempotencyRecord): Promise<InsertOutcome>
+  findIdempotency(key: string): Promise<IdempotencyRecord | undefined>
+  findById(id: string): Promise<Vehicle | undefined>
+  list(query: ListQuery): Promise<Vehicle[]>
+}
+
+export function createVehicleRepository(db: Database): VehicleRepository {
+  return {
+    insert: (vehicle, entry, idempotency) =>
+      guarded(async () => {
+        const { text, params } = insertStatement(vehicle, entry, idempotency)
+        const rows = await db.query<{ inserted: number }>(text, params)
+        return rows[0]?.inserted === 1 ? 'inserted' : 'duplicate_vin'
+      }),
+
+    findIdempotency: (key) =>
+      guarded(async () => {
+        const rows = await db.query<{ key: string; request_hash: string; status: number; body: unknown }>(
+          'select key, request_hash, status, body from idempotency_keys where key = $1',
+          [key],
+        )
+        const row = rows[0]
+        return row === undefined
+          ? undefined
+          : { key: row.key, requestHash: row.request_hash, status: row.status, body: row.body }
+      }),
+
+    findById: (id) =>
+      guarded(async () => {
+        const rows = await db.orm.select().from(vehicles).where(eq(vehicles.id, id)).limit(1)
+        const row = rows[0]
+        return row === undefined ? undefined : toVehicle(row)
+      }),
+
+    list: (query) =>
+      guarded(async () => {
+        const conditions: SQL[] = []
+        if (query.before !== undefined) conditions.push(lt(vehicles.id, query.before))
+        if (query.manufacturer !== undefined) conditions.push(eq(vehicles.manufacturer, query.manufacturer))
+        if (query.model !== undefined) conditions.push(eq(vehicles.model, query.model))
+        if (query.yearFrom !== undefined) conditions.push(gte(vehicles.year, query.yearFrom))
+        if (query.yearTo !== undefined) conditions.push(lte(vehicles.year, query.yearTo))
+        // One row more than asked tells whether there is a next page.
+        const rows = await db.orm
+          .select()
+          .from(vehicles)
+          .where(and(...conditions))
+          .orderBy(desc(vehicles.id))
+          .limit(query.limit + 1)
+        return rows.map(toVehicle)
+      }),
+  }
+}
