@@ -105,6 +105,15 @@ describe('upsert', () => {
     expect((await repo.findById(vehicleId))?.price.amount).toBe(9)
   })
 
+  test('the server accepts the majority write concern the projection commits after', async () => {
+    // FerretDB v1.24 has no replica set; it accepts { w: "majority" } and answers once its PostgreSQL
+    // transaction committed. A refusal here would make every write of the projection fail.
+    const majority = testDb.db.collection(COLLECTION, { writeConcern: { w: 'majority', wtimeoutMS: 5_000 } })
+    const result = await majority.insertOne({ _id: crypto.randomUUID() } as never)
+    expect(result.acknowledged).toBe(true)
+    expect(await repo.upsert(processedEvent())).toBe('applied')
+  })
+
   test('findById answers null for an unknown vehicle', async () => {
     expect(await repo.findById(crypto.randomUUID())).toBeNull()
   })
