@@ -30,6 +30,7 @@ export function stackEnv(root: string = repoRoot): StackEnv {
     if (match?.[1] !== undefined && match[2] !== undefined) env[match[1]] = match[2].trim()
   }
   const missing = REQUIRED.filter((key) => !env[key])
-  if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(', ')}: run \`bun run stack up\` again`)
+  if (missing.length > 0)
+    throw new Error(`${file} lacks ${missing.join(', ')}: run \`bun run stack up\` again`)
   return env as StackEnv
 }
