@@ -43,15 +43,17 @@ def estimators(stack: dict[str, str], topics: RunTopics) -> Iterator[Estimators]
     group.stop_all()
 
 
+MEASURED: list[str] = []
+
+
 @pytest.fixture
-def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    """Writes a measured number to the terminal summary (the run's record of timings)."""
-    lines: list[str] = []
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+def report() -> Callable[[str], None]:
+    """Records a measured number; the terminal summary lists them (the run's record of timings)."""
+    return MEASURED.append
 
-    def write(line: str) -> None:
-        lines.append(line)
-        if reporter is not None:
-            reporter.write_line(f"\n[measured] {line}")
 
-    return write
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if MEASURED:
+        terminalreporter.section("measured")
+        for line in MEASURED:
+            terminalreporter.write_line(line)
