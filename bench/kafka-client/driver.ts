@@ -49,6 +49,9 @@ export interface BenchResult {
   /** 1-minute load average of the (shared) machine before and after this candidate ran. */
   loadBefore?: number
   loadAfter?: number
+  /** Set by run.ts: which candidate and which round produced this result. */
+  key?: string
+  round?: number
   error?: string
 }
 

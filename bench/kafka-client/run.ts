@@ -3,7 +3,7 @@
  * at once) against the local 3-broker stack, each on a fresh 6-partition RF 3 topic, and prints the
  * table that goes into docs/kafka-client.md. Raw results are written to bench/kafka-client/results/.
  *
- *   bun run bench:kafka [--only kcat,platformatic] [--messages 100000] [--rate 1000] [--seconds 10]
+ *   bun run bench:kafka [--only kcat,platformatic] [--messages 100000] [--rate 1000] [--seconds 10] [--repeat 3]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os'
@@ -22,6 +22,7 @@ const messages = Number(opt('messages', '100000'))
 const size = Number(opt('size', '1024'))
 const rate = Number(opt('rate', '1000'))
 const seconds = Number(opt('seconds', '10'))
+const repeat = Number(opt('repeat', '3'))
 const only = opt('only', '')
   .split(',')
   .filter((s) => s.length > 0)
@@ -153,45 +154,70 @@ const candidates: Record<string, Runner> = {
 const selected = Object.keys(candidates).filter((c) => (only.length === 0 ? c !== 'ffi' : only.includes(c)))
 const admin = createAdmin({ brokers, clientId: `bench-admin-${process.pid}` })
 await admin.connect()
-const results: BenchResult[] = []
-for (const name of selected) {
-  const topic = `bench.kafka-client.${name}.${runId}`
-  await admin.createTopics([
-    { topic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
-  ])
-  // Leaders must be elected before the clock starts.
-  for (let i = 0; i < 100; i++) {
-    const [t] = await admin.describeTopics([topic])
-    if (t?.partitions.length === 6 && t.partitions.every((p) => p.leader >= 0)) break
-    await Bun.sleep(100)
-  }
-  console.error(`\n=== ${name} on ${topic}`)
-  // The machine is shared: the load around each run goes into the results, to read the numbers by.
-  const loadBefore = loadavg()[0] ?? Number.NaN
-  try {
-    const result = await candidates[name]?.(topic)
-    if (result !== undefined) results.push({ ...result, loadBefore, loadAfter: loadavg()[0] ?? Number.NaN })
-    console.error(JSON.stringify(result))
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    console.error(`${name} failed: ${message}`)
-    results.push({ candidate: name, runtime: '-', error: message } as BenchResult)
-  } finally {
-    await admin.deleteTopics([topic]).catch(() => {})
+const runs: BenchResult[] = []
+// Rounds interleave the candidates (a, b, c, a, b, c, ...), so a burst of load from elsewhere on the
+// shared machine spreads over all of them instead of sinking one; the table shows medians.
+for (let round = 1; round <= repeat; round++) {
+  for (const name of selected) {
+    const topic = `bench.kafka-client.${name}.${runId}.r${round}`
+    await admin.createTopics([
+      { topic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
+    ])
+    // Leaders must be elected before the clock starts.
+    for (let i = 0; i < 100; i++) {
+      const [t] = await admin.describeTopics([topic])
+      if (t?.partitions.length === 6 && t.partitions.every((p) => p.leader >= 0)) break
+      await Bun.sleep(100)
+    }
+    console.error(`\n=== round ${round}/${repeat}: ${name} on ${topic}`)
+    // The machine is shared: the load around each run goes into the results, to read the numbers by.
+    const loadBefore = loadavg()[0] ?? Number.NaN
+    try {
+      const result = await candidates[name]?.(topic)
+      if (result !== undefined) {
+        runs.push({ ...result, key: name, round, loadBefore, loadAfter: loadavg()[0] ?? Number.NaN })
+      }
+      console.error(JSON.stringify(result))
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      console.error(`${name} failed: ${message}`)
+      runs.push({ candidate: name, key: name, round, runtime: '-', error: message } as BenchResult)
+    } finally {
+      await admin.deleteTopics([topic]).catch(() => {})
+    }
   }
 }
 await admin.disconnect()
 
+function median(values: number[]): number {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
+  if (v.length === 0) return Number.NaN
+  const mid = Math.floor(v.length / 2)
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2
+}
 const fmt = (n: number | undefined) =>
-  n === undefined || Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US')
+  n === undefined || Number.isNaN(n)
+    ? 'n/a'
+    : Math.round(n * 10) / 10 >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : String(Math.round(n * 10) / 10)
+const range = (values: number[]) => {
+  const v = values.filter((x) => !Number.isNaN(x))
+  return v.length < 2 ? '' : ` (${fmt(Math.min(...v))}–${fmt(Math.max(...v))})`
+}
+const rows = selected.map((name) => {
+  const ok = runs.filter((r) => r.key === name && r.error === undefined)
+  const failed = runs.filter((r) => r.key === name && r.error !== undefined)
+  if (ok.length === 0) return `| ${name} | - | failed: ${failed[0]?.error?.slice(0, 120)} | | | | | |`
+  const col = (pick: (r: BenchResult) => number, withRange = true) =>
+    `${fmt(median(ok.map(pick)))}${withRange ? range(ok.map(pick)) : ''}`
+  const first = ok[0] as BenchResult
+  return `| ${first.candidate} | ${first.runtime} | ${col((r) => r.produceMsgsPerSec)} | ${col((r) => r.consumeMsgsPerSec)} | ${col((r) => r.latencyP50Ms, false)} | ${col((r) => r.latencyP99Ms, false)} | ${col((r) => r.peakRssMiB, false)} | ${ok.length}/${ok.length + failed.length} |`
+})
 const table = [
-  '| client | runtime | produce msg/s | consume msg/s | p50 ms @ rate | p99 ms @ rate | peak RSS MiB | load 1 min before → after |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
-  ...results.map((r) =>
-    r.error !== undefined
-      ? `| ${r.candidate} | - | failed: ${r.error.slice(0, 120)} | | | | | |`
-      : `| ${r.candidate} | ${r.runtime} | ${fmt(r.produceMsgsPerSec)} | ${fmt(r.consumeMsgsPerSec)} | ${fmt(r.latencyP50Ms)} | ${fmt(r.latencyP99Ms)} | ${fmt(r.peakRssMiB)} | ${r.loadBefore?.toFixed(1)} → ${r.loadAfter?.toFixed(1)} |`,
-  ),
+  `| client | runtime | produce msg/s | consume msg/s | p50 ms @ ${rate}/s | p99 ms @ ${rate}/s | peak RSS MiB | runs ok |`,
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows,
 ].join('\n')
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
@@ -200,11 +226,12 @@ const machine = {
   freeGiBAtStart: Math.round(freemem() / 2 ** 30),
   kernel: release(),
   bun: Bun.version,
+  loadDuringRuns: `${fmt(Math.min(...runs.map((r) => r.loadBefore ?? Number.NaN).filter((x) => !Number.isNaN(x))))}–${fmt(Math.max(...runs.map((r) => r.loadAfter ?? Number.NaN).filter((x) => !Number.isNaN(x))))}`,
 }
 mkdirSync(join(here, 'results'), { recursive: true })
 writeFileSync(
   join(here, 'results', `${runId}.json`),
-  `${JSON.stringify({ runId, messages, size, rate, seconds, brokers, machine, results }, null, 2)}\n`,
+  `${JSON.stringify({ runId, messages, size, rate, seconds, repeat, brokers, machine, runs }, null, 2)}\n`,
 )
 console.log(table)
 console.log(
