@@ -1,0 +1,349 @@
+/**
+ * The whole system as local processes on the shared stack: vehicles-stock, vehicles-ads and two
+ * price-estimate instances, each with the stack's endpoints from `.stack/stack.env` plus its own options.
+ *
+ *   const system = await startSystem({ estimateDelaySeconds: 0, purpose: 'e2e' })
+ *   await fetch(`${system.stockUrl}/stock`, ...)
+ *   await system.kill('price-estimate-1')    // kill -9
+ *   await system.restart('price-estimate-1') // same instance id, waits for /health/ready
+ *   await system.stop()                       // SIGTERM, SIGKILL after the grace; drops its databases
+ *
+ * Each run gets a fresh PostgreSQL database for the stock and a fresh MongoDB database for the ads, so runs
+ * never see each other's rows. Topics, consumer groups and transactional ids are the system's own (see
+ * lock.ts: one system at a time). Logs: `.stack/logs/system-<name>.log`; pids: `.stack/run/system-<name>.pid`.
+ */
+import { join, resolve } from 'node:path'
+import { MongoClient, postgres, type StackEnv, stackEnv } from '../../packages/testing/src/index'
+import { acquireSystemLock } from './lock'
+import { freePort, killLeftover, portTaken, type Spawned, spawnLogged, tail, terminate } from './processes'
+
+export const SERVICES = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2'] as const
+export type ServiceName = (typeof SERVICES)[number]
+
+export const repoRoot = resolve(import.meta.dir, '../..')
+
+export interface SystemOptions {
+  /** What this run is for; shown to a second run that waits for the lock. */
+  purpose?: string
+  /** The estimators' ESTIMATE_DELAY_SECONDS (the real system: 30). */
+  estimateDelaySeconds?: number
+  /** Fixed ports (`bun run system`); tests leave them unset and get free ones. */
+  ports?: Partial<Record<ServiceName, number>>
+  /** Estimators' SESSION_TIMEOUT_MS: how soon the group notices a killed member. */
+  estimatorSessionTimeoutMs?: number
+  /** Extra environment per service (LOG_LEVEL, relay settings...). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>
+  /** Keep the run's databases on stop (for inspection). */
+  keepData?: boolean
+  readyTimeoutMs?: number
+  /** How long to wait for another run's lock. */
+  lockWaitMs?: number
+  say?: (line: string) => void
+}
+
+interface Service {
+  name: ServiceName
+  port: number
+  argv: string[]
+  cwd: string
+  env: Record<string, string>
+  process?: Spawned
+}
+
+export interface System {
+  runId: string
+  stack: StackEnv
+  stockUrl: string
+  adsUrl: string
+  estimatorUrls: [string, string]
+  /** The stock's own database (fresh for this run). */
+  stockDatabaseUrl: string
+  mongoUrl: string
+  adsDatabase: string
+  url(name: ServiceName): string
+  pid(name: ServiceName): number | undefined
+  logFile(name: ServiceName): string
+  /** Signals one service; SIGKILL (the default) waits until it is gone, SIGTERM until it exited or the grace. */
+  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<string>
+  /** Starts one service again (after `kill`) with the same settings and waits until it is ready. */
+  restart(name: ServiceName): Promise<void>
+  /** Services that exited on their own since they were (re)started, with their exit code. */
+  crashed(): { name: ServiceName; code: number }[]
+  stop(): Promise<void>
+}
+
+const runDir = (stack: StackEnv) => join(stack.STACK_DIR ?? join(repoRoot, '.stack'), 'run')
+const logDir = (stack: StackEnv) => join(stack.STACK_DIR ?? join(repoRoot, '.stack'), 'logs')
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  stock: 3002,
+  ads: 3003,
+  'price-estimate-1': 9101,
+  'price-estimate-2': 9102,
+}
+
+/** A PostgreSQL URL with another database name. */
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${database}`
+  return parsed.toString()
+}
+
+/** Only what a service needs from our own environment; its settings come from the spec. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
+    const value = process.env[key]
+    if (value !== undefined) env[key] = value
+  }
+  return env
+}
+
+async function waitReady(service: Service, logFile: string, timeoutMs: number): Promise<void> {
+  const url = `http://127.0.0.1:${service.port}/health/ready`
+  const deadline = Date.now() + timeoutMs
+  let lastSeen = 'no answer yet'
+  for (;;) {
+    const code = service.process?.exitCode()
+    if (code !== undefined) {
+      throw new Error(`${service.name} exited with ${code} while starting; ${logFile}:\n${tail(logFile)}`)
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+      const body = await response.text()
+      if (response.status === 200) return
+      lastSeen = `${response.status} ${body.slice(0, 300)}`
+    } catch (error) {
+      lastSeen = error instanceof Error ? error.message : String(error)
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${service.name} not ready after ${timeoutMs / 1000} s (${url}: ${lastSeen}); ${logFile}:\n${tail(logFile)}`,
+      )
+    }
+    await Bun.sleep(250)
+  }
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const say = options.say ?? (() => {})
+  const stack = stackEnv()
+  const runId = `${Date.now().toString(36)}${crypto.randomUUID().slice(0, 4)}`
+  const release = await acquireSystemLock(
+    join(runDir(stack), 'system.lock'),
+    runId,
+    options.purpose ?? 'system',
+    options.lockWaitMs ?? 10 * 60_000,
+    say,
+  )
+  const services = new Map<ServiceName, Service>()
+  const stockDatabase = `stock_${runId}`
+  const adsDatabase = `ads_${runId}`
+  const stockDatabaseUrl = withDatabase(stack.DATABASE_URL, stockDatabase)
+  let databasesCreated = false
+  const readyTimeoutMs = options.readyTimeoutMs ?? 120_000
+  const logFile = (name: ServiceName) => join(logDir(stack), `system-${name}.log`)
+  const pidFile = (name: ServiceName) => join(runDir(stack), `system-${name}.pid`)
+
+  const dropDatabases = async () => {
+    if (!databasesCreated || options.keepData) return
+    const admin = postgres(stack.DATABASE_URL, { max: 1, onnotice: () => {} })
+    try {
+      await admin.unsafe(`drop database if exists "${stockDatabase}" with (force)`)
+    } finally {
+      await admin.end()
+    }
+    const mongo = new MongoClient(stack.MONGODB_URL, { serverSelectionTimeoutMS: 5_000 })
+    try {
+      await mongo.db(adsDatabase).dropDatabase()
+    } finally {
+      await mongo.close()
+    }
+  }
+
+  const stopAll = async () => {
+    // The stock first (no new events), then the estimators (they finish their transaction), the ads last.
+    const order: ServiceName[][] = [['stock'], ['price-estimate-1', 'price-estimate-2'], ['ads']]
+    for (const group of order) {
+      await Promise.all(
+        group.map(async (name) => {
+          const running = services.get(name)?.process
+          if (running === undefined) return
+          const how = await terminate(running, 'SIGTERM', 15_000)
+          say(`${name}: ${how}`)
+        }),
+      )
+    }
+  }
+
+  try {
+    for (const name of SERVICES) {
+      const leftover = await killLeftover(pidFile(name))
+      if (leftover !== undefined) say(`${name}: killed pid ${leftover} left by an earlier run`)
+    }
+
+    const admin = postgres(stack.DATABASE_URL, { max: 1, onnotice: () => {} })
+    try {
+      await admin.unsafe(`create database "${stockDatabase}"`)
+      databasesCreated = true
+    } finally {
+      await admin.end()
+    }
+
+    const port = (name: ServiceName) => options.ports?.[name] ?? freePort()
+    const common = {
+      ...baseEnv(),
+      KAFKA_BROKERS: stack.KAFKA_BROKERS,
+      SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL,
+    }
+    const estimator = (instance: 1 | 2): Service => {
+      const name: ServiceName = `price-estimate-${instance}`
+      const metricsPort = port(name)
+      return {
+        name,
+        port: metricsPort,
+        argv: [join(repoRoot, 'estimator', '.venv', 'bin', 'python'), '-m', 'estimator'],
+        cwd: join(repoRoot, 'estimator'),
+        env: {
+          ...common,
+          // Stable across restarts of one instance: its transactional id fences the killed one's zombie.
+          INSTANCE_ID: String(instance),
+          METRICS_PORT: String(metricsPort),
+          METRICS_HOST: '127.0.0.1',
+          ESTIMATE_DELAY_SECONDS: String(options.estimateDelaySeconds ?? 30),
+          SESSION_TIMEOUT_MS: String(options.estimatorSessionTimeoutMs ?? 30_000),
+          CONTRACTS_DIR: join(repoRoot, 'packages', 'contracts', 'schemas'),
+          ...options.env?.[name],
+        },
+      }
+    }
+    const stockPort = port('stock')
+    const adsPort = port('ads')
+    const all: Service[] = [
+      {
+        name: 'stock',
+        port: stockPort,
+        argv: [process.execPath, join(repoRoot, 'packages', 'stock', 'src', 'main.ts')],
+        cwd: join(repoRoot, 'packages', 'stock'),
+        env: {
+          ...common,
+          DATABASE_URL: stockDatabaseUrl,
+          PORT: String(stockPort),
+          HOST: '127.0.0.1',
+          ...options.env?.stock,
+        },
+      },
+      {
+        name: 'ads',
+        port: adsPort,
+        argv: [process.execPath, join(repoRoot, 'packages', 'ads', 'src', 'main.ts')],
+        cwd: join(repoRoot, 'packages', 'ads'),
+        env: {
+          ...common,
+          MONGODB_URL: stack.MONGODB_URL,
+          MONGODB_DATABASE: adsDatabase,
+          PORT: String(adsPort),
+          HOST: '127.0.0.1',
+          ...options.env?.ads,
+        },
+      },
+      estimator(1),
+      estimator(2),
+    ]
+    for (const service of all) {
+      if (await portTaken(service.port)) {
+        throw new Error(
+          `${service.name}: port ${service.port} is already in use (\`ss -ltnp 'sport = :${service.port}'\`)`,
+        )
+      }
+      services.set(service.name, service)
+    }
+
+    const launch = (service: Service) => {
+      service.process = spawnLogged({
+        argv: service.argv,
+        cwd: service.cwd,
+        env: service.env,
+        logFile: logFile(service.name),
+        pidFile: pidFile(service.name),
+        marker: `system-${runId}-${service.name}`,
+      })
+      say(`${service.name}: started pid ${service.process.pid} on port ${service.port}`)
+    }
+    for (const service of all) launch(service)
+    await Promise.all(all.map((service) => waitReady(service, logFile(service.name), readyTimeoutMs)))
+    say(`system ${runId}: all four services ready`)
+
+    const get = (name: ServiceName): Service => {
+      const service = services.get(name)
+      if (service === undefined) throw new Error(`no service ${name}`)
+      return service
+    }
+    const url = (name: ServiceName) => `http://127.0.0.1:${get(name).port}`
+    const bornAt = new Map<ServiceName, Spawned>()
+    const killed = new Set<Spawned>()
+    for (const service of all) if (service.process) bornAt.set(service.name, service.process)
+    let stopped = false
+
+    return {
+      runId,
+      stack,
+      stockUrl: url('stock'),
+      adsUrl: url('ads'),
+      estimatorUrls: [url('price-estimate-1'), url('price-estimate-2')],
+      stockDatabaseUrl,
+      mongoUrl: stack.MONGODB_URL,
+      adsDatabase,
+      url,
+      pid: (name) => {
+        const running = get(name).process
+        return running !== undefined && running.exitCode() === undefined ? running.pid : undefined
+      },
+      logFile,
+      async kill(name, signal = 'SIGKILL') {
+        const running = get(name).process
+        if (running === undefined) return 'not running'
+        killed.add(running)
+        const how = await terminate(running, signal, signal === 'SIGKILL' ? 10_000 : 15_000)
+        say(`${name}: ${how}`)
+        return how
+      },
+      async restart(name) {
+        const service = get(name)
+        const running = service.process
+        if (running !== undefined && running.exitCode() === undefined) {
+          killed.add(running)
+          await terminate(running, 'SIGTERM', 15_000)
+        }
+        launch(service)
+        if (service.process) bornAt.set(name, service.process)
+        await waitReady(service, logFile(name), readyTimeoutMs)
+        say(`${name}: ready again`)
+      },
+      crashed() {
+        const list: { name: ServiceName; code: number }[] = []
+        for (const [name, spawned] of bornAt) {
+          const code = spawned.exitCode()
+          if (code !== undefined && !killed.has(spawned)) list.push({ name, code })
+        }
+        return list
+      },
+      async stop() {
+        if (stopped) return
+        stopped = true
+        try {
+          await stopAll()
+          await dropDatabases()
+        } finally {
+          release()
+        }
+      },
+    }
+  } catch (error) {
+    // A half-started system is torn down whole; the caller only sees the reason.
+    await stopAll().catch(() => undefined)
+    await dropDatabases().catch(() => undefined)
+    release()
+    throw error
+  }
+}
