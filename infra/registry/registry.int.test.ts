@@ -7,7 +7,7 @@
  * journal topic is `SCHEMA_REGISTRY_JOURNAL_TOPIC` or upstream's `kafkasql-journal`.
  * Each run uses its own subject, so runs never collide and leave nothing others depend on.
  */
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { randomUUID } from 'node:crypto'
 import { stackEnv, waitFor } from '../../packages/testing/src/index'
 
@@ -84,11 +84,23 @@ beforeAll(async () => {
     await waitFor(
       `${base} to answer GET /subjects`,
       async () => ((await call(`${base}/subjects`)).status === 200 ? true : undefined),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-      },
+      // A restarting instance replays the journal first; the stack allows it 180 s.
+      { timeoutMs: 180_000, intervalMs: 500 },
     )
+  }
+}, 200_000)
+
+// The subject is this run's own: remove it (soft, then permanent, as Confluent requires) so the shared
+// registry does not fill up with test subjects. Best effort: a failed clean-up is reported, not fatal.
+afterAll(async () => {
+  const base = instances[0]
+  if (!base || !subject) return
+  for (const path of [`/subjects/${subject}`, `/subjects/${subject}?permanent=true`]) {
+    const answer = await call(`${base}${path}`, { method: 'DELETE' }).catch((error: unknown) => ({
+      status: 0,
+      text: String(error),
+    }))
+    if (answer.status !== 200) console.warn(`clean-up DELETE ${path}: HTTP ${answer.status} ${answer.text}`)
   }
 })
 
