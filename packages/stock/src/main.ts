@@ -7,6 +7,7 @@ import { createStockApp, SERVICE } from './app'
 import { loadStockConfig } from './config'
 import { type Database, openPglite, openPostgres } from './db/database'
 import { migratePostgresUrl } from './db/migrate'
+import { startOutbox } from './outbox/runtime'
 
 const config = loadStockConfig()
 const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL })
@@ -57,5 +58,16 @@ const app = createStockApp({
   maxRequestBodySize: Math.max(config.BODY_LIMIT_BYTES * 4, 1_048_576),
 })
 if (app.server !== null) shutdown.setServer(app.server)
+
+const outbox = startOutbox({
+  config,
+  db,
+  logger,
+  registry: metrics.registry,
+  readiness,
+  clientId: `${SERVICE}-${process.pid}`,
+})
+// After the HTTP server drained (no new rows): flush the relay, then close the pool.
+shutdown.onClose('outbox relay', () => outbox.stop())
 shutdown.onClose('database', () => db.close())
 logger.info('startup.listening', `listening on ${config.HOST}:${config.PORT}`, { database: db.kind })

@@ -1,0 +1,95 @@
+/**
+ * Where relayed events go: the contracts' serde (wire format with the registered schema id) and the
+ * Kafka module's producer (idempotent, acks=all; `send` resolves only once every record is
+ * acknowledged). Nothing else in the stock service touches Kafka or the registry.
+ */
+import {
+  type Contracts,
+  connectContracts,
+  EVENT_CONTRACTS,
+  type EventTopic,
+  type EventValues,
+  TOPICS,
+} from '@vehicles/contracts'
+import { createProducer, type Producer } from '@vehicles/kafka'
+
+export interface OutgoingEvent {
+  topic: string
+  key: string
+  payload: unknown
+  headers: Record<string, string>
+}
+
+export interface Publisher {
+  /** Connects the producer and binds the schema ids; rejects while Kafka or the registry is away. */
+  start(): Promise<void>
+  /** Throws `ContractViolation` when the payload breaks its schema (it can never be sent). */
+  encode(event: OutgoingEvent): Buffer
+  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<void>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface KafkaPublisherOptions {
+  brokers: readonly string[]
+  registryUrl: string
+  clientId: string
+  deliveryTimeoutMs: number
+}
+
+const isEventTopic = (topic: string): topic is EventTopic =>
+  topic === TOPICS.vehicleCreated || topic === TOPICS.vehicleProcessed
+
+export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
+  let producer: Producer | undefined
+  let contracts: Contracts | undefined
+  return {
+    async start() {
+      // The registry first: it is cheap and, when the schema is not registered, the reason to say so.
+      contracts ??= await connectContracts({
+        registryUrl: options.registryUrl,
+        contracts: EVENT_CONTRACTS.filter((c) => c.topic === TOPICS.vehicleCreated),
+        retry: { attempts: 2 },
+      })
+      if (producer === undefined) {
+        const created = createProducer({
+          brokers: options.brokers,
+          clientId: options.clientId,
+          deliveryTimeoutMs: options.deliveryTimeoutMs,
+        })
+        try {
+          await created.connect()
+        } catch (error) {
+          await created.disconnect().catch(() => {})
+          throw error
+        }
+        producer = created
+      }
+    },
+    encode(event) {
+      if (contracts === undefined) throw new Error('publisher not started')
+      if (!isEventTopic(event.topic)) throw new Error(`no contract for topic ${event.topic}`)
+      return contracts.encode(event.topic, event.payload as EventValues[typeof event.topic])
+    },
+    async publish(events) {
+      if (producer === undefined) throw new Error('publisher not started')
+      await producer.send(
+        events.map(({ event, value }) => ({
+          topic: event.topic,
+          key: event.key,
+          value,
+          headers: event.headers,
+        })),
+      )
+    },
+    async ping() {
+      if (producer === undefined) throw new Error('not connected yet')
+      await producer.ping()
+    },
+    async close() {
+      await producer?.disconnect()
+      producer = undefined
+    },
+  }
+}

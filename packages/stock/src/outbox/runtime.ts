@@ -1,0 +1,111 @@
+/**
+ * Puts the outbox machinery of one process together: relay (when Kafka is configured and the relay is
+ * enabled), pruning, backlog metrics, and their readiness checks. None of them is critical: with Kafka
+ * or the registry away the service keeps taking writes (that is what the outbox is for) and says so in
+ * `/health/ready` as `degraded`, with the backlog.
+ */
+import type { Logger, Readiness, Registry } from '@vehicles/platform'
+import type { StockConfig } from '../config'
+import type { Database } from '../db/database'
+import { readBacklog, registerBacklogMetrics } from './backlog'
+import { createPruner } from './prune'
+import { createKafkaPublisher } from './publisher'
+import { createRelay, type Relay } from './relay'
+
+export interface OutboxRuntime {
+  relay?: Relay
+  stop(): Promise<void>
+}
+
+export function startOutbox(input: {
+  config: StockConfig
+  db: Database
+  logger: Logger
+  registry: Registry
+  readiness: Readiness
+  clientId: string
+}): OutboxRuntime {
+  const { config, db, logger, registry, readiness } = input
+  registerBacklogMetrics(db, registry)
+  const pruner = createPruner({
+    db,
+    logger,
+    registry,
+    outboxRetentionMs: config.OUTBOX_RETENTION_MS,
+    idempotencyRetentionMs: config.IDEMPOTENCY_RETENTION_MS,
+    intervalMs: config.PRUNE_INTERVAL_MS,
+  })
+  pruner.start()
+
+  let relay: Relay | undefined
+  let why: string | undefined
+  if (!config.RELAY_ENABLED) why = 'relay disabled (RELAY_ENABLED=false): another process relays this outbox'
+  else if (config.KAFKA_BROKERS === undefined || config.SCHEMA_REGISTRY_URL === undefined)
+    why = 'KAFKA_BROKERS is not set: events stay in the outbox until a relay with Kafka runs'
+  else {
+    const publisher = createKafkaPublisher({
+      brokers: config.KAFKA_BROKERS.split(','),
+      registryUrl: config.SCHEMA_REGISTRY_URL,
+      clientId: input.clientId,
+      deliveryTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS,
+    })
+    relay = createRelay({
+      db,
+      publisher,
+      logger,
+      registry,
+      batchSize: config.RELAY_BATCH_SIZE,
+      pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
+      backoffMinMs: config.RELAY_BACKOFF_MIN_MS,
+      backoffMaxMs: config.RELAY_BACKOFF_MAX_MS,
+      flushTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    })
+    relay.start()
+    readiness.register({
+      name: 'kafka',
+      critical: false,
+      timeoutMs: 2_000,
+      check: async () => {
+        await publisher.ping()
+        return { ok: true }
+      },
+    })
+    const registryUrl = config.SCHEMA_REGISTRY_URL
+    readiness.register({
+      name: 'registry',
+      critical: false,
+      timeoutMs: 2_000,
+      check: async () => {
+        const response = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(1_900) })
+        await response.body?.cancel()
+        return response.ok ? { ok: true } : { ok: false, error: `registry answered ${response.status}` }
+      },
+    })
+  }
+  if (why !== undefined) logger.warn('outbox.relay.off', why)
+
+  const current = relay
+  readiness.register({
+    name: 'outbox',
+    critical: false,
+    timeoutMs: 1_000,
+    check: async () => {
+      const backlog = await readBacklog(db)
+      if (current === undefined) return { ok: false, error: why, detail: { relay: 'off', ...backlog } }
+      const status = current.status()
+      return {
+        ok: status.state !== 'backing_off' && status.state !== 'stopped',
+        ...(status.lastError !== undefined ? { error: status.lastError } : {}),
+        detail: { relay: status.state, ...backlog, sent: status.sent, listening: status.listening },
+      }
+    },
+  })
+
+  return {
+    ...(relay !== undefined ? { relay } : {}),
+    async stop() {
+      await pruner.stop()
+      await relay?.stop()
+    },
+  }
+}
