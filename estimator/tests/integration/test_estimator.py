@@ -161,11 +161,13 @@ def test_kill_9_mid_way_loses_and_duplicates_nothing(
             time.sleep(0.3)
         early = read_until(reader, lambda m: distinct_keys(m) >= 100, timeout=20)
         assert distinct_keys(early) >= 100, f"nothing priced before the kill\n{tails([a, b])}"
+        # Mid-way: a has committed some prices and still has vehicles waiting (and a transaction going).
         wait_for(
-            "a to have work in flight",
-            lambda: a.metric("estimator_in_flight") > 0 or a.metric("estimator_processed_total") > 0,
+            "a to have committed some prices and still have work in flight",
+            lambda: a.metric("estimator_processed_total") > 0 and a.metric("estimator_in_flight") > 0,
             5,
         )
+        in_flight_at_kill = a.metric("estimator_in_flight")
         estimators.kill9(a)
         killed_at = time.monotonic()
         if restart:
@@ -175,7 +177,10 @@ def test_kill_9_mid_way_loses_and_duplicates_nothing(
     instances = estimators.instances
     assert_exactly_once(early + rest, events, topics, tails(instances))
     how = "restarted" if restart else "no restart"
-    report(f"kill -9 ({how}): all 1000 priced {recovered:.1f} s after the kill, none duplicated")
+    report(
+        f"kill -9 ({how}) with {in_flight_at_kill:.0f} vehicles in flight: all 1000 priced "
+        f"{recovered:.1f} s after the kill, none duplicated"
+    )
     assert_input_fully_committed(brokers, topics, timeout=60)
 
 
