@@ -2,46 +2,32 @@
  * compose's ZooKeeper and Kafka healthchecks and its topic-init script, run for real against the local
  * stack's ZooKeeper and Kafka (the same Kafka line as Confluent Platform 7.9). The Confluent images'
  * `kafka-topics` and `kafka-broker-api-versions` are stood in for by shims over the stack's Kafka jars
- * that, like the real scripts, honour KAFKA_HEAP_OPTS. Topics get unique names and are deleted after.
+ * (kafka-tools.ts). Topics get unique names and are deleted after.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig } from '../../infra/stack/config'
-import { kafkaLibDir } from '../../infra/stack/kafka'
 import { stackEnv } from '../../packages/testing/src/stack-env'
 import { repoRoot } from './compose-config'
 import { healthcheckArgv, retarget, runCommand } from './healthcheck-commands'
+import { installKafkaTools } from './kafka-tools'
 
 const env = stackEnv()
 const brokers = env.KAFKA_BROKERS
 const firstBroker = brokers.split(',')[0] ?? ''
 const firstZookeeper = (env.ZOOKEEPER_CONNECT ?? '').split(',')[0] ?? ''
 const scratch = mkdtempSync(join(tmpdir(), 'compose-stack-'))
-const bin = join(scratch, 'bin')
 const runId = crypto.randomUUID().slice(0, 8)
 const topicA = `compose-it-${runId}.a`
 const topicB = `compose-it-${runId}.b`
 
-function shim(name: string, mainClass: string) {
-  const config = loadConfig()
-  const java = join(config.kafkaJavaHome, 'bin', 'java')
-  const jars = join(kafkaLibDir(config), 'jars')
-  writeFileSync(
-    join(bin, name),
-    `#!/usr/bin/env bash\n# Stand-in for the Confluent image's ${name}.\nexec "${java}" \${KAFKA_HEAP_OPTS:--Xmx256m} -cp "${jars}/*" -Dlog4j.configuration=file:${join(kafkaLibDir(config), 'log4j.properties')} ${mainClass} "$@"\n`,
-  )
-  chmodSync(join(bin, name), 0o755)
-}
-
-const path = () => `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`
+let toolsPath = ''
+const path = () => toolsPath
 
 beforeAll(() => {
   if (!firstZookeeper) throw new Error('.stack/stack.env has no ZOOKEEPER_CONNECT: is the local stack up?')
-  Bun.spawnSync(['mkdir', '-p', bin])
-  shim('kafka-topics', 'org.apache.kafka.tools.TopicCommand')
-  shim('kafka-broker-api-versions', 'kafka.admin.BrokerApiVersionsCommand')
+  toolsPath = installKafkaTools(scratch)
 })
 
 afterAll(async () => {
