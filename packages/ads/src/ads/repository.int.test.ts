@@ -95,11 +95,10 @@ describe('upsert', () => {
     }
   })
 
-  test('a duplicate-key answer from the upsert is read as "a newer write already won"', async () => {
+  test('an ad another writer holds at a newer version is left alone', async () => {
     const vehicleId = crypto.randomUUID()
     const newer = processedEvent({ vehicleId, occurredAt: at(900), amount: 9 })
-    // Written behind the repository's back, as another process would: the next guarded upsert of an
-    // older version matches nothing and its insert collides on _id.
+    // Written through another repository (no shared lanes), as another process would.
     expect(await new AdsRepository(testDb.db).upsert(newer)).toBe('applied')
     expect(await repo.upsert(processedEvent({ vehicleId, occurredAt: at(1), amount: 1 }))).toBe('stale')
     expect((await repo.findById(vehicleId))?.price.amount).toBe(9)
