@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from estimator.serde import Contract, Decoder, PoisonRecord, encode, validator_for
+from estimator.serde import Contract, Decoder, PoisonRecord, SchemaCheck, encode, validator_for
 from tests.support import CREATED_FILE, PROCESSED_FILE, created_event, unwire, wire
 
 CREATED = Contract.load(CREATED_FILE)
@@ -17,7 +17,7 @@ def decoder(remote: dict[int, str] | None = None) -> tuple[Decoder, list[int]]:
         asked.append(schema_id)
         return (remote or {}).get(schema_id)
 
-    return Decoder(CREATED, {KNOWN_ID: CREATED.validator}, fetch), asked
+    return Decoder(CREATED, {KNOWN_ID: CREATED.check}, fetch), asked
 
 
 def reason_of(value: bytes | None, d: Decoder | None = None) -> str:
@@ -122,6 +122,40 @@ def test_formats_judge_the_shared_cases_like_ajv(fmt: str) -> None:
     validator = validator_for(
         {"$schema": "http://json-schema.org/draft-07/schema#", "type": "string", "format": fmt}
     )
+    fast = SchemaCheck(
+        {"$schema": "http://json-schema.org/draft-07/schema#", "type": "string", "format": fmt}
+    )
     wrong = [v for v in FORMAT_CASES[fmt]["valid"] if not validator.is_valid(v)]
     wrong += [v for v in FORMAT_CASES[fmt]["invalid"] if validator.is_valid(v)]
-    assert wrong == [], f"{fmt}: judged unlike the TypeScript side: {wrong}"
+    assert wrong == [], f"{fmt}: jsonschema judges unlike the TypeScript side: {wrong}"
+    wrong = [v for v in FORMAT_CASES[fmt]["valid"] if fast.violation(v) is not None]
+    wrong += [v for v in FORMAT_CASES[fmt]["invalid"] if fast.violation(v) is None]
+    assert wrong == [], f"{fmt}: the compiled check judges unlike the TypeScript side: {wrong}"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"year": 1885},
+        {"year": 2026.5},
+        {"odometer": -1},
+        {"odometerUnit": "miles"},
+        {"vin": "abc"},
+        {"vin": "ABCDEFGHJKLMNPRSI"},  # I is not a VIN letter
+        {"manufacturer": ""},
+        {"manufacturer": "   "},
+        {"model": "x" * 65},
+        {"createdAt": "2026-02-30T10:00:00Z"},
+        {"id": "not-a-uuid"},
+        {"extra": 1},
+    ],
+)
+def test_the_compiled_check_and_jsonschema_refuse_the_same_records(change: dict[str, object]) -> None:
+    event = created_event()
+    event["vehicle"].update(change)
+    assert not CREATED.check.violation(created_event())
+    assert validator_for(CREATED.schema).is_valid(created_event())
+    fast = CREATED.check.violation(event)
+    assert fast is not None
+    assert not validator_for(CREATED.schema).is_valid(event)
+    assert fast.startswith("vehicle")  # the explanation names the field

@@ -38,7 +38,7 @@ def settings(**overrides: Any) -> Settings:
 
 def build(**overrides: Any) -> tuple[Estimator, FakeConsumer, FakeProducer, Metrics]:
     consumer, producer, metrics = FakeConsumer(), FakeProducer(), Metrics()
-    decoder = Decoder(CREATED, {IN_ID: CREATED.validator}, lambda _id: None)
+    decoder = Decoder(CREATED, {IN_ID: CREATED.check}, lambda _id: None)
     estimator = Estimator(
         settings(**overrides),
         cast(Consumer, consumer),

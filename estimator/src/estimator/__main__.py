@@ -85,7 +85,7 @@ def run(settings: Settings) -> int:
     health.reason = "initialising transactions"
 
     fetch = _schema_fetcher(registry)
-    decoder = Decoder(created, {input_id: created.validator}, fetch)
+    decoder = Decoder(created, {input_id: created.check}, fetch)
     producer = make_producer(settings)
     try:
         missing = _missing_topics(producer, settings)

@@ -5,6 +5,10 @@ decode, the record's schema id must be one the registry knows (unknown ids are f
 the payload is validated against that writer schema and against the contract this service was built with,
 so the code below never sees a vehicle it cannot price. Every failure is a `PoisonRecord` whose reason
 names the field that failed.
+
+Validation runs twice as fast paths go: `fastjsonschema` (compiled, ~30 µs a record) decides, and only a
+record it refuses is walked again by `jsonschema` for the error message that names the field (~250 µs,
+which on every record capped an instance near 1,000 records/s). Both get the same format checks.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 from jsonschema.exceptions import ValidationError as SchemaViolation
@@ -52,6 +57,11 @@ def _format_checker() -> FormatChecker:
 
 
 FORMATS = _format_checker()
+# The same checks for the compiled validator (it applies them to strings only, like jsonschema).
+_FAST_FORMATS: dict[str, Callable[[str], bool]] = {
+    name: (lambda fmt: lambda value: FORMATS.conforms(value, fmt))(name)
+    for name in ("uuid", "date-time", "date", "time")
+}
 
 
 def validator_for(schema: dict[str, Any]) -> Draft7Validator:
@@ -70,28 +80,48 @@ def first_violation(validator: Draft7Validator, value: object) -> str | None:
     return describe(errors[0]) if errors else None
 
 
+class SchemaCheck:
+    """One JSON Schema, checked fast, explained precisely."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._explain = validator_for(schema)
+        self._fast = fastjsonschema.compile(schema, formats=_FAST_FORMATS)
+
+    def violation(self, value: object) -> str | None:
+        """None when `value` is valid, else `field.path: what is wrong`."""
+        try:
+            self._fast(value)
+        except fastjsonschema.JsonSchemaValueException as fast:
+            # Should the two ever disagree, the stricter answer wins: the record is refused.
+            return (
+                first_violation(self._explain, value)
+                or f"{(fast.name or 'data').removeprefix('data.')}: {fast.message}"
+            )
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Contract:
     """A schema file of `packages/contracts`: its exact text (what gets compared with the registry)."""
 
     text: str
     schema: dict[str, Any]
-    validator: Draft7Validator
+    check: SchemaCheck
 
     @classmethod
     def load(cls, path: Path) -> Contract:
         try:
             text = path.read_text(encoding="utf-8")
             schema = json.loads(text)
-            validator = validator_for(schema)
-        except (OSError, ValueError, SchemaError) as error:
+            check = SchemaCheck(schema)
+        except (OSError, ValueError, SchemaError, fastjsonschema.JsonSchemaDefinitionException) as error:
             raise RuntimeError(f"cannot load the contract {path}: {error}") from error
-        return cls(text=text, schema=schema, validator=validator)
+        return cls(text=text, schema=schema, check=check)
 
 
 def encode(schema_id: int, contract: Contract, value: dict[str, Any]) -> bytes:
     """Wire bytes for `value`; refuses a value its own contract rejects (that would be a bug here)."""
-    problem = first_violation(contract.validator, value)
+    problem = contract.check.violation(value)
     if problem is not None:
         raise ValueError(f"refusing to produce an invalid record: {problem}")
     payload = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
@@ -104,7 +134,7 @@ class Decoder:
     def __init__(
         self,
         contract: Contract,
-        known: dict[int, Draft7Validator],
+        known: dict[int, SchemaCheck],
         fetch_schema: Callable[[int], str | None],
     ) -> None:
         self._contract = contract
@@ -129,11 +159,11 @@ class Decoder:
             raise PoisonRecord("payload is not valid UTF-8") from None
         except ValueError as error:
             raise PoisonRecord(f"payload is not JSON: {error}") from None
-        problem = first_violation(writer, document)
+        problem = writer.violation(document)
         if problem is not None:
             raise PoisonRecord(f"schema {schema_id} violated: {problem}")
-        if writer is not self._contract.validator:
-            problem = first_violation(self._contract.validator, document)
+        if writer is not self._contract.check:
+            problem = self._contract.check.violation(document)
             if problem is not None:
                 raise PoisonRecord(
                     f"record of schema {schema_id} does not fit this service's contract: {problem}"
@@ -142,7 +172,7 @@ class Decoder:
             raise PoisonRecord("payload is not a JSON object")
         return document
 
-    def _writer(self, schema_id: int) -> Draft7Validator:
+    def _writer(self, schema_id: int) -> SchemaCheck:
         known = self._validators.get(schema_id)
         if known is not None:
             return known
@@ -156,8 +186,8 @@ class Decoder:
             raise PoisonRecord(self._unknown[schema_id])
         try:
             schema = json.loads(text)
-            validator = validator_for(schema)
-        except (ValueError, SchemaError) as error:
+            validator = SchemaCheck(schema)
+        except (ValueError, SchemaError, fastjsonschema.JsonSchemaDefinitionException) as error:
             raise PoisonRecord(f"schema id {schema_id} is not a usable JSON Schema: {error}") from None
         # Every version of a subject keeps its `$id` (the TypeScript serde checks the same): another `$id`
         # means a record of another subject written to this topic.

@@ -61,7 +61,7 @@ def distinct_keys(messages: list[Any]) -> int:
 def assert_exactly_once(
     messages: list[Any], events: list[dict[str, Any]], topics: RunTopics, logs: str = ""
 ) -> None:
-    decoder = Decoder(PROCESSED, {topics.output_id: PROCESSED.validator}, lambda _id: None)
+    decoder = Decoder(PROCESSED, {topics.output_id: PROCESSED.check}, lambda _id: None)
     counts = Counter(m.key().decode() for m in messages)
     expected = {e["vehicle"]["id"]: e for e in events}
     duplicated = {k: c for k, c in counts.items() if c > 1}

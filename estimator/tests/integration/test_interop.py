@@ -49,5 +49,5 @@ def test_typescript_and_python_serdes_read_each_other(stack: dict[str, str], top
     created_bytes = bytes.fromhex(answer["createdHex"])
     assert created_bytes[0] == 0
     assert int.from_bytes(created_bytes[1:5], "big") == topics.input_id
-    decoder = Decoder(created_contract, {topics.input_id: created_contract.validator}, lambda _id: None)
+    decoder = Decoder(created_contract, {topics.input_id: created_contract.check}, lambda _id: None)
     assert decoder.decode(created_bytes) == created  # the estimator reads what vehicles-stock writes
