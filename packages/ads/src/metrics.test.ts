@@ -1,28 +1,27 @@
 import { expect, test } from 'bun:test'
-import { createLogger } from '@vehicles/platform'
-import { Registry } from 'prom-client'
+import { createLogger, createMetrics } from '@vehicles/platform'
 import { createProjectionMetrics, trackConsumerLag } from './metrics'
 
 test('projection metrics start at zero and count by label', async () => {
-  const registry = new Registry()
+  const { registry } = createMetrics({ service: 'vehicles-ads', processMetrics: false })
   const metrics = createProjectionMetrics(registry)
   let text = await registry.metrics()
-  expect(text).toContain('ads_dead_letters_total{reason="wire-format"} 0')
-  expect(text).toContain('ads_upserts_total{outcome="stale"} 0')
+  expect(text).toContain('ads_dead_letters_total{reason="wire-format",service="vehicles-ads"} 0')
+  expect(text).toContain('ads_upserts_total{outcome="stale",service="vehicles-ads"} 0')
   metrics.upserted('applied')
   metrics.upserted('applied')
   metrics.deadLettered('contract-violation')
   metrics.storeRetried()
   metrics.paused(true)
   text = await registry.metrics()
-  expect(text).toContain('ads_upserts_total{outcome="applied"} 2')
-  expect(text).toContain('ads_dead_letters_total{reason="contract-violation"} 1')
-  expect(text).toContain('ads_store_retries_total 1')
-  expect(text).toContain('ads_projection_paused 1')
+  expect(text).toContain('ads_upserts_total{outcome="applied",service="vehicles-ads"} 2')
+  expect(text).toContain('ads_dead_letters_total{reason="contract-violation",service="vehicles-ads"} 1')
+  expect(text).toContain('ads_store_retries_total{service="vehicles-ads"} 1')
+  expect(text).toContain('ads_projection_paused{service="vehicles-ads"} 1')
 })
 
 test('consumer lag per partition comes from the admin, refreshed on a timer; an outage is logged once', async () => {
-  const registry = new Registry()
+  const { registry } = createMetrics({ service: 'vehicles-ads', processMetrics: false })
   const lines: string[] = []
   let calls = 0
   const stop = trackConsumerLag({
@@ -41,6 +40,6 @@ test('consumer lag per partition comes from the admin, refreshed on a timer; an 
   })
   await Bun.sleep(60)
   stop()
-  expect(await registry.metrics()).toContain('ads_consumer_lag{topic="t",partition="3"} 7')
+  expect(await registry.metrics()).toContain('ads_consumer_lag{topic="t",partition="3",service="vehicles-ads"} 7')
   expect(lines.filter((l) => l.includes('metrics.lag_unavailable')).length).toBe(1)
 })

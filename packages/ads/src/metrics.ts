@@ -3,8 +3,7 @@
  * outcome, dead letters by reason, database retries, the paused flag, and the group's lag per partition.
  */
 import type { Admin } from '@vehicles/kafka'
-import type { Logger } from '@vehicles/platform'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, type Logger, type Registry } from '@vehicles/platform'
 import type { ProjectionMetrics } from './projection/projector'
 
 export function createProjectionMetrics(registry: Registry): ProjectionMetrics {
