@@ -44,6 +44,7 @@ export interface ComposeService {
   expose?: string[]
   network_mode?: string
   volumes?: VolumeMount[]
+  tmpfs?: string[]
   profiles?: string[]
   deploy?: { resources?: { limits?: { memory?: string | number } } }
 }

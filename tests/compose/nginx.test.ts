@@ -1,9 +1,10 @@
 /**
  * The root nginx.conf, in the form compose runs it (upstreams `schema-registry-N:8080`, listening on
  * 8081): `nginx -t` must accept it. nginx resolves upstream host names when it loads the file, and
- * those names exist only inside the compose network, so the check maps them to 127.0.0.1: as root, in
- * a private mount namespace with its own /etc/hosts (the file is tested byte for byte); otherwise on a
- * copy whose upstream host names are replaced by 127.0.0.1.
+ * those names exist only inside the compose network, so the check maps them to 127.0.0.1. As root it
+ * runs in a private mount namespace that looks like the container: its own /etc/hosts, an empty /tmp
+ * with compose's tmpfs mounts, and the file tested byte for byte. Otherwise it runs on a copy whose
+ * upstream host names are replaced by 127.0.0.1.
  */
 import { describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -81,17 +82,30 @@ describe('nginx.conf', () => {
           `127.0.0.1 localhost\n${hosts.map((host) => `127.0.0.1 ${host}`).join('\n')}\n`,
         )
         copyFileSync(confPath, join(dir, 'nginx.conf'))
+        // The container's view: its own empty /tmp plus the tmpfs mounts compose gives the service.
+        const tmpfs = (loadCompose().services['schema-registry']?.tmpfs ?? []).map(
+          (entry) => entry.split(':')[0],
+        )
         result = run([
           'unshare',
           '--mount',
           'sh',
           '-c',
-          'mount --bind "$1" /etc/hosts && exec nginx -t -p "$2/" -c "$2/nginx.conf" -e stderr',
+          [
+            'mount --bind "$1" /etc/hosts',
+            'mount --bind "$2" /mnt',
+            'mount -t tmpfs tmpfs /tmp',
+            'for dir in $3; do mkdir -p "$dir"; done',
+            // Into a file: /dev/stderr cannot be opened on the socket Bun gives a child as stderr.
+            'nginx -t -p /mnt/ -c /mnt/nginx.conf -e stderr >/mnt/out 2>&1; code=$?; cat /mnt/out; exit $code',
+          ].join(' && '),
           'sh',
           hostsFile,
           dir,
+          tmpfs.join(' '),
         ])
       } else {
+        // Without root: upstream host names replaced on a copy; the host's own /tmp.
         let rendered = conf
         for (const host of hosts) {
           rendered = rendered.replaceAll(
@@ -100,7 +114,13 @@ describe('nginx.conf', () => {
           )
         }
         writeFileSync(join(dir, 'nginx.conf'), rendered)
-        result = run(['nginx', '-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'])
+        result = run([
+          'sh',
+          '-c',
+          'nginx -t -p "$1/" -c "$1/nginx.conf" -e stderr >"$1/out" 2>&1; code=$?; cat "$1/out"; exit $code',
+          'sh',
+          dir,
+        ])
       }
       if (result.code !== 0) console.error(`nginx -t said:\n${result.output}`)
       expect(result.output).toContain('test is successful')
