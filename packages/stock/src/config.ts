@@ -9,7 +9,7 @@ const Int = (min: number, max: number, def: number, description: string) =>
 export const PGLITE_DEFAULT_DIR = join(import.meta.dir, '..', '.data', 'pglite')
 
 export const StockConfigSchema = Type.Object({
-  PORT: Int(1, 65_535, 3002, 'HTTP port'),
+  PORT: Int(0, 65_535, 3002, 'HTTP port (0 = any free port, logged at start)'),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'HTTP listen address' }),
   LOG_LEVEL: LogLevelSchema('info'),
   DATABASE_URL: Type.Optional(

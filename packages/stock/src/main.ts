@@ -70,4 +70,5 @@ const outbox = startOutbox({
 // After the HTTP server drained (no new rows): flush the relay, then close the pool.
 shutdown.onClose('outbox relay', () => outbox.stop())
 shutdown.onClose('database', () => db.close())
-logger.info('startup.listening', `listening on ${config.HOST}:${config.PORT}`, { database: db.kind })
+const port = app.server?.port ?? config.PORT
+logger.info('startup.listening', `listening on ${config.HOST}:${port}`, { port, database: db.kind })
