@@ -1,0 +1,29 @@
+/** What every fault case must show at the end: the same vehicles everywhere, once, no server error. */
+import { expect } from 'bun:test'
+import type { FaultFigures } from './fault-case'
+
+export function expectClean(figures: FaultFigures, expectedDlq = 0) {
+  const why = `${figures.line}\n${figures.books}`
+  const { load, result } = figures
+  expect(
+    {
+      posted: load.posted,
+      created: load.created,
+      serverErrors: load.serverErrors,
+      abandoned: load.abandoned,
+    },
+    why,
+  ).toEqual({
+    posted: load.posted,
+    created: load.posted,
+    serverErrors: 0,
+    abandoned: 0,
+  })
+  expect({ lost: figures.lost, duplicated: figures.duplicated }, why).toEqual({ lost: 0, duplicated: 0 })
+  expect(result.vehicles, why).toBeGreaterThanOrEqual(load.created)
+  expect(result.halfWritten, why).toEqual([])
+  expect(result.unpriced, why).toEqual([])
+  expect(result.dlq, why).toBe(expectedDlq)
+  expect(figures.recoverySeconds, why).toBeDefined()
+  expect(figures.crashed, why).toEqual([])
+}

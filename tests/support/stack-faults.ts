@@ -1,0 +1,85 @@
+/**
+ * Stopping and starting components of the SHARED stack for the fault suites, and putting it back: every
+ * component running and ready, and every replica of the system's topics (and Kafka's own) in sync again.
+ * Fault cases call `restoreStack` in a finally block, so a failing case still leaves the stack whole.
+ */
+import { openStack, type Stack, startComponent, status, stopComponent } from '../../infra/stack/control'
+import { clusterMetadata, underReplicated } from '../../packages/testing/src/index'
+import { WATCHED } from './ledger'
+
+export type Say = (line: string) => void
+
+let cached: Stack | undefined
+const stack = () => {
+  cached ??= openStack()
+  return cached
+}
+
+export async function stopStackComponent(name: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT', say: Say) {
+  const outcome = await stopComponent(name, signal === 'SIGTERM' ? {} : { signal }, stack())
+  say(`${name}: ${outcome}`)
+}
+
+export async function startStackComponent(name: string, say: Say) {
+  await startComponent(name, stack(), say)
+}
+
+/** Brokers by id as the stack names them (`kafka-<broker.id>`). */
+export const brokerComponent = (id: number) => `kafka-${id}`
+
+/** The broker that leads the most partitions of `topic`: killing it moves the most leaders. */
+export async function busiestLeader(brokers: string, topic: string): Promise<number> {
+  const metadata = await clusterMetadata(brokers, topic)
+  const counts = new Map<number, number>()
+  for (const partition of metadata.topics[0]?.partitions ?? []) {
+    counts.set(partition.leader, (counts.get(partition.leader) ?? 0) + 1)
+  }
+  const [best] = [...counts].sort((a, b) => b[1] - a[1])
+  if (best === undefined) throw new Error(`no leaders for ${topic}`)
+  return best[0]
+}
+
+const ORDER = ['zookeeper', 'postgres', 'ferretdb', 'kafka', 'registry', 'nginx']
+
+const INTERNAL_TOPICS = ['__consumer_offsets', '__transaction_state']
+
+/** Partitions of the system's and Kafka's own topics whose ISR is short, as "topic/p isr [..] of [..]". */
+export async function shortIsr(brokers: string): Promise<string[]> {
+  const short: string[] = []
+  for (const topic of [...WATCHED, ...INTERNAL_TOPICS]) {
+    short.push(...underReplicated(await clusterMetadata(brokers, topic)))
+  }
+  return short
+}
+
+/**
+ * Starts every component that is not running (in dependency order), waits until all are ready, then until
+ * every replica is back in sync.
+ */
+export async function restoreStack(brokers: string, say: Say, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  const entries = await status(stack())
+  const down = entries.filter((entry) => entry.state !== 'running')
+  down.sort((a, b) => ORDER.indexOf(a.name.split('-')[0] ?? '') - ORDER.indexOf(b.name.split('-')[0] ?? ''))
+  for (const entry of down) {
+    say(`restore: ${entry.name} is ${entry.state}; starting it`)
+    await startComponent(entry.name, stack(), say)
+  }
+  let lastSeen = ''
+  for (;;) {
+    const problems = (await status(stack()))
+      .filter((entry) => entry.state !== 'running' || entry.problem !== undefined)
+      .map((entry) => `${entry.name} ${entry.state} ${entry.problem ?? ''}`.trim())
+    try {
+      if (problems.length === 0) {
+        const short = await shortIsr(brokers)
+        if (short.length === 0) return
+        lastSeen = `short ISR: ${short.slice(0, 5).join('; ')}${short.length > 5 ? ` (+${short.length - 5})` : ''}`
+      } else lastSeen = problems.join('; ')
+    } catch (error) {
+      lastSeen = error instanceof Error ? error.message : String(error)
+    }
+    if (Date.now() > deadline) throw new Error(`stack not restored after ${timeoutMs / 1000} s: ${lastSeen}`)
+    await Bun.sleep(1_000)
+  }
+}
