@@ -11,7 +11,8 @@
  * Everything it creates is its own (topic, group, databases `ads_bench_*`) and removed at the end.
  */
 
-import { COLLECTION, upsertModel } from '../../packages/ads/src/ads/repository'
+import type { AdDocument } from '../../packages/ads/src/ads/model'
+import { adDocument, COLLECTION } from '../../packages/ads/src/ads/repository'
 import { connectMongo } from '../../packages/ads/src/db'
 import { connectProcessedContract } from '../../packages/ads/src/projection/contract'
 import { startProjection } from '../../packages/ads/src/projection/start'
@@ -28,7 +29,7 @@ import {
 } from '../../packages/contracts/src/index'
 import { createProducer } from '../../packages/kafka/src/index'
 import { stackEnv, waitFor } from '../../packages/testing/src/index'
-import { bulkUpsert, prepare, syntheticEvents } from './seed'
+import { bulkInsert, bulkUpsert, prepare, syntheticEvents } from './seed'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -39,6 +40,9 @@ const INGEST = arg('ingest', 5_000)
 const DURATION = arg('duration', 30)
 const CONNECTIONS = arg('connections', 4)
 const PORT = arg('port', 3993)
+/** The one-statement guarded upsert scans the collection on FerretDB/SQLite: O(n²) in total, so fewer. */
+const GUARDED = arg('guarded', 1_000)
+const LATE = arg('late', 1_000)
 
 const env = stackEnv()
 const run = crypto.randomUUID().slice(0, 8)
@@ -81,9 +85,16 @@ async function ingest() {
     say(`${INGEST} events on ${topic}`)
 
     await prepare(reference.db)
-    const bulkRate = await bulkUpsert(reference.db, syntheticEvents(INGEST, 7), 500)
+    const guardedN = Math.min(INGEST, GUARDED)
+    const bulkRate = await bulkUpsert(reference.db, syntheticEvents(guardedN, 7), 500)
     keep(
-      `raw driver bulkWrite of guarded upserts (unordered, 500/batch, w:majority): ${bulkRate.toFixed(0)} events/s`,
+      `raw driver bulkWrite of the one-statement guarded upsert (unordered, 500/batch, w:majority), ${guardedN} events into an empty collection: ${bulkRate.toFixed(0)} events/s`,
+    )
+    await reference.db.dropDatabase()
+    await prepare(reference.db)
+    const insertRate = await bulkInsert(reference.db, syntheticEvents(INGEST, 7), 500)
+    keep(
+      `raw driver insertMany of the same ${INGEST} ads (unordered, 500/batch, w:majority): ${insertRate.toFixed(0)} events/s`,
     )
 
     const repository = await prepare(target.db)
@@ -105,7 +116,7 @@ async function ingest() {
     await projection.stop()
     const count = await target.db.collection(COLLECTION).countDocuments({})
     keep(
-      `projection (Kafka → decode → guarded upsert → commit, from group join to lag 0): ${(INGEST / seconds).toFixed(0)} events/s (${count} ads, ${rec.counts.applied} applied)`,
+      `projection (Kafka → decode → versioned write → commit, ${INGEST} events into an empty collection, from group join to lag 0): ${(INGEST / seconds).toFixed(0)} events/s (${count} ads, ${rec.counts.applied} applied)`,
     )
     await producer.disconnect()
   } finally {
@@ -158,23 +169,18 @@ async function read() {
   let service: ReturnType<typeof Bun.spawn> | undefined
   try {
     await prepare(seed.db)
-    const ads = seed.db.collection(COLLECTION)
+    const ads = seed.db.collection<AdDocument>(COLLECTION)
     const started = performance.now()
     const events = syntheticEvents(ADS, 11)
     // Seeding only (not measured as ingest): plain inserts of the documents the upsert would write.
     for (let i = 0; i < events.length; i += 1_000) {
-      await ads.insertMany(
-        events.slice(i, i + 1_000).map((e) => {
-          const { filter, update } = upsertModel(e)
-          return { ...(update.$set as object), _id: (filter as { _id: string })._id }
-        }) as never[],
-        { ordered: false },
-      )
+      await ads.insertMany(events.slice(i, i + 1_000).map(adDocument), { ordered: false })
     }
     say(`seeded ${ADS} ads in ${((performance.now() - started) / 1000).toFixed(1)} s`)
     const sample = events[Math.floor(ADS / 2)]
 
-    const topic = uniqueName('bench-idle')
+    const topic = uniqueName('bench-read')
+    const groupId = uniqueName('bench-read-group')
     const admin = await connectAdmin()
     const dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
     await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
@@ -193,7 +199,7 @@ async function read() {
           KAFKA_BROKERS: env.KAFKA_BROKERS,
           SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL,
           INPUT_TOPIC: topic,
-          GROUP_ID: uniqueName('bench-read'),
+          GROUP_ID: groupId,
         },
         stdout: 'inherit',
         stderr: 'inherit',

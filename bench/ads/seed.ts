@@ -3,7 +3,7 @@
  * upserts the projection issues (`upsertModel`): the raw-driver reference rate of the benchmark.
  */
 import type { AdDocument, ProcessedVehicle } from '../../packages/ads/src/ads/model'
-import { AdsRepository, COLLECTION, upsertModel } from '../../packages/ads/src/ads/repository'
+import { AdsRepository, adDocument, COLLECTION, upsertModel } from '../../packages/ads/src/ads/repository'
 import type { Db } from '../../packages/ads/src/db'
 
 const MAKES = [
@@ -67,6 +67,16 @@ export async function bulkUpsert(db: Db, events: ProcessedVehicle[], batch = 1_0
       events.slice(i, i + batch).map((event) => ({ updateOne: { ...upsertModel(event), upsert: true } })),
       { ordered: false },
     )
+  }
+  return events.length / ((performance.now() - started) / 1000)
+}
+
+/** The floor of the write path: plain unordered inserts of the documents the write would store. */
+export async function bulkInsert(db: Db, events: ProcessedVehicle[], batch = 1_000): Promise<number> {
+  const ads = db.collection<AdDocument>(COLLECTION, { writeConcern: { w: 'majority' } })
+  const started = performance.now()
+  for (let i = 0; i < events.length; i += batch) {
+    await ads.insertMany(events.slice(i, i + batch).map(adDocument), { ordered: false })
   }
   return events.length / ((performance.now() - started) / 1000)
 }
