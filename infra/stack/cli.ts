@@ -3,7 +3,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { ConfigError, loadConfig } from './config'
-import { down, envFile, openStack, reset, startComponent, status, stopComponent, up } from './control'
+import { down, envFile, GROUPS, openStack, reset, startComponent, status, stopComponent, up } from './control'
 
 const usage =
   'usage: bun run stack up | down | status | logs <name> | reset | start <name> | stop <name> [--kill]'
@@ -16,11 +16,16 @@ async function main(argv: string[]): Promise<number> {
   const started = performance.now()
   const took = () => `${((performance.now() - started) / 1000).toFixed(1)} s`
   switch (command) {
-    case 'up':
-      await up(stack, say)
+    case 'up': {
+      const groups = argv.slice(1)
+      const unknown = groups.filter((group) => !(GROUPS as readonly string[]).includes(group))
+      if (unknown.length > 0)
+        throw new Error(`unknown group ${unknown.join(', ')}; groups: ${GROUPS.join(', ')}`)
+      await up(stack, say, groups.length > 0 ? (groups as (typeof GROUPS)[number][]) : [...GROUPS])
       console.log(`\nstack up in ${took()}; endpoints in ${envFile(stack)}:\n`)
       console.log(readFileSync(envFile(stack), 'utf8'))
       return 0
+    }
     case 'down':
       await down(stack, say)
       console.log(`stack down in ${took()}`)

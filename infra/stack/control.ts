@@ -64,7 +64,7 @@ async function awaitReady(stack: Stack, component: Component): Promise<string> {
     } catch (error) {
       lastSeen = error instanceof Error ? error.message : String(error)
     }
-    if (stack.processes.state(component.name).state !== 'running') {
+    if (!stack.processes.alive(component.name)) {
       throw new Error(
         `${component.name} exited while starting (last probe: ${lastSeen}); see ${stack.processes.logFile(component.name)}`,
       )
@@ -190,9 +190,14 @@ function writeEnv(stack: Stack, ready: Set<Group>) {
   renameSync(`${envFile(stack)}.tmp`, envFile(stack))
 }
 
-export async function up(stack: Stack = openStack(), say: Say = () => {}) {
+export const GROUPS: readonly Group[] = GROUP_ORDER
+
+/** Starts every component, or only those of `only` (e.g. ['zookeeper', 'kafka']), phase by phase. */
+export async function up(stack: Stack = openStack(), say: Say = () => {}, only: Group[] = GROUP_ORDER) {
   const ready = new Set<Group>()
-  for (const phase of PHASES) {
+  for (const fullPhase of PHASES) {
+    const phase = fullPhase.filter((group) => only.includes(group))
+    if (phase.length === 0) continue
     const started = performance.now()
     const members = stack.components.filter((component) => phase.includes(component.group))
     await Promise.all(members.map((component) => startComponent(component.name, stack, say)))

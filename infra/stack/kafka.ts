@@ -45,8 +45,22 @@ export function kafkaLibDir(config: StackConfig): string {
   return join(config.dir, 'lib', `kafka-${KAFKA_VERSION}`)
 }
 
+const fetching = new Map<string, Promise<string>>()
+
+/** Six components need the jars; one download serves them all. */
+export function fetchKafka(config: StackConfig): Promise<string> {
+  const dir = kafkaLibDir(config)
+  let pending = fetching.get(dir)
+  if (pending === undefined) {
+    pending = download(config)
+    fetching.set(dir, pending)
+    pending.catch(() => fetching.delete(dir))
+  }
+  return pending
+}
+
 /** Resolves the jars once; a stamp file marks a complete download so an interrupted one is redone. */
-export async function fetchKafka(config: StackConfig): Promise<string> {
+async function download(config: StackConfig): Promise<string> {
   const dir = kafkaLibDir(config)
   const jars = join(dir, 'jars')
   const stamp = join(dir, 'complete')

@@ -75,6 +75,20 @@ export class Processes {
     return pid
   }
 
+  /**
+   * True while the recorded process exists and has not exited. Used right after a start, when a
+   * marker check could race with the launch chain's exec calls (cmdline reads empty mid-exec).
+   */
+  alive(name: string): boolean {
+    const pid = this.read(name)?.pid ?? -1
+    if (pid <= 0) return false
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    } catch {
+      return false
+    }
+  }
+
   /** Removes a stale pid file; returns true when there was one. */
   clearStale(name: string): boolean {
     if (this.state(name).state !== 'stale') return false

@@ -26,7 +26,20 @@ export async function kcat(args: string[], input?: string, timeoutMs = 60_000): 
  * Produces `lines` (one message each) with acks=all and waits for every delivery report. kcat exits
  * non-zero when any delivery failed; the librdkafka error is in stderr.
  */
-export function produceAcksAll(brokers: string, topic: string, lines: string[], timeoutMs = 15_000) {
+export function produceAcksAll(
+  brokers: string,
+  topic: string,
+  lines: string[],
+  timeoutMs = 15_000,
+  /** More librdkafka properties, e.g. { retries: '0', 'enable.idempotence': 'false' } to see the broker's error. */
+  extra: Record<string, string> = {},
+) {
+  const settings = {
+    acks: 'all',
+    'enable.idempotence': 'true',
+    'message.timeout.ms': String(timeoutMs),
+    ...extra,
+  }
   return kcat(
     [
       '-P',
@@ -34,12 +47,7 @@ export function produceAcksAll(brokers: string, topic: string, lines: string[], 
       brokers,
       '-t',
       topic,
-      '-X',
-      'acks=all',
-      '-X',
-      'enable.idempotence=true',
-      '-X',
-      `message.timeout.ms=${timeoutMs}`,
+      ...Object.entries(settings).flatMap(([key, value]) => ['-X', `${key}=${value}`]),
     ],
     `${lines.join('\n')}\n`,
     timeoutMs + 20_000,
