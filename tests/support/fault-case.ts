@@ -4,7 +4,8 @@
  *
  *   fault <name>: posted N, 201 N, 5xx 0, lost 0, duplicated 0, dlq N, recovery X s
  *
- * (recovery: from the moment the fault ended to the moment every stored vehicle had its ad) and appends
+ * (recovery: from the moment the fault ended until every vehicle acknowledged by then has its ad, that is
+ * until the backlog the fault built is cleared) and appends
  * it to `.stack/logs/fault-results.log`, from which docs/reliability.md's table is copied.
  */
 import { appendFileSync, mkdirSync } from 'node:fs'
@@ -61,6 +62,7 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
     concurrency: fault.concurrency ?? 16,
   })
   let restoredAt: number | undefined
+  let recovered: Promise<number | undefined> = Promise.resolve(undefined)
   const ctx: CaseContext = {
     system,
     load,
@@ -71,7 +73,21 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
         intervalMs: 50,
       }).then(() => undefined),
     restored: () => {
-      restoredAt ??= Date.now()
+      if (restoredAt !== undefined) return
+      restoredAt = Date.now()
+      const backlog = new Set(load.ids())
+      recovered = (async () => {
+        const deadline = Date.now() + (fault.settleTimeoutMs ?? 180_000)
+        while (Date.now() < deadline) {
+          try {
+            if ((await ledger.countAds(backlog)) === backlog.size) return Date.now()
+          } catch {
+            // The ads database may be the component that is coming back.
+          }
+          await Bun.sleep(250)
+        }
+        return undefined
+      })()
     },
   }
   let injectError: unknown
@@ -93,10 +109,11 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
   const acknowledged = new Set(loadResult.ids)
   const { result, snapshot, completeAt } = await ledger.settle(acknowledged, fault.settleTimeoutMs ?? 180_000)
   const { lost, duplicated } = totals(result)
+  const recoveredAt = await recovered
   const recoverySeconds =
-    completeAt === undefined || restoredAt === undefined
+    completeAt === undefined || recoveredAt === undefined || restoredAt === undefined
       ? undefined
-      : Math.max(0, completeAt - restoredAt) / 1000
+      : Math.max(0, recoveredAt - restoredAt) / 1000
   const fiveXx = loadResult.serverErrors
   const recovery = recoverySeconds === undefined ? 'never (deadline)' : `${recoverySeconds.toFixed(1)} s`
   let line =

@@ -79,6 +79,8 @@ export interface LoadHandle {
   done: Promise<LoadResult>
   /** Vehicles answered 201 so far. */
   progress: () => number
+  /** Their ids. */
+  ids: () => string[]
 }
 
 export function postStream(options: LoadOptions): LoadHandle {
@@ -172,5 +174,5 @@ export function postStream(options: LoadOptions): LoadHandle {
     result.seconds = (performance.now() - started) / 1000
     return result
   })()
-  return { done, progress: () => result.created }
+  return { done, progress: () => result.created, ids: () => [...result.ids] }
 }
