@@ -155,6 +155,7 @@ class FakeProducer:
         self.offsets: dict[tuple[str, int], int] = {}
         self.in_txn = False
         self.fail_next_commits = 0
+        self.time_out_next_calls = 0  # commit/abort calls that time out (retriable), as with brokers down
         self.commits = 0
         self.aborts = 0
 
@@ -187,8 +188,14 @@ class FakeProducer:
         for tp in offsets:
             self.open_offsets[(tp.topic, tp.partition)] = tp.offset
 
+    def _maybe_time_out(self) -> None:
+        if self.time_out_next_calls > 0:
+            self.time_out_next_calls -= 1
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "injected: timed out", retriable=True))
+
     def commit_transaction(self, timeout: float) -> None:
         assert self.in_txn
+        self._maybe_time_out()
         if self.fail_next_commits > 0:
             self.fail_next_commits -= 1
             raise KafkaException(
@@ -203,6 +210,7 @@ class FakeProducer:
 
     def abort_transaction(self, timeout: float) -> None:
         assert self.in_txn
+        self._maybe_time_out()
         self._reset()
         self.aborts += 1
 

@@ -37,7 +37,12 @@ def settings(**overrides: Any) -> Settings:
 
 
 def build(**overrides: Any) -> tuple[Estimator, FakeConsumer, FakeProducer, Metrics]:
-    consumer, producer, metrics = FakeConsumer(), FakeProducer(), Metrics()
+    estimator, consumer, producer, metrics, _ = build_with_health(**overrides)
+    return estimator, consumer, producer, metrics
+
+
+def build_with_health(**overrides: Any) -> tuple[Estimator, FakeConsumer, FakeProducer, Metrics, Health]:
+    consumer, producer, metrics, health = FakeConsumer(), FakeProducer(), Metrics(), Health()
     decoder = Decoder(CREATED, {IN_ID: CREATED.check}, lambda _id: None)
     estimator = Estimator(
         settings(**overrides),
@@ -47,11 +52,11 @@ def build(**overrides: Any) -> tuple[Estimator, FakeConsumer, FakeProducer, Metr
         PROCESSED,
         OUT_ID,
         metrics,
-        Health(),
+        health,
         rng=random.Random(5),
     )
     estimator.start()
-    return estimator, consumer, producer, metrics
+    return estimator, consumer, producer, metrics, health
 
 
 def push_events(consumer: FakeConsumer, partition: int, count: int) -> list[dict[str, Any]]:
@@ -142,6 +147,36 @@ def test_an_aborted_transaction_is_redone_exactly_once() -> None:
     keys = sorted(r.key.decode() for r in producer.committed)
     assert keys == sorted(e["vehicle"]["id"] for e in events)
     assert metrics.processed._value.get() == 6
+
+
+def test_timeouts_are_retried_and_readiness_follows_kafka() -> None:
+    estimator, consumer, producer, _, health = build_with_health()
+    consumer.assign_now([(IN, 0)])
+    push_events(consumer, 0, 3)
+    producer.time_out_next_calls = 2  # two commit attempts time out, the third succeeds
+    readiness: list[bool] = []
+    original = producer.commit_transaction
+
+    def watching(timeout: float) -> None:
+        readiness.append(health.ready)
+        original(timeout)
+
+    producer.commit_transaction = watching  # type: ignore[method-assign]
+    turn_until(estimator, lambda: producer.offsets.get((IN, 0)) == 3)
+    assert readiness == [True, False, False]  # not ready while Kafka does not answer
+    assert health.ready
+    assert producer.aborts == 0
+    assert len(producer.committed) == 3
+
+
+def test_a_commit_that_keeps_timing_out_is_aborted_and_redone() -> None:
+    estimator, consumer, producer, _ = build()
+    consumer.assign_now([(IN, 0)])
+    events = push_events(consumer, 0, 3)
+    producer.time_out_next_calls = 5 + 2  # every commit attempt, then two abort attempts
+    turn_until(estimator, lambda: producer.offsets.get((IN, 0)) == 3)
+    assert producer.aborts == 1
+    assert sorted(r.key.decode() for r in producer.committed) == sorted(e["vehicle"]["id"] for e in events)
 
 
 def test_revoked_partitions_drop_their_waiting_work_after_committing_the_finished() -> None:

@@ -121,6 +121,7 @@ class Estimator:
         self._fetching = True
         self._resume_below = max(0, settings.max_in_flight - max(1, settings.max_in_flight // 10))
         self._last_lag = 0.0
+        self._kafka_down: str | None = None
 
     # -- life cycle ----------------------------------------------------------------------------------------
 
@@ -190,6 +191,35 @@ class Estimator:
         self._metrics.assigned.set(len(self._window.owned()))
         if self._clock() - self._last_lag >= _LAG_EVERY:
             self._report_lag()
+            if self._kafka_down is not None:
+                self._probe_kafka()
+
+    # -- readiness: Kafka answering ------------------------------------------------------------------------
+
+    def _kafka_unavailable(self, why: str) -> None:
+        if self._kafka_down is None:
+            log.warn("kafka.unavailable", why)
+        self._kafka_down = why
+        if self._fetching:
+            self._health.ready = False
+            self._health.reason = f"kafka unavailable: {why}"
+
+    def _kafka_available(self) -> None:
+        if self._kafka_down is None:
+            return
+        log.info("kafka.available", "Kafka answers again", was=self._kafka_down)
+        self._kafka_down = None
+        if self._fetching:
+            self._health.ready = True
+            self._health.reason = "consuming"
+
+    def _probe_kafka(self) -> None:
+        """While idle nothing else would notice the brokers are back: ask for the input topic's metadata."""
+        try:
+            self._consumer.list_topics(self._s.input_topic, timeout=2.0)
+        except KafkaException:
+            return
+        self._kafka_available()
 
     @property
     def in_flight(self) -> int:
@@ -211,7 +241,10 @@ class Estimator:
             if error.fatal():
                 raise FatalKafkaError(f"consumer: {error.str()}")
             log.warn("consumer.error", error.str(), code=error.code())
+            if error.code() == KafkaError._ALL_BROKERS_DOWN:
+                self._kafka_unavailable(error.str())
             return
+        self._kafka_available()
         topic, partition, offset = message.topic(), message.partition(), message.offset()
         assert topic is not None
         assert partition is not None
@@ -342,6 +375,7 @@ class Estimator:
             self._abort(error.str())
             return
         self._txn_open = False
+        self._kafka_available()
         self._window.committed(offsets)
         self._metrics.transactions.labels(outcome="committed").inc()
         self._metrics.processed.inc(self._txn_priced)
@@ -365,10 +399,13 @@ class Estimator:
                 ):
                     raise
                 log.warn("txn.retry", f"{what}: {error.str()}", attempt=attempt)
+                self._kafka_unavailable(f"{what}: {error.str()}")
+                self._health.turned()  # alive: retrying, each try bounded by its timeout
 
     def _abort(self, reason: str) -> None:
         try:
-            self._producer.abort_transaction(_TXN_TIMEOUT)
+            # Brokers may be down: the abort is retried like a commit (each try bounded by its timeout).
+            self._retrying("abort", lambda: self._producer.abort_transaction(_TXN_TIMEOUT), attempts=8)
         except KafkaException as failure:
             raise FatalKafkaError(f"abort failed: {failure.args[0].str()}") from failure
         self._txn_open = False
