@@ -1,7 +1,7 @@
 /** @vehicles/platform: what both Bun services share. See README.md. */
 
 // The metric classes, so services add metrics to the same registry without their own prom-client.
-export { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+export { Counter, Gauge, Histogram, Registry } from 'prom-client'
 export { checkBodyHeaders, isJsonContentType, readJsonBody } from './body'
 export { ConfigError, type ConfigProblem, loadConfig, parseConfig } from './config'
 export { queryParam, type RouteDocs, routeDocs } from './docs'
