@@ -205,6 +205,74 @@ describe('Dockerfiles', () => {
     expect(instruction(final, 'COPY').filter((line) => line.includes('estimator/'))).toEqual([])
   })
 
+  test('estimator/Dockerfile: replayed uv sync; the entry point runs from the installed wheel alone', async () => {
+    const file = 'estimator/Dockerfile'
+    const uv = join(repoRoot, 'estimator/.venv/bin/uv')
+    if (!existsSync(uv)) throw new Error(`${uv} is missing: run estimator/scripts/setup.sh first`)
+    const python = Bun.spawnSync(['python3.11', '-c', 'import sys; print(sys.executable)'])
+      .stdout.toString()
+      .trim()
+    expect(python).toEndWith('python3.11')
+    const build = stages(file)[0]
+    const root = join(scratch, 'estimator')
+    const venv = join(scratch, 'estimator-venv')
+    mkdirSync(root, { recursive: true })
+    // The build stage's COPY and RUN lines in order, against a scratch folder and the local Python 3.11.
+    for (const line of build?.lines ?? []) {
+      if (line.startsWith('COPY ')) {
+        const [, ...args] = line.split(' ')
+        const destination = args.pop() ?? ''
+        for (const source of args) {
+          // Into a folder (`./`, `dir/`, several sources) by base name; otherwise to the path named.
+          const intoFolder = destination.endsWith('/') || args.length > 1
+          const target = intoFolder
+            ? join(root, destination, source.split('/').at(-1) ?? '')
+            : join(root, destination)
+          cpSync(join(repoRoot, source), target, {
+            recursive: true,
+            filter: (path) => !ignored(relative(repoRoot, path)),
+          })
+        }
+      }
+      if (!line.startsWith('RUN uv sync')) continue
+      const argv = line
+        .replace(/^RUN uv /, '')
+        .replace('/usr/local/bin/python3.11', python)
+        .split(' ')
+      const sync = Bun.spawn([uv, ...argv], {
+        cwd: root,
+        // The caller's environment: the machine's certificate and index settings apply to uv too.
+        env: {
+          ...process.env,
+          UV_PYTHON_DOWNLOADS: 'never',
+          UV_LINK_MODE: 'copy',
+          UV_PROJECT_ENVIRONMENT: venv,
+        },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      const [stderr, code] = await Promise.all([new Response(sync.stderr).text(), sync.exited])
+      if (code !== 0) console.error(stderr)
+      expect({ line, code }).toEqual({ line, code: 0 })
+    }
+    // The source tree goes away, as in the final stage; the CMD must still start and reach config checks.
+    rmSync(root, { recursive: true, force: true })
+    const run = Bun.spawnSync([join(venv, 'bin/python'), '-m', 'estimator'], {
+      cwd: scratch,
+      env: {
+        PATH: `${join(venv, 'bin')}:/usr/bin:/bin`,
+        CONTRACTS_DIR: join(repoRoot, 'packages/contracts/schemas'),
+      },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const output = `${run.stdout.toString()}${run.stderr.toString()}`
+    expect(output).toContain('"event":"config.invalid"')
+    expect(output).toContain('KAFKA_BROKERS')
+    const devTools = ['pytest', 'ruff', 'mypy'].filter((tool) => existsSync(join(venv, 'bin', tool)))
+    expect(devTools).toEqual([])
+  }, 180_000)
+
   test('every COPY source exists in the build context and .dockerignore keeps it in', () => {
     for (const file of ['packages/stock/Dockerfile', 'packages/ads/Dockerfile', 'estimator/Dockerfile']) {
       for (const stage of stages(file)) {
