@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connectContracts, TOPICS, type Vehicle, type VehicleCreatedEvent } from '@vehicles/contracts'
-import { stackEnv } from '@vehicles/testing'
+import { stackEnv, waitFor } from '@vehicles/testing'
 import { createTestDatabase, type TestDatabase } from './testing/database'
 import { duplicates, rawValue, recordsWithKeys, waitForKeys } from './testing/kafka'
 import { postVehicle, type StockProcess, startStock, vehicleBody } from './testing/stock-process'
+import { startTcpProxy } from './testing/tcp-proxy'
 
 const env = stackEnv()
 let db: TestDatabase
@@ -156,6 +157,50 @@ describe('vehicles-stock on the real stack', () => {
     const missing = existing.filter((id) => !seen.includes(id))
     expect(missing).toEqual([]) // nothing that existed was skipped
   }, 60_000)
+})
+
+describe('database down', () => {
+  test('POST and GET answer 503 with Retry-After (never 500) while PostgreSQL is unreachable, and recover', async () => {
+    const database = await createTestDatabase('stock_it_dbdown')
+    const server = new URL(database.url)
+    const proxy = startTcpProxy(server.hostname, Number(server.port))
+    const viaProxy = new URL(database.url)
+    viaProxy.port = String(proxy.port)
+    const service = await startStock(
+      stackVars(database, { DATABASE_URL: viaProxy.toString(), DB_CONNECT_TIMEOUT_S: '1' }),
+    )
+    try {
+      expect((await postVehicle(service.url, vehicleBody(9_001))).status).toBe(201)
+      proxy.cut()
+      const down = await postVehicle(service.url, vehicleBody(9_002))
+      expect(down.status).toBe(503)
+      expect(down.headers.get('retry-after')).toMatch(/^\d+$/)
+      expect(down.json).toMatchObject({ error: { code: 'service_unavailable' } })
+      const list = await fetch(`${service.url}/stock`)
+      expect(list.status).toBe(503)
+      const ready = await fetch(`${service.url}/health/ready`)
+      expect(ready.status).toBe(503)
+      expect(((await ready.json()) as { checks: { database: { ok: boolean } } }).checks.database.ok).toBe(
+        false,
+      )
+
+      proxy.restore()
+      const back = await waitFor(
+        'POST to succeed again',
+        async () => {
+          const r = await postVehicle(service.url, vehicleBody(9_003))
+          return r.status === 201 ? r : undefined
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      )
+      expect(back.status).toBe(201)
+      expect(service.logs().some((l) => l.level === 'error' && l.event === 'http.unhandled')).toBe(false)
+    } finally {
+      await service.stop()
+      proxy.close()
+      await database.drop()
+    }
+  }, 90_000)
 })
 
 describe('two stock processes relaying from one outbox', () => {
