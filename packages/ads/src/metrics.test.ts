@@ -40,6 +40,8 @@ test('consumer lag per partition comes from the admin, refreshed on a timer; an 
   })
   await Bun.sleep(60)
   stop()
-  expect(await registry.metrics()).toContain('ads_consumer_lag{topic="t",partition="3",service="vehicles-ads"} 7')
+  expect(await registry.metrics()).toContain(
+    'ads_consumer_lag{topic="t",partition="3",service="vehicles-ads"} 7',
+  )
   expect(lines.filter((l) => l.includes('metrics.lag_unavailable')).length).toBe(1)
 })

@@ -58,6 +58,9 @@ export function isTransient(error: unknown): boolean {
       error.hasErrorLabel('RetryableWriteError') ||
       error.hasErrorLabel('TransientTransactionError') ||
       error.name === 'MongoTopologyClosedError' ||
+      // Shutdown closed the client under a request still waiting on the server.
+      error.name === 'MongoClientClosedError' ||
+      error.name === 'MongoServerClosedError' ||
       error.name === 'MongoNotConnectedError' ||
       error.name === 'MongoOperationTimeoutError'
     )
