@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Post, Query, Res } from '@nestjs/common'
-import type { CreateVehicleDto, ListQueryDto } from './create-vehicle.dto.cjs'
-import type { StockService, Vehicle } from './stock.service.cjs'
+import { CreateVehicleDto, ListQueryDto } from './create-vehicle.dto.cjs'
+import { StockService, type Vehicle } from './stock.service.cjs'
 
 /** Only what the benchmark needs of the response object (express's, under Nest's default platform). */
 interface HeaderSink {

@@ -1,0 +1,30 @@
+/**
+ * Command-line options of the benchmark programs (`--duration 20`), each a bounded integer with a default:
+ * a bad value stops the run with the option named, before anything starts.
+ */
+export function intArg(
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  argv = process.argv,
+): number {
+  const i = argv.indexOf(`--${name}`)
+  if (i === -1) return fallback
+  const raw = argv[i + 1]
+  const value = Number(raw)
+  if (raw === undefined || !Number.isInteger(value) || value < min || value > max) {
+    console.error(`--${name}: ${raw ?? '(missing)'} is not an integer in ${min}..${max}`)
+    process.exit(2)
+  }
+  return value
+}
+
+export function stringArg(name: string, argv = process.argv): string | undefined {
+  const i = argv.indexOf(`--${name}`)
+  return i === -1 ? undefined : argv[i + 1]
+}
+
+export function flagArg(name: string, argv = process.argv): boolean {
+  return argv.includes(`--${name}`)
+}
