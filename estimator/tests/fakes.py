@@ -62,6 +62,7 @@ class FakeConsumer:
         self.on_lost: Callback | None = None
         self.pending_assign: list[tuple[str, int]] = []
         self.next_offsets: dict[tuple[str, int], int] = {}
+        self.probes = 0
 
     def push(
         self,
@@ -129,6 +130,10 @@ class FakeConsumer:
 
     def get_watermark_offsets(self, tp: TopicPartition, cached: bool = False) -> tuple[int, int]:
         return (0, 0)
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> object:
+        self.probes += 1
+        return object()
 
     def close(self) -> None:
         if self.on_revoke is not None and self.assigned:

@@ -222,3 +222,30 @@ def test_shutdown_finishes_what_is_due_within_grace_and_abandons_the_rest() -> N
     assert consumer.closed
     assert producer.offsets == {(IN, 0): 3}
     assert len(producer.committed) == 3
+
+
+def test_an_idle_instance_probes_kafka_to_become_ready_again() -> None:
+    now = [1000.0]
+    consumer, producer, health = FakeConsumer(), FakeProducer(), Health()
+    estimator = Estimator(
+        settings(),
+        cast(Consumer, consumer),
+        cast(Producer, producer),
+        Decoder(CREATED, {IN_ID: CREATED.check}, lambda _id: None),
+        PROCESSED,
+        OUT_ID,
+        Metrics(),
+        health,
+        clock=lambda: now[0],
+    )
+    estimator.start()
+    estimator.turn()
+    estimator._kafka_unavailable("all brokers down")  # what a consumer error or a timed-out commit does
+    assert not health.ready
+    assert health.reason == "kafka unavailable: all brokers down"
+    estimator.turn()
+    assert consumer.probes == 0  # probes are spaced out
+    now[0] += 6
+    estimator.turn()
+    assert consumer.probes == 1
+    assert health.ready
