@@ -116,16 +116,20 @@ export interface AdsRepositoryOptions {
   writeConcern?: WriteConcernSettings
   /** For unit tests: a stand-in for the `ads` collection. */
   collection?: Collection<AdDocument>
+  /** Called with each document this repository wrote, once acknowledged (feeds the in-memory index). */
+  onApplied?: (doc: AdDocument) => void
 }
 
 export class AdsRepository {
   private readonly ads: Collection<AdDocument>
   private readonly lanes = new KeyLanes()
+  private readonly onApplied: (doc: AdDocument) => void
 
   constructor(
     private readonly db: Db,
     options: AdsRepositoryOptions = {},
   ) {
+    this.onApplied = options.onApplied ?? (() => {})
     this.ads =
       options.collection ??
       db.collection<AdDocument>(COLLECTION, { writeConcern: options.writeConcern ?? { w: 'majority' } })
@@ -174,6 +178,7 @@ export class AdsRepository {
       if (current === null) {
         try {
           await this.ads.insertOne(doc)
+          this.onApplied(doc)
           return 'applied'
         } catch (error) {
           if (isDuplicateKey(error)) continue
@@ -181,11 +186,19 @@ export class AdsRepository {
         }
       }
       const result = await this.ads.updateOne(olderThan(_id, doc.version), { $set: fields })
-      if (result.modifiedCount > 0) return 'applied'
+      if (result.modifiedCount > 0) {
+        this.onApplied(doc)
+        return 'applied'
+      }
     }
     throw new WriteContentionError(
       `ad ${_id} changed under ${MAX_ATTEMPTS} consecutive writes of event ${doc.eventId}`,
     )
+  }
+
+  /** Every ad, for loading the in-memory index (one pass over the collection). */
+  async scanAll(): Promise<AdDocument[]> {
+    return this.ads.find({}).batchSize(5_000).toArray()
   }
 
   async findById(id: string): Promise<AdView | null> {
