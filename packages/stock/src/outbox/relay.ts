@@ -241,6 +241,13 @@ export function createRelay(options: RelayOptions): Relay {
             error: lastError,
           })
         }
+        // A client that kept failing may hold stale connections or metadata (e.g. after every broker
+        // restarted): every fifth failure, start over with a new one. Its disconnect waits for what it
+        // still has in flight, so nothing of the old session lands after the new one starts.
+        if (connected && failures % 5 === 0) {
+          connected = false
+          await publisher.close().catch(() => {})
+        }
         if (!stopping) await sleep(wait)
         // Woken by a NOTIFY during back-off: still wait the back-off out, Kafka is not back because of it.
       }
