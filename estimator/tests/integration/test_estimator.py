@@ -30,6 +30,7 @@ from tests.integration.harness import (
     register,
     wait_for,
 )
+from tests.murmur2 import partition_of
 from tests.support import PROCESSED_FILE, created_event, wire
 
 PROCESSED = Contract.load(PROCESSED_FILE)
@@ -81,6 +82,8 @@ def assert_exactly_once(
         assert processed["causationId"] == created["eventId"]
         assert processed["vehicle"] == created["vehicle"]
         assert processed["price"]["currency"] == "EUR"
+        # The Java-compatible partitioner: the same partition any other producer of the system picks.
+        assert message.partition() == partition_of(message.key(), 6), "not murmur2's partition"
         headers = dict(message.headers() or [])
         assert headers["event-id"] == processed["eventId"].encode()
         assert headers["event-type"] == b"stock.vehicle-processed"
