@@ -107,7 +107,7 @@ export async function startComponent(name: string, stack: Stack = openStack(), s
   if (state.state === 'running') {
     say(`${name}: already running (pid ${state.pid})`)
   } else {
-    if (stack.processes.clearStale(name)) say(`${name}: removed a stale pid file (left by a crash)`)
+    if (await stack.processes.clearStale(name)) say(`${name}: removed a stale pid file (left by a crash)`)
     const adopted = stack.processes.adopt(name, component.launch().marker)
     if (adopted !== undefined) say(`${name}: found running without a pid file (pid ${adopted}); recorded it`)
   }

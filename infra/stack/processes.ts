@@ -89,9 +89,16 @@ export class Processes {
     }
   }
 
-  /** Removes a stale pid file; returns true when there was one. */
-  clearStale(name: string): boolean {
-    if (this.state(name).state !== 'stale') return false
+  /**
+   * Removes a stale pid file; returns true when there was one. A process killed a moment ago can
+   * linger as a zombie until init reaps it, and programs that check their own lock files (postgres)
+   * count a zombie as alive; so wait, briefly, for the old pid to be gone from /proc.
+   */
+  async clearStale(name: string): Promise<boolean> {
+    const current = this.state(name)
+    if (current.state !== 'stale') return false
+    const deadline = Date.now() + 10_000
+    while (current.pid > 0 && isZombie(current.pid) && Date.now() < deadline) await Bun.sleep(100)
     rmSync(this.pidFile(name), { force: true })
     return true
   }
@@ -146,6 +153,9 @@ export class Processes {
       how = 'SIGKILL'
       while (ownsPid(current.pid, marker)) await Bun.sleep(50)
     }
+    // Let init reap it, so a restart never meets its lock files held by a zombie.
+    const reaped = Date.now() + 5_000
+    while (isZombie(current.pid) && Date.now() < reaped) await Bun.sleep(50)
     rmSync(this.pidFile(name), { force: true })
     return `stopped pid ${current.pid} (${how})`
   }
@@ -180,6 +190,14 @@ export function ownsPid(pid: number, marker: string): boolean {
     if (cmdline.includes(` ${marker} `)) return true
     const environ = `\0${readFileSync(`/proc/${pid}/environ`, 'utf8')}`
     return environ.includes(`\0${MARKER_VARIABLE}=${marker}\0`)
+  } catch {
+    return false
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {
     return false
   }
