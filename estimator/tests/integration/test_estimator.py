@@ -235,6 +235,15 @@ def test_poison_records_go_to_the_dlq_and_the_partition_moves_on(
     assert committed[0] == 7, f"partition 0 committed at {committed[0]}, not past the poison\n{logs}"
     assert instance.metric("estimator_dlq_total") == 5
 
+    def partition_0_lag() -> float | None:
+        for line in instance.http("/metrics")[1].splitlines():
+            if line.startswith("estimator_consumer_lag{") and 'partition="0"' in line:
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    # Lag is the high watermark minus the committed offset: 0 once everything is committed.
+    wait_for("partition 0's lag to be reported as 0", lambda: partition_0_lag() == 0, 15)
+
 
 def test_sigterm_finishes_in_flight_work_within_grace_and_exits_0(
     stack: dict[str, str], topics: RunTopics, estimators: Estimators
