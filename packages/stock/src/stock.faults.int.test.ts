@@ -133,7 +133,11 @@ describe('SIGTERM during a burst of POSTs', () => {
       }
     }
     const workers = Array.from({ length: 8 }, worker)
-    await Bun.sleep(400)
+    // Let the burst get going (connections warm), then SIGTERM in the middle of it.
+    await waitFor('50 answered POSTs', () => (ids.size >= 50 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 10,
+    })
     stopping = true
     const exitCode = await first.stop('SIGTERM')
     await Promise.all(workers)
