@@ -1,4 +1,8 @@
-/** What every fault case must show at the end: the same vehicles everywhere, once, no server error. */
+/**
+ * What every fault case must show at the end: the same vehicles everywhere, once, no server error. A
+ * service that exited under the fault and was started again by the harness (as compose's restart policy
+ * would) is allowed: it is printed on the case's line.
+ */
 import { expect } from 'bun:test'
 import type { FaultFigures } from './fault-case'
 
@@ -25,5 +29,4 @@ export function expectClean(figures: FaultFigures, expectedDlq = 0) {
   expect(result.unpriced, why).toEqual([])
   expect(result.dlq, why).toBe(expectedDlq)
   expect(figures.recoverySeconds, why).toBeDefined()
-  expect(figures.crashed, why).toEqual([])
 }

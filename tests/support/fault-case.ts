@@ -122,12 +122,18 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
   const extras: string[] = []
   if (loadResult.unavailable > 0) extras.push(`503 with Retry-After ${loadResult.unavailable} (retried)`)
   if (loadResult.abandoned > 0) extras.push(`abandoned ${loadResult.abandoned}`)
+  const crashed = system.crashed()
+  if (crashed.length > 0) {
+    extras.push(`exited and restarted: ${crashed.map((c) => `${c.name} (exit ${c.code})`).join(', ')}`)
+  }
   if (extras.length > 0) line += `; ${extras.join(', ')}`
   console.log(line)
   const logs = join(system.stack.STACK_DIR ?? '.stack', 'logs')
   mkdirSync(logs, { recursive: true })
   appendFileSync(join(logs, 'fault-results.log'), `${new Date().toISOString()} ${line}\n`)
-  const books = `${describeBooks(result)}; load ${JSON.stringify(loadResult.statuses)}; samples ${JSON.stringify(loadResult.samples)}`
+  const books =
+    `${describeBooks(result)}; load ${JSON.stringify(loadResult.statuses)}; ` +
+    `samples ${JSON.stringify(loadResult.samples)}; readiness now ${JSON.stringify(await system.readiness())}`
   return {
     line,
     load: loadResult,
@@ -137,7 +143,7 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
     duplicated,
     recoverySeconds,
     books,
-    crashed: system.crashed(),
+    crashed,
   }
 }
 

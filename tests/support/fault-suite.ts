@@ -17,6 +17,8 @@ export function faultSystem(name: string, options: SystemOptions = {}): () => Sy
       estimateDelaySeconds: 0,
       // A killed estimator's partitions move after 10 s instead of 30 s.
       estimatorSessionTimeoutMs: 10_000,
+      // As deployed (compose: restart unless-stopped), a service that exits is started again.
+      supervise: true,
       say,
       ...options,
     })

@@ -38,6 +38,11 @@ export interface SystemOptions {
   readyTimeoutMs?: number
   /** How long to wait for another run's lock. */
   lockWaitMs?: number
+  /**
+   * Start a service again when it exits on its own, one second later, as compose's
+   * `restart: unless-stopped` does. Every such exit is still reported by `crashed()`.
+   */
+  supervise?: boolean
   say?: (line: string) => void
 }
 
@@ -67,8 +72,10 @@ export interface System {
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<string>
   /** Starts one service again (after `kill`) with the same settings and waits until it is ready. */
   restart(name: ServiceName): Promise<void>
-  /** Services that exited on their own since they were (re)started, with their exit code. */
+  /** Every exit of a service that this harness did not ask for, with its exit code. */
   crashed(): { name: ServiceName; code: number }[]
+  /** Each service's `/health/ready` answer right now (status and body), for failure messages. */
+  readiness(): Promise<Record<ServiceName, string>>
   stop(): Promise<void>
 }
 
@@ -161,7 +168,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     }
   }
 
+  // Processes this harness stopped or killed on purpose; any other exit is a crash.
+  const killed = new Set<Spawned>()
+  const exits: { name: ServiceName; code: number }[] = []
+  let stopping = false
+
   const stopAll = async () => {
+    stopping = true
     // The stock first (no new events), then the estimators (they finish their transaction), the ads last.
     const order: ServiceName[][] = [['stock'], ['price-estimate-1', 'price-estimate-2'], ['ads']]
     for (const group of order) {
@@ -169,6 +182,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         group.map(async (name) => {
           const running = services.get(name)?.process
           if (running === undefined) return
+          killed.add(running)
           const how = await terminate(running, 'SIGTERM', 15_000)
           say(`${name}: ${how}`)
         }),
@@ -268,7 +282,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         pidFile: pidFile(service.name),
         marker: `system-${runId}-${service.name}`,
       })
-      say(`${service.name}: started pid ${service.process.pid} on port ${service.port}`)
+      const spawned = service.process
+      say(`${service.name}: started pid ${spawned.pid} on port ${service.port}`)
+      void spawned.exited.then(async (code) => {
+        if (killed.has(spawned) || stopping) return
+        exits.push({ name: service.name, code })
+        say(`${service.name}: exited on its own with ${code}; see ${logFile(service.name)}`)
+        if (!options.supervise) return
+        await Bun.sleep(1_000)
+        // Unless someone restarted or stopped it meanwhile.
+        if (!stopping && service.process === spawned) launch(service)
+      })
     }
     for (const service of all) launch(service)
     await Promise.all(all.map((service) => waitReady(service, logFile(service.name), readyTimeoutMs)))
@@ -280,9 +304,6 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       return service
     }
     const url = (name: ServiceName) => `http://127.0.0.1:${get(name).port}`
-    const bornAt = new Map<ServiceName, Spawned>()
-    const killed = new Set<Spawned>()
-    for (const service of all) if (service.process) bornAt.set(service.name, service.process)
     let stopped = false
 
     return {
@@ -316,17 +337,24 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           await terminate(running, 'SIGTERM', 15_000)
         }
         launch(service)
-        if (service.process) bornAt.set(name, service.process)
         await waitReady(service, logFile(name), readyTimeoutMs)
         say(`${name}: ready again`)
       },
-      crashed() {
-        const list: { name: ServiceName; code: number }[] = []
-        for (const [name, spawned] of bornAt) {
-          const code = spawned.exitCode()
-          if (code !== undefined && !killed.has(spawned)) list.push({ name, code })
-        }
-        return list
+      crashed: () => [...exits],
+      async readiness() {
+        const entries = await Promise.all(
+          SERVICES.map(async (name): Promise<[ServiceName, string]> => {
+            try {
+              const response = await fetch(`${url(name)}/health/ready`, {
+                signal: AbortSignal.timeout(3_000),
+              })
+              return [name, `${response.status} ${(await response.text()).slice(0, 400)}`]
+            } catch (error) {
+              return [name, `no answer: ${error instanceof Error ? error.message : String(error)}`]
+            }
+          }),
+        )
+        return Object.fromEntries(entries) as Record<ServiceName, string>
       },
       async stop() {
         if (stopped) return
