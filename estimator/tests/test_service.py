@@ -249,3 +249,15 @@ def test_an_idle_instance_probes_kafka_to_become_ready_again() -> None:
     estimator.turn()
     assert consumer.probes == 1
     assert health.ready
+
+
+def test_shutdown_with_kafka_gone_still_closes_and_commits_nothing() -> None:
+    estimator, consumer, producer, _ = build(shutdown_grace_seconds=0.5)
+    consumer.assign_now([(IN, 0)])
+    push_events(consumer, 0, 2)
+    estimator.turn()
+    producer.time_out_next_calls = 1_000  # every commit and abort times out
+    estimator.shutdown()  # does not raise: the broker will abort the open transaction
+    assert consumer.closed
+    assert producer.committed == []
+    assert producer.offsets == {}

@@ -38,7 +38,8 @@ PROCESSED_EVENT_TYPE = "stock.vehicle-processed"
 _FETCH_BATCH = 500
 _MAX_WAIT = 0.1  # longest a turn blocks in consume(): bounds commit latency and shutdown reaction
 _LAG_EVERY = 5.0
-_TXN_TIMEOUT = 30.0
+_TXN_TIMEOUT = 30.0  # one try of a transactional call; a few tries stay well inside max.poll.interval.ms
+_TXN_ATTEMPTS = 5
 
 
 class FatalKafkaError(Exception):
@@ -122,6 +123,8 @@ class Estimator:
         self._resume_below = max(0, settings.max_in_flight - max(1, settings.max_in_flight // 10))
         self._last_lag = 0.0
         self._kafka_down: str | None = None
+        self._grace_end: float | None = None
+        self._closing = False
 
     # -- life cycle ----------------------------------------------------------------------------------------
 
@@ -142,6 +145,7 @@ class Estimator:
     def shutdown(self) -> None:
         """Stop fetching, finish what is due within the grace period, commit it, leave the group."""
         grace_end = self._clock() + self._s.shutdown_grace_seconds
+        self._grace_end = grace_end
         self._health.ready = False
         self._health.reason = "shutting down"
         self._fetching = False
@@ -152,9 +156,15 @@ class Estimator:
             if next_due is None or next_due > grace_end or self._clock() >= grace_end:
                 break
             self.turn()
-        self._commit()
+        try:
+            self._commit()
+        except (FatalKafkaError, KafkaException) as error:
+            # Kafka did not answer within the grace period: nothing finished is lost, the broker aborts the
+            # open transaction (or the next start fences it) and the records are redone.
+            log.error("estimator.commit_failed", f"could not commit at shutdown: {error}")
         abandoned = self._window.in_flight
-        # close() revokes the assignment: the revoke callback commits (nothing left) and drops the rest.
+        self._closing = True
+        # close() revokes the assignment; the revoke callback only drops what is left.
         self._consumer.close()
         self._producer.flush(5)
         log.info(
@@ -364,9 +374,9 @@ class Estimator:
                 tps = [KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()]
                 self._retrying(
                     "send_offsets",
-                    lambda: self._producer.send_offsets_to_transaction(tps, metadata, _TXN_TIMEOUT),
+                    lambda: self._producer.send_offsets_to_transaction(tps, metadata, self._call_timeout()),
                 )
-            self._retrying("commit", lambda: self._producer.commit_transaction(_TXN_TIMEOUT))
+            self._retrying("commit", lambda: self._producer.commit_transaction(self._call_timeout()))
         except KafkaException as failure:
             error: KafkaError = failure.args[0]
             if error.fatal():
@@ -383,9 +393,19 @@ class Estimator:
         self._txn_records = 0
         self._txn_priced = 0
 
-    def _retrying(self, what: str, call: Callable[[], None], attempts: int = 5) -> None:
-        """librdkafka marks some transactional errors retriable (timeouts, coordinator moving): call again."""
+    def _call_timeout(self) -> float:
+        """While draining, a call may only use what is left of the grace period (at least a second)."""
+        if self._grace_end is None:
+            return _TXN_TIMEOUT
+        return max(1.0, min(_TXN_TIMEOUT, self._grace_end - self._clock()))
+
+    def _retrying(self, what: str, call: Callable[[], None], attempts: int = _TXN_ATTEMPTS) -> None:
+        """librdkafka marks some transactional errors retriable (timeouts, coordinator moving): call again.
+        Past the grace period of a shutdown there is no second try: exiting leaves the transaction to be
+        aborted by the broker (or fenced by the next start), which loses nothing."""
         for attempt in range(1, attempts + 1):
+            if attempt > 1 and self._grace_end is not None and self._clock() >= self._grace_end:
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"{what}: shutdown grace period over"))
             try:
                 call()
                 return
@@ -405,7 +425,9 @@ class Estimator:
     def _abort(self, reason: str) -> None:
         try:
             # Brokers may be down: the abort is retried like a commit (each try bounded by its timeout).
-            self._retrying("abort", lambda: self._producer.abort_transaction(_TXN_TIMEOUT), attempts=8)
+            self._retrying(
+                "abort", lambda: self._producer.abort_transaction(self._call_timeout()), attempts=8
+            )
         except KafkaException as failure:
             raise FatalKafkaError(f"abort failed: {failure.args[0].str()}") from failure
         self._txn_open = False
@@ -428,12 +450,8 @@ class Estimator:
         # Still the owner here: commit what finished (for every owned partition), then forget the revoked
         # ones so no later transaction carries their offsets. Their waiting records go to the new owner.
         tps = [(p.topic, p.partition) for p in partitions]
-        try:
+        if not self._closing:  # when closing, shutdown() has just committed
             self._commit()
-        except FatalKafkaError:
-            raise
-        except KafkaException as failure:
-            log.warn("txn.revoke_commit_failed", str(failure))
         dropped = self._window.drop(tps)
         self._forget_lag(tps)
         log.info(
