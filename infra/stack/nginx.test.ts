@@ -1,0 +1,56 @@
+import { expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, repoRoot } from './config'
+import { renderNginxConf } from './nginx'
+
+const source = readFileSync(join(repoRoot, 'nginx.conf'), 'utf8')
+
+test('the compose nginx.conf renders to loopback upstreams, the stack port and stack paths', () => {
+  const config = { ...loadConfig(), dir: '/srv/stack' }
+  config.ports = { ...config.ports, registry: [28091, 28092, 28093], nginx: 28081 }
+  const rendered = renderNginxConf(source, config, '/srv/stack/nginx')
+  expect(rendered).toContain('server 127.0.0.1:28091 ')
+  expect(rendered).toContain('server 127.0.0.1:28093 ')
+  expect(rendered).toContain('listen 127.0.0.1:28081;')
+  expect(rendered).toContain('pid /srv/stack/nginx/nginx.pid;')
+  expect(rendered).toContain('proxy_temp_path /srv/stack/nginx/tmp/proxy;')
+  expect(rendered).not.toMatch(/schema-registry-\d:8080|listen 8081|\/tmp\/nginx/)
+})
+
+test('a nginx.conf whose upstream lines moved is refused instead of half-rendered', () => {
+  const broken = source.replace('server schema-registry-2:8080', 'server registry-two:8080')
+  expect(() => renderNginxConf(broken, loadConfig(), '/srv/stack/nginx')).toThrow(/schema-registry-2/)
+})
+
+test('the rendered file is valid for nginx itself (nginx -t)', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'stack-nginx-'))
+  const conf = join(home, 'nginx.conf')
+  // nginx creates only the last segment of a temp path; the stack makes tmp/ in prepare().
+  mkdirSync(join(home, 'tmp'))
+  writeFileSync(conf, renderNginxConf(source, loadConfig(), home))
+  const check = Bun.spawn(['/usr/sbin/nginx', '-t', '-p', `${home}/`, '-c', conf, '-e', 'stderr'], {
+    stderr: 'pipe',
+  })
+  const [code, stderr] = await Promise.all([check.exited, new Response(check.stderr).text()])
+  expect(stderr).toContain('syntax is ok')
+  expect(code, stderr).toBe(0)
+})
+
+test('every error nginx can produce is answered with a JSON body, never its HTML page', () => {
+  const pages = [...source.matchAll(/error_page (\d+) \/_error\/(\d+);/g)].map((m) => m[1])
+  expect(pages).toEqual(expect.arrayContaining(['400', '413', '500', '502', '503', '504']))
+  for (const code of pages) {
+    const location = new RegExp(
+      `location = /_error/${code} \\{ internal; return \\d+ '(\\{.*\\})'; \\}`,
+    ).exec(source)
+    expect(location?.[1], `JSON body for ${code}`).toBeDefined()
+    expect(JSON.parse(location?.[1] ?? '')).toMatchObject({
+      error_code: expect.any(Number),
+      message: expect.any(String),
+    })
+  }
+  expect(source).toContain('default_type application/json;')
+  expect(source).toMatch(/proxy_next_upstream error timeout http_502 http_503/)
+})
