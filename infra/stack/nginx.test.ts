@@ -31,6 +31,8 @@ test('the rendered file is valid for nginx itself (nginx -t)', async () => {
   mkdirSync(join(home, 'tmp'))
   writeFileSync(conf, renderNginxConf(source, loadConfig(), home))
   const check = Bun.spawn(['/usr/sbin/nginx', '-t', '-p', `${home}/`, '-c', conf, '-e', 'stderr'], {
+    // access_log /dev/stdout must be openable: a file or /dev/null, as in the stack (not a socket).
+    stdout: 'ignore',
     stderr: 'pipe',
   })
   const [code, stderr] = await Promise.all([check.exited, new Response(check.stderr).text()])
