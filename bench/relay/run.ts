@@ -1,0 +1,461 @@
+/**
+ * Outbox → Kafka relay benchmark (issue 8 part 4): events per second the stock relay moves from a full
+ * outbox to Kafka, against kcat (librdkafka) producing the same records with the same guarantees.
+ *
+ * 1. A fresh database (vehicles-stock's migrations) gets N outbox rows (valid `stock.vehicle-created`
+ *    events) while no relay runs.
+ * 2. vehicles-stock's own relay (`packages/stock/src/outbox/relay.ts`, its publisher, the Kafka module's
+ *    idempotent acks=all producer, the stock's default batch size) starts; the clock runs from its start
+ *    (connect included) until no row is pending. Its publisher encodes with the registered
+ *    `stock.vehicle-created` schema id but sends to a fresh topic, so the system's topic and the consumers
+ *    of other runs never see these events.
+ * 3. kcat produces the same N records (same keys, same encoded values, headers of the same sizes) with
+ *    acks=all, enable.idempotence=true and the murmur2 partitioner, to a second fresh topic; the clock
+ *    runs from its start to its exit (it exits once every delivery is acknowledged).
+ * Both topics: 6 partitions, RF 3, min.insync.replicas=2, like the system's; both counted afterwards
+ * (sum of end offsets = N), then deleted with the database.
+ *
+ * bun bench/relay/run.ts [--events 50000] [--batch 200[,1000]]  (one relay run per batch size, each on a fresh outbox)
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  connectContracts,
+  EVENT_CONTRACTS,
+  TOPICS,
+  type VehicleCreatedEvent,
+} from '../../packages/contracts/src/index'
+import { createLogger } from '../../packages/platform/src/index'
+import { type Database, openPostgres, type Sql } from '../../packages/stock/src/db/database'
+import { createKafkaPublisher, type Publisher } from '../../packages/stock/src/outbox/publisher'
+import { createRelay } from '../../packages/stock/src/outbox/relay'
+import { Kafka, logLevel, postgres, stackEnv } from '../../packages/testing/src/index'
+import { intArg, stringArg } from '../lib/args'
+import { type FreshDatabase, freshDatabase, runTag } from '../lib/database'
+import { createReport, fixed, pct, table } from '../lib/report'
+
+const EVENTS = intArg('events', 50_000, 100, 1_000_000)
+const BATCHES = (stringArg('batch') ?? '200').split(',').map(Number)
+if (BATCHES.some((b) => !Number.isInteger(b) || b < 1 || b > 1_000)) {
+  console.error('--batch: a comma-separated list of integers in 1..1000 (RELAY_BATCH_SIZE values)')
+  process.exit(2)
+}
+const say = (line: string) => console.log(`[relay] ${line}`)
+
+const env = stackEnv()
+const brokers = env.KAFKA_BROKERS.split(',')
+const tag = runTag()
+const relayTopic = `bench.relay.${tag}`
+const kcatTopic = `bench.kcat.${tag}`
+const VIN_ALPHABET = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789'
+const vinOf = (n: number) => {
+  let out = ''
+  for (let i = 0; i < 13; i++) {
+    out = VIN_ALPHABET[n % 33] + out
+    n = Math.floor(n / 33)
+  }
+  return `BNCH${out}`
+}
+
+/** The outbox rows vehicles-stock would have written for N POSTs (see outbox/enqueue.ts). */
+function outboxRows(n: number, topic: string) {
+  const rows = []
+  for (let i = 0; i < n; i++) {
+    const createdAt = new Date().toISOString()
+    const vehicle = {
+      id: Bun.randomUUIDv7(),
+      vin: vinOf(i),
+      manufacturer: 'Volkswagen',
+      model: 'Golf',
+      year: 2000 + (i % 25),
+      odometer: i % 300_000,
+      odometerUnit: 'km' as const,
+      createdAt,
+    }
+    const event: VehicleCreatedEvent = { eventId: crypto.randomUUID(), occurredAt: createdAt, vehicle }
+    rows.push({
+      event_id: event.eventId,
+      aggregate_type: 'vehicle',
+      aggregate_id: vehicle.id,
+      event_type: TOPICS.vehicleCreated,
+      topic,
+      key: vehicle.id,
+      payload: event,
+      headers: {
+        'event-id': event.eventId,
+        'event-type': TOPICS.vehicleCreated,
+        'content-type': 'application/json',
+      },
+    })
+  }
+  return rows
+}
+
+async function fill(url: string, n: number, topic: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    const rows = outboxRows(n, topic)
+    for (let i = 0; i < rows.length; i += 2_000) {
+      await sql.unsafe(
+        `insert into outbox (event_id, aggregate_type, aggregate_id, event_type, topic, key, payload, headers)
+         select x.event_id, x.aggregate_type, x.aggregate_id, x.event_type, x.topic, x.key, x.payload, x.headers
+         from jsonb_to_recordset($1::text::jsonb) as x(event_id uuid, aggregate_type text, aggregate_id uuid,
+           event_type text, topic text, key text, payload jsonb, headers jsonb)`,
+        [JSON.stringify(rows.slice(i, i + 2_000))],
+      )
+    }
+    await sql`analyze outbox`
+  } finally {
+    await sql.end()
+  }
+}
+
+async function pendingRows(sql: postgres.Sql): Promise<{ pending: number; failed: number }> {
+  const [row] = await sql<{ pending: number; failed: number }[]>`
+    select count(*) filter (where sent_at is null and failed_at is null)::int as pending,
+           count(*) filter (where failed_at is not null)::int as failed
+    from outbox`
+  return row ?? { pending: -1, failed: -1 }
+}
+
+/** Where the relay's time goes, summed over all batches: a profile by stage, measured around the calls. */
+interface Stages {
+  selectMs: number
+  markMs: number
+  encodeMs: number
+  publishMs: number
+  transactionMs: number
+  batches: number
+}
+
+/** The stock's database seam with every statement and transaction timed (by what the statement does). */
+function timedDatabase(db: Database, stages: Stages): Database {
+  const timedQuery =
+    (inner: Sql['query']): Sql['query'] =>
+    async (text, params) => {
+      const started = performance.now()
+      try {
+        return await inner(text, params)
+      } finally {
+        const ms = performance.now() - started
+        if (/^\s*select/i.test(text)) stages.selectMs += ms
+        else stages.markMs += ms
+      }
+    }
+  return {
+    ...db,
+    query: timedQuery(db.query),
+    async transaction(work) {
+      const started = performance.now()
+      try {
+        return await db.transaction((tx) => work({ query: timedQuery(tx.query) }))
+      } finally {
+        stages.transactionMs += performance.now() - started
+        stages.batches += 1
+      }
+    },
+  }
+}
+
+interface RelayRun {
+  stages: Stages
+  seconds: number
+  secondsFromFirstSend: number
+  cpuSeconds: number
+}
+
+async function runRelay(url: string, batchSize: number): Promise<RelayRun> {
+  const stages: Stages = { selectMs: 0, markMs: 0, encodeMs: 0, publishMs: 0, transactionMs: 0, batches: 0 }
+  const db = timedDatabase(
+    openPostgres({ url, max: 10, connectTimeoutSeconds: 5, applicationName: 'bench-relay' }),
+    stages,
+  )
+  const inner = createKafkaPublisher({
+    brokers,
+    registryUrl: env.SCHEMA_REGISTRY_URL,
+    clientId: `bench-relay-${tag}`,
+    deliveryTimeoutMs: 15_000,
+  })
+  // The stock publisher, aimed at the bench topic: the row's topic is where it goes, the contract is the
+  // created event's (its registered schema id is in every value).
+  const publisher: Publisher = {
+    ...inner,
+    encode: (event) => {
+      const started = performance.now()
+      try {
+        return inner.encode({ ...event, topic: TOPICS.vehicleCreated })
+      } finally {
+        stages.encodeMs += performance.now() - started
+      }
+    },
+    async publish(events) {
+      const started = performance.now()
+      try {
+        await inner.publish(events)
+      } finally {
+        stages.publishMs += performance.now() - started
+      }
+    },
+  }
+  const relay = createRelay({
+    db,
+    publisher,
+    logger: createLogger({ service: 'bench-relay', level: 'warn' }),
+    batchSize,
+    pollIntervalMs: 1_000,
+    backoffMinMs: 250,
+    backoffMaxMs: 15_000,
+  })
+  const watch = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    const cpuBefore = process.cpuUsage()
+    const started = performance.now()
+    const startedAt = Date.now()
+    relay.start()
+    const deadline = started + 15 * 60_000
+    for (;;) {
+      const { pending, failed } = await pendingRows(watch)
+      if (failed > 0)
+        throw new Error(`${failed} outbox rows were marked failed: ${JSON.stringify(relay.status())}`)
+      if (pending === 0) break
+      if (performance.now() > deadline)
+        throw new Error(
+          `relay still has ${pending} rows pending after 15 min: ${JSON.stringify(relay.status())}`,
+        )
+      await Bun.sleep(25)
+    }
+    const seconds = (performance.now() - started) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
+    const [first] = await watch<{ first: Date }[]>`select min(sent_at) as first from outbox`
+    const firstSendAfter = ((first?.first.getTime() ?? startedAt) - startedAt) / 1000
+    await relay.stop()
+    return {
+      stages,
+      seconds,
+      secondsFromFirstSend: seconds - Math.max(0, firstSendAfter),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    }
+  } finally {
+    await watch.end()
+    await db.close()
+  }
+}
+
+/** Two single bytes that occur in no key or value, as kcat's key and message delimiters. */
+function delimiters(records: { key: Buffer; value: Buffer }[]): [number, number] {
+  const used = new Set<number>()
+  for (const r of records) {
+    for (const b of r.key) used.add(b)
+    for (const b of r.value.subarray(0, 5)) used.add(b)
+  }
+  // The JSON after the 5-byte wire header holds no raw control characters; only the header can clash.
+  const free = [0x1e, 0x1f, 0x1c, 0x1d, 0x01, 0x02, 0x03, 0x04].filter((b) => !used.has(b))
+  const [message, key] = free
+  if (message === undefined || key === undefined) throw new Error('no free delimiter bytes for kcat')
+  return [message, key]
+}
+
+interface KcatRun {
+  seconds: number
+  cpuSeconds: number
+  valueBytes: number
+}
+
+async function runKcat(url: string): Promise<KcatRun> {
+  const contracts = await connectContracts({
+    registryUrl: env.SCHEMA_REGISTRY_URL,
+    contracts: EVENT_CONTRACTS.filter((c) => c.topic === TOPICS.vehicleCreated),
+  })
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  const rows = await sql<
+    { key: string; payload: VehicleCreatedEvent }[]
+  >`select key, payload from outbox order by id`
+  await sql.end()
+  const records = rows.map((row) => ({
+    key: Buffer.from(row.key),
+    value: contracts.encode(TOPICS.vehicleCreated, row.payload),
+  }))
+  const [md, kd] = delimiters(records)
+  const parts: Buffer[] = []
+  for (const r of records) parts.push(r.key, Buffer.from([kd]), r.value, Buffer.from([md]))
+  const dir = join(env.STACK_DIR ?? join(import.meta.dir, '..', '..', '.stack'), 'bench')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `kcat-${tag}.bin`)
+  writeFileSync(file, Buffer.concat(parts))
+  const hex = (b: number) => `\\x${b.toString(16).padStart(2, '0')}`
+  try {
+    const started = performance.now()
+    const child = Bun.spawn(
+      [
+        'kcat',
+        '-P',
+        '-b',
+        env.KAFKA_BROKERS,
+        '-t',
+        kcatTopic,
+        '-K',
+        hex(kd),
+        '-D',
+        hex(md),
+        // Headers of the same sizes as the relay's (kcat sets one value for every record).
+        '-H',
+        `event-id=${crypto.randomUUID()}`,
+        '-H',
+        `event-type=${TOPICS.vehicleCreated}`,
+        '-H',
+        'content-type=application/json',
+        '-X',
+        'acks=all',
+        '-X',
+        'enable.idempotence=true',
+        '-X',
+        'partitioner=murmur2_random',
+        '-X',
+        'message.timeout.ms=60000',
+        '-l',
+        file,
+      ],
+      { stdout: 'pipe', stderr: 'pipe' },
+    )
+    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited])
+    const seconds = (performance.now() - started) / 1000
+    if (code !== 0) throw new Error(`kcat exited ${code}: ${stderr.trim()}`)
+    const usage = child.resourceUsage()
+    const cpu = usage === undefined ? Number.NaN : Number(usage.cpuTime.user + usage.cpuTime.system) / 1e6
+    const valueBytes = records.reduce((sum, r) => sum + r.value.length, 0) / records.length
+    return { seconds, cpuSeconds: cpu, valueBytes }
+  } finally {
+    rmSync(file, { force: true })
+  }
+}
+
+const command = `bun run bench:relay${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+const report = createReport('relay', command)
+const kafka = new Kafka({ clientId: `bench-relay-admin-${tag}`, brokers, logLevel: logLevel.NOTHING })
+const admin = kafka.admin()
+await admin.connect()
+const relayTopics = BATCHES.map((batch, i) => `${relayTopic}.${i}-${batch}`)
+const databases: FreshDatabase[] = []
+const problems: string[] = []
+try {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [...relayTopics, kcatTopic].map((topic) => ({
+      topic,
+      numPartitions: 6,
+      replicationFactor: 3,
+      configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+    })),
+  })
+  const count = async (topic: string) =>
+    (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+
+  const relays: { batch: number; run: RelayRun; onTopic: number }[] = []
+  for (const [i, batch] of BATCHES.entries()) {
+    const topic = relayTopics[i] ?? relayTopic
+    const db = await freshDatabase(`bench_relay_${tag}_${i}`)
+    databases.push(db)
+    say(`filling a fresh outbox with ${EVENTS} rows for ${topic}`)
+    await fill(db.url, EVENTS, topic)
+    report.mark(`outbox filled (batch ${batch})`)
+    const run = await runRelay(db.url, batch)
+    report.mark(`after relay (batch ${batch})`)
+    say(`relay, batch ${batch}: ${fixed(EVENTS / run.seconds)} events/s (${fixed(run.seconds, 2)} s)`)
+    relays.push({ batch, run, onTopic: await count(topic) })
+  }
+  const first = databases[0]
+  if (first === undefined) throw new Error('no relay run')
+  const kcat = await runKcat(first.url)
+  report.mark('after kcat')
+  say(`kcat: ${fixed(EVENTS / kcat.seconds)} events/s (${fixed(kcat.seconds, 2)} s)`)
+  const onKcatTopic = await count(kcatTopic)
+
+  report.section(
+    `${EVENTS} events (values ${fixed(kcat.valueBytes)} bytes on average), fresh 6-partition RF 3 topics, acks=all, idempotent`,
+    table(
+      ['producer', 'seconds', 'events/s', 'CPU s', 'records on the topic'],
+      [
+        ...relays.flatMap(({ batch, run, onTopic }) => [
+          [
+            `stock relay, RELAY_BATCH_SIZE ${batch} (start to empty outbox)`,
+            fixed(run.seconds, 2),
+            fixed(EVENTS / run.seconds),
+            fixed(run.cpuSeconds, 2),
+            onTopic,
+          ],
+          [
+            `stock relay, RELAY_BATCH_SIZE ${batch}, from its first send`,
+            fixed(run.secondsFromFirstSend, 2),
+            fixed(EVENTS / run.secondsFromFirstSend),
+            '',
+            '',
+          ],
+        ]),
+        [
+          'kcat (librdkafka, start to exit)',
+          fixed(kcat.seconds, 2),
+          fixed(EVENTS / kcat.seconds),
+          fixed(kcat.cpuSeconds, 2),
+          onKcatTopic,
+        ],
+      ],
+    ),
+  )
+  for (const { batch, run } of relays) {
+    const st = run.stages
+    const other = st.transactionMs - st.selectMs - st.markMs - st.encodeMs - st.publishMs
+    const share = (ms: number) => [
+      fixed(ms),
+      pct(ms / st.transactionMs),
+      fixed(ms / Math.max(1, st.batches), 1),
+    ]
+    report.section(
+      `Where the relay's time goes, RELAY_BATCH_SIZE ${batch} (${st.batches} transactions, timed around each call)`,
+      table(
+        ['stage', 'total ms', 'share', 'ms per batch'],
+        [
+          ['select pending rows (for update skip locked, head of aggregate)', ...share(st.selectMs)],
+          ['encode (schema validation + wire format)', ...share(st.encodeMs)],
+          ['publish, until every record is acknowledged (acks=all)', ...share(st.publishMs)],
+          ['mark sent (update … where id = any)', ...share(st.markMs)],
+          ['begin, commit and the rest of the transaction', ...share(other)],
+        ],
+      ),
+    )
+  }
+  report.section(
+    'Figure',
+    table(
+      ['figure', 'value', 'goal', ''],
+      relays.map(({ batch, run }) => {
+        const ratio = kcat.seconds / run.seconds
+        return [
+          `relay (batch ${batch}) events/s / kcat events/s`,
+          pct(ratio),
+          '≥ 50 %',
+          ratio >= 0.5 ? 'met' : 'missed',
+        ]
+      }),
+    ),
+  )
+  report.note(`RELAY_BATCH_SIZE ${BATCHES[0]} first; the stock's default is 200.`)
+  report.note(
+    'The relay runs in the benchmark process (its CPU column includes the 25 ms pending-count poll).',
+  )
+  report.note(
+    "kcat sends one set of header values for all records (same sizes as the relay's per-record headers).",
+  )
+  for (const { batch, onTopic } of relays)
+    if (onTopic !== EVENTS)
+      problems.push(`relay (batch ${batch}) topic holds ${onTopic} records, want ${EVENTS}`)
+  if (onKcatTopic !== EVENTS) problems.push(`kcat topic holds ${onKcatTopic} records, want ${EVENTS}`)
+  for (const p of problems) report.note(`PROBLEM: ${p}`)
+  report.print()
+} finally {
+  await admin
+    .deleteTopics({ topics: [...relayTopics, kcatTopic] })
+    .catch((e) => say(`cannot delete topics: ${e}`))
+  await admin.disconnect()
+  for (const db of databases) await db.drop()
+}
+process.exit(problems.length > 0 ? 1 : 0)
