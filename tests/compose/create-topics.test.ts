@@ -11,7 +11,7 @@ import { repoRoot } from './compose-config'
 
 const script = join(repoRoot, 'infra/compose/create-topics.sh')
 const scratch = mkdtempSync(join(tmpdir(), 'create-topics-'))
-afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }), 60_000)
 
 interface TopicSpec {
   name: string

@@ -48,7 +48,7 @@ function dockerignore(): (path: string) => boolean {
 }
 const ignored = dockerignore()
 const scratch = mkdtempSync(join(tmpdir(), 'image-check-'))
-afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }), 60_000)
 
 interface Stage {
   from: string

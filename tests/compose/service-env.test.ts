@@ -4,9 +4,10 @@
  * estimator's pydantic settings (run with the estimator's locked environment). A variable compose
  * sets that the schema does not know is reported too: it would be a typo that silently does nothing.
  */
-import { describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
 import { AdsConfigSchema } from '../../packages/ads/src/config'
 import { parseConfig } from '../../packages/platform/src/config'
 import { parseStockConfig, StockConfigSchema } from '../../packages/stock/src/config'
@@ -43,6 +44,34 @@ const MUST_SET: Record<string, string[]> = {
     'CONTRACTS_DIR',
     'LOG_LEVEL',
   ],
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'service-env-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }), 60_000)
+
+/**
+ * A folder with what estimator/Dockerfile's final stage copies into `target` (its CONTRACTS_DIR):
+ * `COPY <dir> <target>` copies the folder's content, `COPY <file>... <target>/` the files.
+ */
+function imageContractsDir(target: string): string {
+  const text = readFileSync(join(repoRoot, 'estimator/Dockerfile'), 'utf8').replaceAll(/\\\n/g, ' ')
+  const finalStage = text.split(/^FROM /m).at(-1) ?? ''
+  const folder = join(scratch, 'contracts')
+  mkdirSync(folder, { recursive: true })
+  let copies = 0
+  for (const [, args] of finalStage.matchAll(/^COPY (?!--from)(.+)$/gm)) {
+    const parts = (args ?? '').trim().split(/\s+/)
+    const destination = (parts.pop() ?? '').replace(/\/$/, '')
+    if (destination !== target.replace(/\/$/, '')) continue
+    for (const source of parts) {
+      const path = join(repoRoot, source)
+      const into = statSync(path).isDirectory() ? folder : join(folder, basename(source))
+      cpSync(path, into, { recursive: true })
+      copies += 1
+    }
+  }
+  if (copies === 0) throw new Error(`estimator/Dockerfile copies nothing into CONTRACTS_DIR=${target}`)
+  return folder
 }
 
 describe('service environments in compose.yaml', () => {
@@ -84,15 +113,18 @@ describe('service environments in compose.yaml', () => {
     test(`${name}: the estimator's settings accept the environment`, () => {
       const values = env(name)
       expect(MUST_SET.estimator?.filter((key) => !values[key])).toEqual([])
-      // The image copies packages/contracts/schemas to CONTRACTS_DIR; here that folder is the repo's own.
-      const dockerfile = readFileSync(join(repoRoot, 'estimator/Dockerfile'), 'utf8')
-      expect(dockerfile).toContain(`COPY packages/contracts/schemas ${values.CONTRACTS_DIR}`)
+      // CONTRACTS_DIR as the image fills it: what the Dockerfile's COPY lines put there, nothing else.
+      const contracts = imageContractsDir(values.CONTRACTS_DIR ?? '')
       const python = join(repoRoot, 'estimator/.venv/bin/python')
       if (!existsSync(python)) throw new Error(`${python} is missing: run estimator/scripts/setup.sh first`)
       const script = [
         'import json',
         'from estimator.config import load_settings',
+        'from estimator.serde import CREATED_SCHEMA_FILE, PROCESSED_SCHEMA_FILE, Contract',
         's = load_settings()',
+        '# The start-up reads both event contracts from CONTRACTS_DIR (estimator/__main__.py).',
+        'Contract.load(s.contracts_dir / CREATED_SCHEMA_FILE)',
+        'Contract.load(s.contracts_dir / PROCESSED_SCHEMA_FILE)',
         'print(json.dumps({"instance_id": s.instance_id, "transactional_id": s.transactional_id,',
         '  "delay": s.estimate_delay_seconds, "metrics_port": s.metrics_port, "metrics_host": s.metrics_host,',
         '  "brokers": s.kafka_brokers, "registry": s.schema_registry_url, "log_level": s.log_level}))',
@@ -100,7 +132,7 @@ describe('service environments in compose.yaml', () => {
       const child = Bun.spawnSync([python, '-c', script], {
         env: {
           ...values,
-          CONTRACTS_DIR: join(repoRoot, 'packages/contracts/schemas'),
+          CONTRACTS_DIR: contracts,
           PATH: process.env.PATH ?? '/usr/bin:/bin',
         },
         stdout: 'pipe',

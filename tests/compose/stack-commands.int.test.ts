@@ -39,7 +39,7 @@ afterAll(async () => {
     },
   )
   rmSync(scratch, { recursive: true, force: true })
-})
+}, 120_000)
 
 describe('compose healthchecks against the local stack', () => {
   test('ZooKeeper: healthy for a quorum member, unhealthy where nothing listens', async () => {
