@@ -1,9 +1,28 @@
 /**
- * `bun run stack up | down | status | logs <name> | reset | start <name> | stop <name> [--kill]`
+ * The local stack, without Docker:
+ *
+ *   bun run stack prepare            fetch and build everything into .stack/ (nothing starts)
+ *   bun run stack up [group...]      start (all, or e.g. `zookeeper kafka`), wait for health, write stack.env
+ *   bun run stack down               stop exactly the recorded processes
+ *   bun run stack status             what runs, its pid, memory and health (exit 1 unless all ready)
+ *   bun run stack logs <name>        a component's log
+ *   bun run stack start|stop <name>  one component; `stop <name> --kill` is a kill -9
+ *   bun run stack reset              down, then delete data and logs (downloads and builds stay)
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { ConfigError, loadConfig } from './config'
-import { down, envFile, GROUPS, openStack, reset, startComponent, status, stopComponent, up } from './control'
+import {
+  down,
+  envFile,
+  GROUPS,
+  openStack,
+  prepare,
+  reset,
+  startComponent,
+  status,
+  stopComponent,
+  up,
+} from './control'
 
 const usage =
   'usage: bun run stack up | down | status | logs <name> | reset | start <name> | stop <name> [--kill]'
@@ -26,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
       console.log(readFileSync(envFile(stack), 'utf8'))
       return 0
     }
+    case 'prepare':
+      await prepare(stack, say)
+      console.log(`stack cache ready in ${took()}`)
+      return 0
     case 'down':
       await down(stack, say)
       console.log(`stack down in ${took()}`)
