@@ -19,6 +19,7 @@ from __future__ import annotations
 from confluent_kafka import Consumer, Producer
 
 from .config import Settings
+from .log import kafka_client_logger
 
 
 def consumer_config(settings: Settings) -> dict[str, str | int | float | bool]:
@@ -54,8 +55,8 @@ def producer_config(settings: Settings) -> dict[str, str | int | float | bool]:
 
 
 def make_consumer(settings: Settings) -> Consumer:
-    return Consumer(consumer_config(settings))
+    return Consumer({**consumer_config(settings), "logger": kafka_client_logger("consumer")})
 
 
 def make_producer(settings: Settings) -> Producer:
-    return Producer(producer_config(settings))
+    return Producer({**producer_config(settings), "logger": kafka_client_logger("producer")})

@@ -7,10 +7,11 @@ be filtered without parsing messages.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from datetime import UTC, datetime
-from typing import Literal, TextIO
+from typing import ClassVar, Literal, TextIO
 
 Level = Literal["debug", "info", "warn", "error"]
 _RANK: dict[Level, int] = {"debug": 10, "info": 20, "warn": 30, "error": 40}
@@ -58,3 +59,32 @@ class Logger:
 
 
 log = Logger()
+
+
+class KafkaClientLogs(logging.Handler):
+    """librdkafka's own log lines (connection failures, rebalances) as JSON lines with the same keys,
+    instead of its plain `%3|…|FAIL|…` text on stderr."""
+
+    _LEVELS: ClassVar[dict[int, Level]] = {
+        logging.DEBUG: "debug",
+        logging.INFO: "info",
+        logging.WARNING: "warn",
+    }
+
+    def __init__(self, target: Logger) -> None:
+        super().__init__()
+        self._target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = self._LEVELS.get(record.levelno, "error" if record.levelno > logging.WARNING else "debug")
+        self._target.log(level, "kafka.client", record.getMessage(), client=record.name)
+
+
+def kafka_client_logger(name: str) -> logging.Logger:
+    """A stdlib logger for confluent-kafka's `logger` setting; WARN and above (client chatter stays out)."""
+    logger = logging.getLogger(f"rdkafka.{name}")
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(KafkaClientLogs(log))
+    return logger
