@@ -1,0 +1,365 @@
+/**
+ * Whole-pipeline benchmark (issue 8 part 4), on the whole system as local processes (tests/support/system:
+ * stock, ads, two estimators; fresh stock and ads databases per run):
+ *
+ * 1. latency — estimator delay 0: vehicles POSTed at a steady rate (open loop: each at its planned time,
+ *    whatever the previous one does); for each, the time from sending its POST to its ad being in the ads
+ *    collection (watched every --poll-ms with an `_id $in` query over the ids still awaited). Goal p99 < 100 ms.
+ * 2. burst — estimator delay 30 s (the original's), two estimators: N vehicles POSTed at once (as fast as
+ *    --concurrency connections go); time from the first POST until all N ads exist, with the RSS of each
+ *    service sampled throughout. Goals ≤ 45 s (the original design: N × 30 s / 2) and < 80 MB per Bun service.
+ *
+ * bun bench/pipeline/run.ts [--latency-count 10000] [--rate 200] [--poll-ms 10] [--burst-count 10000]
+ *   [--delay 30] [--concurrency 64] [--only latency,burst]
+ */
+import { COLLECTION } from '../../packages/ads/src/ads/repository'
+import { MongoClient } from '../../packages/testing/src/index'
+import { type System, startSystem } from '../../tests/support/system'
+import { intArg, stringArg } from '../lib/args'
+import { type RssStats, sampleRss } from '../lib/machine'
+import { createReport, fixed, table } from '../lib/report'
+
+const LATENCY_COUNT = intArg('latency-count', 10_000, 10, 1_000_000)
+const RATE = intArg('rate', 200, 1, 10_000)
+const POLL_MS = intArg('poll-ms', 10, 1, 1_000)
+const BURST_COUNT = intArg('burst-count', 10_000, 10, 1_000_000)
+const DELAY = intArg('delay', 30, 0, 600)
+const CONCURRENCY = intArg('concurrency', 64, 1, 1_024)
+const PHASES = ['latency', 'burst'] as const
+const only = (stringArg('only') ?? PHASES.join(',')).split(',')
+if (only.some((p) => !(PHASES as readonly string[]).includes(p))) {
+  console.error(`--only: choose from ${PHASES.join(', ')}`)
+  process.exit(2)
+}
+const say = (line: string) => console.log(`[pipeline] ${line}`)
+const SERVICES = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2'] as const
+
+const VIN_ALPHABET = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789'
+const runPrefix = Array.from({ length: 4 }, () => VIN_ALPHABET[Math.floor(Math.random() * 33)]).join('')
+let vins = 0
+/** A VIN unique to this run: random 4-character run prefix + a counter, in the VIN alphabet. */
+function nextVin(): string {
+  let n = vins++
+  let out = ''
+  for (let i = 0; i < 13; i++) {
+    out = VIN_ALPHABET[n % 33] + out
+    n = Math.floor(n / 33)
+  }
+  return `${runPrefix}${out}`
+}
+
+interface Posted {
+  id?: string
+  status: number
+  ms: number
+}
+
+async function post(stockUrl: string): Promise<Posted> {
+  const started = performance.now()
+  try {
+    const response = await fetch(`${stockUrl}/stock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        vin: nextVin(),
+        manufacturer: 'Volkswagen',
+        model: 'Golf',
+        year: 2019,
+        odometer: 42_000,
+        odometerUnit: 'km',
+      }),
+    })
+    const body = (await response.json()) as { id?: string }
+    return {
+      ...(response.status === 201 && typeof body.id === 'string' ? { id: body.id } : {}),
+      status: response.status,
+      ms: performance.now() - started,
+    }
+  } catch {
+    return { status: 0, ms: performance.now() - started }
+  }
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN)
+
+function statusCounts(list: Posted[]): string {
+  const counts = new Map<number, number>()
+  for (const p of list) counts.set(p.status, (counts.get(p.status) ?? 0) + 1)
+  return [...counts].map(([status, n]) => `${status === 0 ? 'network error' : status}: ${n}`).join(', ')
+}
+
+const pidsOf = (system: System) => () =>
+  Object.fromEntries(SERVICES.map((name) => [name, system.pid(name)])) as Record<string, number | undefined>
+
+interface LatencyResult {
+  sent: number
+  created: number
+  seen: number
+  sendSeconds: number
+  latencies: number[]
+  postMs: number[]
+  statuses: string
+  rss: Record<string, RssStats>
+}
+
+async function latency(): Promise<LatencyResult> {
+  const system = await startSystem({
+    purpose: 'bench pipeline latency',
+    estimateDelaySeconds: 0,
+    say,
+    lockWaitMs: 20 * 60_000,
+  })
+  const mongo = new MongoClient(system.mongoUrl, { serverSelectionTimeoutMS: 5_000 })
+  try {
+    const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
+    await ads.findOne({})
+    const awaited = new Map<string, number>()
+    const latencies: number[] = []
+    const results: Posted[] = []
+    const rss = sampleRss(pidsOf(system), 500)
+    let sending = true
+    const watcher = (async () => {
+      while (sending || awaited.size > 0) {
+        const ids = [...awaited.keys()].slice(0, 2_000)
+        if (ids.length > 0) {
+          const found = await ads.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()
+          const now = performance.now()
+          for (const { _id } of found) {
+            const sentAt = awaited.get(_id)
+            if (sentAt === undefined) continue
+            latencies.push(now - sentAt)
+            awaited.delete(_id)
+          }
+        }
+        await Bun.sleep(POLL_MS)
+      }
+    })()
+    say(`latency: ${LATENCY_COUNT} vehicles at ${RATE}/s, ads watched every ${POLL_MS} ms`)
+    const started = performance.now()
+    const inFlight: Promise<void>[] = []
+    for (let i = 0; i < LATENCY_COUNT; i++) {
+      const due = started + (i * 1000) / RATE
+      const wait = due - performance.now()
+      if (wait > 1) await Bun.sleep(wait)
+      const sentAt = performance.now()
+      inFlight.push(
+        post(system.stockUrl).then((result) => {
+          results.push(result)
+          if (result.id !== undefined) awaited.set(result.id, sentAt)
+        }),
+      )
+    }
+    await Promise.all(inFlight)
+    const sendSeconds = (performance.now() - started) / 1000
+    // Whatever is still awaited gets a bounded time to show up; what never does is reported, not waited for.
+    const deadline = performance.now() + 120_000
+    while (awaited.size > 0 && performance.now() < deadline) await Bun.sleep(100)
+    sending = false
+    const missing = awaited.size
+    awaited.clear()
+    await watcher
+    if (missing > 0) say(`latency: ${missing} ads never appeared within 120 s of the last POST`)
+    return {
+      sent: LATENCY_COUNT,
+      created: results.filter((r) => r.id !== undefined).length,
+      seen: latencies.length,
+      sendSeconds,
+      latencies: latencies.sort((a, b) => a - b),
+      postMs: results.map((r) => r.ms).sort((a, b) => a - b),
+      statuses: statusCounts(results),
+      rss: rss.stop(),
+    }
+  } finally {
+    await mongo.close()
+    await system.stop()
+  }
+}
+
+interface BurstResult {
+  created: number
+  postSeconds: number
+  allAdsSeconds: number | undefined
+  adsSeen: number
+  statuses: string
+  rss: Record<string, RssStats>
+}
+
+async function burst(): Promise<BurstResult> {
+  const system = await startSystem({
+    purpose: 'bench pipeline burst',
+    estimateDelaySeconds: DELAY,
+    say,
+    lockWaitMs: 20 * 60_000,
+  })
+  const mongo = new MongoClient(system.mongoUrl, { serverSelectionTimeoutMS: 5_000 })
+  try {
+    const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
+    await ads.findOne({})
+    const rss = sampleRss(pidsOf(system), 500)
+    say(`burst: ${BURST_COUNT} vehicles at once (${CONCURRENCY} connections), estimate delay ${DELAY} s`)
+    const results: Posted[] = []
+    const started = performance.now()
+    let next = 0
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < BURST_COUNT) {
+          next += 1
+          results.push(await post(system.stockUrl))
+        }
+      }),
+    )
+    const postSeconds = (performance.now() - started) / 1000
+    const ids = new Set(results.flatMap((r) => (r.id === undefined ? [] : [r.id])))
+    say(`burst: ${ids.size} created in ${fixed(postSeconds, 1)} s; waiting for their ads`)
+    const deadline = started + Math.max(10 * 60_000, DELAY * 4_000)
+    let allAdsSeconds: number | undefined
+    let adsSeen = 0
+    let lastSaid = 0
+    while (performance.now() < deadline) {
+      const count = await ads.countDocuments({})
+      const now = performance.now()
+      if (count >= ids.size) {
+        // Every one of ours (another run's leftovers on the system topics could land here too).
+        const present = new Set((await ads.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id))
+        adsSeen = [...ids].filter((id) => present.has(id)).length
+        if (adsSeen === ids.size) {
+          allAdsSeconds = (now - started) / 1000
+          break
+        }
+      } else adsSeen = count
+      if (now - lastSaid > 5_000) {
+        say(`burst: ${count} ads after ${fixed((now - started) / 1000, 1)} s`)
+        lastSaid = now
+      }
+      await Bun.sleep(250)
+    }
+    return {
+      created: ids.size,
+      postSeconds,
+      allAdsSeconds,
+      adsSeen,
+      statuses: statusCounts(results),
+      rss: rss.stop(),
+    }
+  } finally {
+    await mongo.close()
+    await system.stop()
+  }
+}
+
+const command = `bun run bench:pipeline${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+const report = createReport('pipeline', command)
+const problems: string[] = []
+const figures: (string | number)[][] = []
+const rssRows = (phase: string, rss: Record<string, RssStats>) =>
+  SERVICES.map((name) => {
+    const s = rss[name]
+    return [
+      phase,
+      name,
+      s === undefined ? 'n/a' : fixed(s.peakMiB, 1),
+      s === undefined ? 'n/a' : fixed(s.meanMiB, 1),
+      s?.samples ?? 0,
+    ]
+  })
+const memory: (string | number)[][] = []
+
+if (only.includes('latency')) {
+  report.mark('latency: start')
+  const r = await latency()
+  report.mark('latency: end')
+  const p = (q: number) => fixed(percentile(r.latencies, q), 1)
+  report.section(
+    `Delay 0: POST → ad visible, ${r.sent} vehicles at ${RATE}/s (open loop), ads watched every ${POLL_MS} ms`,
+    table(
+      ['measure', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      [
+        [
+          'POST → ad in the ads collection',
+          r.seen,
+          p(50),
+          p(90),
+          p(99),
+          fixed(r.latencies.at(-1) ?? Number.NaN, 1),
+        ],
+        [
+          'POST response alone',
+          r.postMs.length,
+          fixed(percentile(r.postMs, 50), 1),
+          fixed(percentile(r.postMs, 90), 1),
+          fixed(percentile(r.postMs, 99), 1),
+          fixed(r.postMs.at(-1) ?? Number.NaN, 1),
+        ],
+      ],
+    ),
+  )
+  report.note(
+    `latency: POSTs sent in ${fixed(r.sendSeconds, 1)} s (${fixed(r.sent / r.sendSeconds)}/s achieved); statuses ${r.statuses}`,
+  )
+  const p99 = percentile(r.latencies, 99)
+  figures.push([
+    'delay 0: POST → ad visible p99',
+    `${fixed(p99, 1)} ms at ${RATE}/s`,
+    '< 100 ms',
+    p99 < 100 ? 'met' : 'missed',
+  ])
+  if (r.created !== r.sent)
+    problems.push(`latency: ${r.sent - r.created} POSTs were not created (${r.statuses})`)
+  if (r.seen !== r.created) problems.push(`latency: ${r.created - r.seen} ads never appeared`)
+  memory.push(...rssRows('delay 0, steady rate', r.rss))
+}
+
+if (only.includes('burst')) {
+  report.mark('burst: start')
+  const r = await burst()
+  report.mark('burst: end')
+  const original = (r.created * DELAY) / 2
+  report.section(
+    `Delay ${DELAY} s, two estimators: ${BURST_COUNT} vehicles POSTed at once (${CONCURRENCY} connections)`,
+    table(
+      ['measure', 'value'],
+      [
+        ['vehicles created (201)', r.created],
+        ['seconds to POST them all', fixed(r.postSeconds, 1)],
+        [
+          'seconds from the first POST until every ad exists',
+          r.allAdsSeconds === undefined ? `not reached (${r.adsSeen} ads)` : fixed(r.allAdsSeconds, 1),
+        ],
+        [`the original design (${r.created} × ${DELAY} s / 2 estimators)`, `${fixed(original)} s`],
+      ],
+    ),
+  )
+  report.note(`burst: statuses ${r.statuses}`)
+  const seconds = r.allAdsSeconds ?? Number.POSITIVE_INFINITY
+  figures.push([
+    `delay ${DELAY} s, ${r.created} at once: all ads exist after`,
+    `${fixed(seconds, 1)} s (${fixed(original / seconds)}× faster than the original design)`,
+    '≤ 45 s',
+    seconds <= 45 ? 'met' : 'missed',
+  ])
+  if (r.created !== BURST_COUNT)
+    problems.push(`burst: ${BURST_COUNT - r.created} POSTs were not created (${r.statuses})`)
+  if (r.allAdsSeconds === undefined) problems.push(`burst: only ${r.adsSeen} of ${r.created} ads appeared`)
+  memory.push(...rssRows(`delay ${DELAY} s, burst`, r.rss))
+  for (const name of ['stock', 'ads'] as const) {
+    const peak = r.rss[name]?.peakMiB ?? Number.NaN
+    figures.push([
+      `${name} RSS peak during the burst`,
+      `${fixed(peak, 1)} MiB (${fixed(peak * 1.048576, 1)} MB)`,
+      '< 80 MB',
+      peak * 1.048576 < 80 ? 'met' : 'missed',
+    ])
+  }
+}
+
+report.section(
+  'Resident memory (sampled every 500 ms)',
+  table(['phase', 'process', 'peak MiB', 'mean MiB', 'samples'], memory),
+)
+report.section('Figures', table(['figure', 'value', 'goal', ''], figures))
+for (const p of problems) report.note(`PROBLEM: ${p}`)
+report.print()
+process.exit(problems.length > 0 ? 1 : 0)
