@@ -83,7 +83,7 @@ beforeAll(async () => {
     metrics: rec.metrics,
     backoff: { initialMs: 100, maxMs: 1_000 },
   })
-})
+}, 120_000)
 
 afterAll(async () => {
   // Never leave the shared server stopped, whatever failed.

@@ -58,6 +58,16 @@ export const AdsConfigSchema = Type.Object({
     default: 5_000,
     description: 'how often consumer lag is read for /metrics',
   }),
+  LIST_SOURCE: Type.Union([Type.Literal('memory'), Type.Literal('database')], {
+    default: 'memory',
+    description:
+      'what answers GET /ads: an in-memory ordered index loaded from the database (FerretDB v1 cannot sort from its indexes), or a database query per page',
+  }),
+  LIST_RESYNC_MS: Type.Integer({
+    minimum: 0,
+    default: 60_000,
+    description: 'reload period of the in-memory index, for writes of other instances; 0 = never',
+  }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'per shutdown step' }),
 })
 export type AdsConfig = Static<typeof AdsConfigSchema>

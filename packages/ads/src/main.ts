@@ -6,6 +6,7 @@
  */
 import { createAdmin, createProducer, parseBrokers } from '@vehicles/kafka'
 import { createLogger, createMetrics, createReadiness, createShutdown } from '@vehicles/platform'
+import { IndexedAds } from './ads/indexed-ads'
 import { AdsRepository } from './ads/repository'
 import { createAdsApp, SERVICE } from './app'
 import { loadAdsConfig } from './config'
@@ -29,13 +30,20 @@ async function boot() {
     database: config.MONGODB_DATABASE,
     serverSelectionTimeoutMs: config.MONGODB_TIMEOUT_MS,
   })
+  let indexed: IndexedAds | undefined
   const repository = new AdsRepository(mongo.db, {
     writeConcern: config.MONGODB_WRITE_CONCERN === 'majority' ? { w: 'majority' } : { w: 1 },
+    onApplied: (doc) => indexed?.apply(doc),
   })
   await repository.ensureIndexes()
   logger.info('ads.indexes_ready', 'indexes of every served query exist', {
     database: config.MONGODB_DATABASE,
   })
+  if (config.LIST_SOURCE === 'memory') {
+    indexed = new IndexedAds(repository, logger)
+    // Before consuming and serving: the first page must not come from an empty index.
+    await indexed.load()
+  }
 
   const contracts = await connectProcessedContract(config.SCHEMA_REGISTRY_URL, config.INPUT_TOPIC)
   logger.info('contracts.bound', 'processed-event schema found in the registry', {
@@ -87,7 +95,8 @@ async function boot() {
     },
   })
 
-  const app = createAdsApp({ logger, repository, readiness, metrics })
+  const stopResync = indexed?.startResync(config.LIST_RESYNC_MS) ?? (() => {})
+  const app = createAdsApp({ logger, repository, lister: indexed, readiness, metrics })
   const server = Bun.serve({
     port: config.PORT,
     hostname: config.HOST,
@@ -97,6 +106,7 @@ async function boot() {
   // Order: stop consuming (commits what finished) before the clients it uses go away.
   shutdown.onClose('projection', () => projection.stop())
   shutdown.onClose('lag tracker', stopLag)
+  shutdown.onClose('list index reload', stopResync)
   shutdown.onClose('kafka producer', () => producer.disconnect())
   shutdown.onClose('kafka admin', () => admin.disconnect())
   shutdown.onClose('mongodb', () => mongo.close())

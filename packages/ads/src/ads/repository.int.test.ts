@@ -14,7 +14,7 @@ beforeAll(async () => {
   testDb = await openTestDb('repo')
   repo = new AdsRepository(testDb.db)
   await repo.ensureIndexes()
-})
+}, 120_000)
 
 afterAll(async () => {
   await testDb?.dispose()
@@ -31,7 +31,7 @@ describe('upsert', () => {
     const ad = await repo.findById(event.vehicle.id)
     expect(ad).toMatchObject({ vehicleId: event.vehicle.id, price: { amount: 12_345, currency: 'EUR' } })
     expect(ad?.updatedAt).toBe(new Date(event.occurredAt).toISOString())
-  })
+  }, 120_000)
 
   test('an older version after a newer one leaves the newer in place', async () => {
     const vehicleId = crypto.randomUUID()
@@ -42,14 +42,14 @@ describe('upsert', () => {
     const doc = await raw().findOne({ _id: vehicleId })
     expect(doc?.price.amount).toBe(20_000)
     expect(doc?.eventId).toBe(newer.eventId)
-  })
+  }, 120_000)
 
   test('a newer version replaces an older one', async () => {
     const vehicleId = crypto.randomUUID()
     await repo.upsert(processedEvent({ vehicleId, occurredAt: at(1), amount: 1 }))
     expect(await repo.upsert(processedEvent({ vehicleId, occurredAt: at(2), amount: 2 }))).toBe('applied')
     expect((await repo.findById(vehicleId))?.price.amount).toBe(2)
-  })
+  }, 120_000)
 
   test('same instant: the greater event id wins, whatever the arrival order', async () => {
     const vehicleId = crypto.randomUUID()
@@ -68,7 +68,7 @@ describe('upsert', () => {
     expect(await repo.upsert(high)).toBe('applied')
     expect(await repo.upsert(low)).toBe('stale')
     expect((await repo.findById(vehicleId))?.price.amount).toBe(2)
-  })
+  }, 120_000)
 
   test('20 concurrent upserts of one vehicle leave exactly one ad, holding the highest version', async () => {
     // Several rounds: without per-key serialisation FerretDB's read-then-write upsert loses the race in
@@ -93,7 +93,7 @@ describe('upsert', () => {
       )
       expect(outcomes.filter((o) => o === 'applied').length).toBeGreaterThanOrEqual(1)
     }
-  })
+  }, 120_000)
 
   test('an ad another writer holds at a newer version is left alone', async () => {
     const vehicleId = crypto.randomUUID()
@@ -102,7 +102,7 @@ describe('upsert', () => {
     expect(await new AdsRepository(testDb.db).upsert(newer)).toBe('applied')
     expect(await repo.upsert(processedEvent({ vehicleId, occurredAt: at(1), amount: 1 }))).toBe('stale')
     expect((await repo.findById(vehicleId))?.price.amount).toBe(9)
-  })
+  }, 120_000)
 
   test('the server accepts the majority write concern the projection commits after', async () => {
     // FerretDB v1.24 has no replica set; it accepts { w: "majority" } and answers once its PostgreSQL
@@ -111,17 +111,17 @@ describe('upsert', () => {
     const result = await majority.insertOne({ _id: crypto.randomUUID() } as never)
     expect(result.acknowledged).toBe(true)
     expect(await repo.upsert(processedEvent())).toBe('applied')
-  })
+  }, 120_000)
 
   test('findById answers null for an unknown vehicle', async () => {
     expect(await repo.findById(crypto.randomUUID())).toBeNull()
-  })
+  }, 120_000)
 
   test('indexes for every served query exist after start', async () => {
     const names = (await raw().listIndexes().toArray()).map((index) => String(index.name))
     for (const index of INDEXES) expect(names).toContain(String(index.name))
     await repo.ensureIndexes() // a second start must not fail
-  })
+  }, 120_000)
 })
 
 describe('list', () => {
@@ -154,7 +154,7 @@ describe('list', () => {
       )
     }
     await Promise.all(seeded.map((event) => ads.upsert(event)))
-  })
+  }, 120_000)
 
   afterAll(async () => {
     await listDb?.dispose()
@@ -180,7 +180,7 @@ describe('list', () => {
   test('sort=price walks every ad once, cheapest first, _id breaking ties', async () => {
     const { ids } = await all({ sort: 'price' }, 7)
     expect(ids).toEqual([...seeded].sort(byPrice).map((e) => e.vehicle.id))
-  })
+  }, 120_000)
 
   test('sort=-price is the exact reverse', async () => {
     const { ids } = await all({ sort: '-price' }, 9)
@@ -190,7 +190,7 @@ describe('list', () => {
         .reverse()
         .map((e) => e.vehicle.id),
     )
-  })
+  }, 120_000)
 
   test('sort=newest orders by the processed event time, newest first', async () => {
     const { ids } = await all({ sort: 'newest' }, LIMIT_DEFAULT)
@@ -198,7 +198,7 @@ describe('list', () => {
       .sort((a, b) => b.occurredAt.localeCompare(a.occurredAt) || (a.vehicle.id < b.vehicle.id ? 1 : -1))
       .map((e) => e.vehicle.id)
     expect(ids).toEqual(expected)
-  })
+  }, 120_000)
 
   test('filters: manufacturer, model, year range, price range', async () => {
     const query = {
@@ -225,14 +225,14 @@ describe('list', () => {
       .map((e) => e.vehicle.id)
     expect(expected.length).toBeGreaterThan(0)
     expect(ids).toEqual(expected)
-  })
+  }, 120_000)
 
   test('a filter that matches nothing answers an empty page without a cursor', async () => {
     expect(await ads.list({ sort: 'price', limit: 10, manufacturer: 'Nobody' })).toEqual({
       items: [],
       nextCursor: null,
     })
-  })
+  }, 120_000)
 
   test('each ad appears once while ads are being inserted during the walk', async () => {
     const before = new Set(seeded.map((e) => e.vehicle.id))
@@ -255,5 +255,5 @@ describe('list', () => {
     expect(repeated).toEqual([])
     const missing = [...before].filter((id) => !counts.has(id))
     expect(missing).toEqual([])
-  })
+  }, 120_000)
 })

@@ -6,6 +6,7 @@ import { type TSchema, Type } from '@sinclair/typebox'
 import { Ad, ErrorBody } from '@vehicles/contracts'
 import { NotFoundError, ServiceUnavailableError, ValidationFailedError } from '@vehicles/platform'
 import { Elysia } from 'elysia'
+import type { AdLister } from './indexed-ads'
 import { AdsQueryDoc, InvalidParamsError, parseAdsQuery } from './params'
 import { type AdPage, type AdsRepository, isTransient } from './repository'
 
@@ -49,7 +50,8 @@ const queryParameters = Object.entries(AdsQueryDoc.properties).map(([name, schem
   return { name, in: 'query' as const, required: false, description: description ?? name, schema: rest }
 })
 
-export function adsRoutes(repository: Pick<AdsRepository, 'list' | 'findById'>) {
+/** `lister` answers GET /ads (the in-memory index or the repository); `GET /ads/:id` reads the database. */
+export function adsRoutes(lister: AdLister, repository: Pick<AdsRepository, 'findById'>) {
   return new Elysia({ name: 'ads-routes' })
     .get(
       '/ads',
@@ -62,7 +64,7 @@ export function adsRoutes(repository: Pick<AdsRepository, 'list' | 'findById'>) 
           const names = [...new Set(error.problems.map((p) => p.field))].join(', ')
           throw new ValidationFailedError(error.problems, `invalid query parameter(s): ${names}`)
         }
-        return guard(() => repository.list(query))
+        return guard(() => lister.list(query))
       },
       {
         detail: {

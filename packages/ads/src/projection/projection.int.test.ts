@@ -83,7 +83,7 @@ beforeAll(async () => {
   await dlqConsumer.run(async (m) => {
     dlqSeen.push(m)
   })
-})
+}, 120_000)
 
 afterAll(async () => {
   await projection?.stop()
@@ -129,7 +129,7 @@ describe('projection', () => {
     const ad = await adOf(event.vehicle.id)
     expect(ad.price).toEqual({ amount: 15_500, currency: 'EUR' })
     expect(await testDb.db.collection('ads').countDocuments({ _id: event.vehicle.id as never })).toBe(1)
-  })
+  }, 120_000)
 
   test('the same event three times and an older one after it: still one ad, the newer one', async () => {
     const vehicleId = crypto.randomUUID()
@@ -147,7 +147,7 @@ describe('projection', () => {
     expect(docs[0]?.eventId).toBe(newer.eventId)
     expect(docs[0]?.price).toEqual({ amount: 30_000, currency: 'EUR' })
     expect(rec.counts.stale).toBeGreaterThanOrEqual(3)
-  })
+  }, 120_000)
 
   test('poison lands in the DLQ with its reason, and the next good message of the partition is applied', async () => {
     const vehicleId = crypto.randomUUID()
@@ -193,7 +193,7 @@ describe('projection', () => {
     expect(letters[0]?.value.toString()).toBe('{"not":"wire format"}')
     expect(letters[0]?.headers['event-id']).toBe('bad-1')
     await waitForZeroLag(admin, groupId, topic)
-  })
+  }, 120_000)
 
   test('many vehicles across partitions: every ad once, group lag 0', async () => {
     const events = Array.from({ length: 60 }, (_, i) => processedEvent({ amount: 1_000 + i }))
@@ -205,5 +205,5 @@ describe('projection', () => {
       .find({ _id: { $in: ids as never[] } })
       .toArray()
     expect(found.length).toBe(60)
-  })
+  }, 120_000)
 })
