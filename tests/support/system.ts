@@ -12,6 +12,7 @@
  * never see each other's rows. Topics, consumer groups and transactional ids are the system's own (see
  * lock.ts: one system at a time). Logs: `.stack/logs/system-<name>.log`; pids: `.stack/run/system-<name>.pid`.
  */
+import { rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { MongoClient, postgres, type StackEnv, stackEnv } from '../../packages/testing/src/index'
 import { acquireSystemLock } from './lock'
@@ -184,6 +185,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           if (running === undefined) return
           killed.add(running)
           const how = await terminate(running, 'SIGTERM', 15_000)
+          rmSync(pidFile(name), { force: true })
           say(`${name}: ${how}`)
         }),
       )
