@@ -103,11 +103,17 @@ afterAll(async () => {
     await Promise.race([registry.exited, Bun.sleep(15_000)])
     if (registry.exitCode === null) registry.kill('SIGKILL')
   }
-  const groups = await runCommand(['kafka-consumer-groups', '--bootstrap-server', brokers, '--list'], {
-    PATH: toolsPath,
-  })
-  const own = groups.stdout.split('\n').filter((group) => group.startsWith(groupPrefix))
-  if (own.length > 0) {
+  // A stopped member stays in its group until its session expires; retry until the groups are gone.
+  const deadline = Date.now() + 90_000
+  for (;;) {
+    const groups = await runCommand(['kafka-consumer-groups', '--bootstrap-server', brokers, '--list'], {
+      PATH: toolsPath,
+    })
+    const own = groups.stdout.split('\n').filter((group) => group.startsWith(groupPrefix))
+    if (own.length === 0 || Date.now() > deadline) {
+      if (own.length > 0) console.error(`left behind consumer groups: ${own.join(', ')}`)
+      break
+    }
     await runCommand(
       [
         'kafka-consumer-groups',
@@ -118,12 +124,13 @@ afterAll(async () => {
       ],
       { PATH: toolsPath },
     )
+    await Bun.sleep(2_000)
   }
   await runCommand(['kafka-topics', '--bootstrap-server', brokers, '--delete', '--topic', `${topic}.*`], {
     PATH: toolsPath,
   })
   rmSync(scratch, { recursive: true, force: true })
-}, 120_000)
+}, 240_000)
 
 const api = (path: string, init?: RequestInit) =>
   fetch(`http://127.0.0.1:${httpPort}/apis/ccompat/v7${path}`, {
