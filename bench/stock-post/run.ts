@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { postgres } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
 import { freshDatabase, runTag } from '../lib/database'
-import { cpuSeconds, sampleRss } from '../lib/machine'
+import { cpuSeconds, rssMiB, sampleRss } from '../lib/machine'
 import { createReport, fixed, pct, table } from '../lib/report'
 import { type Candidate, freePort, startCandidate } from '../lib/service'
 import { type WrkResult, wrk } from '../lib/wrk'
@@ -29,9 +29,10 @@ const THREADS = intArg('threads', 1, 1, 8)
 const POOL = intArg('pool', 10, 1, 100)
 const GET_DURATION = intArg('get-duration', 10, 0, 600)
 const ROUNDS = intArg('rounds', 1, 1, 5)
-const NAMES = ['bare', 'stock', 'nest'] as const
+const NAMES = ['bare', 'stock', 'nest', 'stock-smol'] as const
+const DEFAULT_NAMES = ['bare', 'stock', 'nest']
 type Name = (typeof NAMES)[number]
-const only = (stringArg('only') ?? NAMES.join(',')).split(',')
+const only = (stringArg('only') ?? DEFAULT_NAMES.join(',')).split(',')
 const bad = only.filter((n) => !(NAMES as readonly string[]).includes(n))
 if (bad.length > 0) {
   console.error(`--only: unknown ${bad.join(', ')}; choose from ${NAMES.join(', ')}`)
@@ -99,7 +100,12 @@ function launch(name: Name, databaseUrl: string): Promise<Candidate> {
   }
   return startCandidate({
     ...common,
-    argv: [process.execPath, join(root, 'packages', 'stock', 'src', 'main.ts')],
+    // stock-smol: the same service under `bun --smol` (a smaller, more eagerly collected heap).
+    argv: [
+      process.execPath,
+      ...(name === 'stock-smol' ? ['--smol'] : []),
+      join(root, 'packages', 'stock', 'src', 'main.ts'),
+    ],
     cwd: join(root, 'packages', 'stock'),
     // No KAFKA_BROKERS: the relay is off, so the process does what the references do (its default
     // log level and metrics stay on: they are part of the service).
@@ -170,18 +176,37 @@ interface Measured {
   round: number
   post: WrkResult
   get?: WrkResult
+  rssAtStartMiB: number
   rssPeakMiB: number
   rssMeanMiB: number
   cpuMsPerRequest: number
   rows: { vehicles: number; outbox: number }
+  /** From the service's own /metrics right after the load (stock only): where the resident memory is. */
+  heap?: { rssMiB: number; heapTotalMiB: number; heapUsedMiB: number; externalMiB: number }
+}
+
+/** prom-client's process metrics of a running stock (JSC heap as node:v8 reports it under Bun). */
+async function heapOf(url: string): Promise<Measured['heap']> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const value = (metric: string) => {
+    const match = new RegExp(`^${metric}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(text)
+    return match === null ? Number.NaN : Number(match[1]) / 2 ** 20
+  }
+  return {
+    rssMiB: value('process_resident_memory_bytes'),
+    heapTotalMiB: value('nodejs_heap_size_total_bytes'),
+    heapUsedMiB: value('nodejs_heap_size_used_bytes'),
+    externalMiB: value('nodejs_external_memory_bytes'),
+  }
 }
 
 async function measure(name: Name, round: number, tag: string): Promise<Measured> {
-  const db = await freshDatabase(`bench_post_${tag}_${name}_${round}`)
+  const db = await freshDatabase(`bench_post_${tag}_${name.replace('-', '_')}_${round}`)
   let candidate: Candidate | undefined
   try {
     candidate = await launch(name, db.url)
     const { url, pid } = candidate
+    const rssAtStart = rssMiB(pid) ?? Number.NaN
     await sanity(name, url)
     say(`${name} (round ${round}): pid ${pid}, warm-up ${WARMUP} s`)
     const load = { threads: THREADS, connections: CONNECTIONS, script: join(import.meta.dir, 'post.lua') }
@@ -200,6 +225,7 @@ async function measure(name: Name, round: number, tag: string): Promise<Measured
     say(
       `${name}: POST ${fixed(post.rps)} req/s, p50 ${fixed(post.p50Ms, 2)} ms, p99 ${fixed(post.p99Ms, 2)} ms`,
     )
+    const heap = name.startsWith('stock') ? await heapOf(url) : undefined
     const client = postgres(db.url, { max: 1, onnotice: () => {} })
     const [counts] = await client<{ vehicles: number; outbox: number }[]>`
       select (select count(*)::int from vehicles) as vehicles, (select count(*)::int from outbox) as outbox`
@@ -221,6 +247,8 @@ async function measure(name: Name, round: number, tag: string): Promise<Measured
       round,
       post,
       ...(get !== undefined ? { get } : {}),
+      ...(heap !== undefined ? { heap } : {}),
+      rssAtStartMiB: rssAtStart,
       rssPeakMiB: memory?.peakMiB ?? Number.NaN,
       rssMeanMiB: memory?.meanMiB ?? Number.NaN,
       cpuMsPerRequest: (cpu * 1000) / post.requests,
@@ -282,7 +310,7 @@ report.section(
       'p99 ms',
       'non-2xx',
       'server CPU ms/req',
-      'RSS peak MiB',
+      'RSS at start → peak MiB',
       'rows (vehicles = outbox)',
     ],
     results.map((r) => [
@@ -294,7 +322,7 @@ report.section(
       fixed(r.post.p99Ms, 2),
       r.post.non2xx + r.post.socketErrors,
       fixed(r.cpuMsPerRequest, 3),
-      fixed(r.rssPeakMiB, 1),
+      `${fixed(r.rssAtStartMiB, 1)} → ${fixed(r.rssPeakMiB, 1)}`,
       `${r.rows.vehicles} = ${r.rows.outbox}`,
     ]),
   ),
@@ -312,6 +340,41 @@ if (GET_DURATION > 0) {
         fixed(r.get?.p99Ms ?? Number.NaN, 2),
         r.get?.non2xx ?? 'n/a',
       ]),
+    ),
+  )
+}
+
+const heaps = results.filter((r) => r.heap !== undefined)
+if (heaps.length > 0) {
+  report.section(
+    "Where the stock's memory is, right after the POST load (its own /metrics: prom-client process metrics)",
+    table(
+      [
+        'candidate',
+        'round',
+        'RSS MiB',
+        'JS heap total MiB',
+        'JS heap used MiB',
+        'external MiB',
+        'RSS outside the JS heap MiB',
+      ],
+      heaps.map((r) => {
+        const h = r.heap ?? {
+          rssMiB: Number.NaN,
+          heapTotalMiB: Number.NaN,
+          heapUsedMiB: Number.NaN,
+          externalMiB: Number.NaN,
+        }
+        return [
+          r.name,
+          r.round,
+          fixed(h.rssMiB, 1),
+          fixed(h.heapTotalMiB, 1),
+          fixed(h.heapUsedMiB, 1),
+          fixed(h.externalMiB, 1),
+          fixed(h.rssMiB - h.heapTotalMiB, 1),
+        ]
+      }),
     ),
   )
 }
@@ -340,6 +403,18 @@ if (selected.includes('stock') && selected.includes('nest')) {
   ratios.push([
     'POST p99 nest / stock',
     `${fixed(of('nest', (r) => r.post.p99Ms) / of('stock', (r) => r.post.p99Ms), 2)}×`,
+    '',
+    '',
+  ])
+}
+if (selected.includes('stock-smol') && selected.includes('stock')) {
+  ratios.push(['POST throughput stock --smol / stock', pct(of('stock-smol', rps) / of('stock', rps)), '', ''])
+  ratios.push([
+    'stock --smol RSS peak under POST load',
+    `${fixed(
+      of('stock-smol', (r) => r.rssPeakMiB),
+      1,
+    )} MiB`,
     '',
     '',
   ])
