@@ -138,6 +138,38 @@ describe('compose.yaml', () => {
     expect(wrong).toEqual([])
   })
 
+  test('the start order has no cycle, and the services come last', () => {
+    // Depth of each service in the depends_on graph; a cycle would make `docker compose up` refuse.
+    const depth = new Map<string, number>()
+    const visiting = new Set<string>()
+    const visit = (name: string): number => {
+      const known = depth.get(name)
+      if (known !== undefined) return known
+      if (visiting.has(name)) throw new Error(`depends_on cycle through ${name}`)
+      visiting.add(name)
+      const below = Object.keys(service(name).depends_on ?? {}).map(visit)
+      visiting.delete(name)
+      const level = below.length === 0 ? 0 : Math.max(...below) + 1
+      depth.set(name, level)
+      return level
+    }
+    for (const name of Object.keys(services)) visit(name)
+    const infrastructure = Object.keys(services).filter(
+      (name) => !['stock', 'ads', 'price-estimate-1', 'price-estimate-2'].includes(name),
+    )
+    const deepestInfrastructure = Math.max(
+      ...infrastructure.filter((name) => name !== 'kafka-ui').map((name) => depth.get(name) ?? 0),
+    )
+    for (const name of ['stock', 'ads', 'price-estimate-1', 'price-estimate-2']) {
+      expect({ name, after: (depth.get(name) ?? 0) > deepestInfrastructure - 1 }).toEqual({
+        name,
+        after: true,
+      })
+    }
+    expect(depth.get('zookeeper-1')).toBe(0)
+    expect(depth.get('kafka-1')).toBe(1)
+  })
+
   test('the services start only after topics exist and contracts are registered', () => {
     for (const name of ['stock', 'price-estimate-1', 'price-estimate-2', 'ads']) {
       const waits = service(name).depends_on ?? {}
