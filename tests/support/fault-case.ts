@@ -121,6 +121,8 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
     `lost ${lost}, duplicated ${duplicated}, dlq ${result.dlq}, recovery ${recovery}`
   const extras: string[] = []
   if (loadResult.unavailable > 0) extras.push(`503 with Retry-After ${loadResult.unavailable} (retried)`)
+  const unanswered = loadResult.statuses.error ?? 0
+  if (unanswered > 0) extras.push(`no answer ${unanswered} (retried)`)
   if (loadResult.abandoned > 0) extras.push(`abandoned ${loadResult.abandoned}`)
   const crashed = system.crashed()
   if (crashed.length > 0) {
