@@ -27,7 +27,7 @@ const BENCHES: { name: string; file: string; full: string[]; quick: string[] }[]
   {
     name: 'relay',
     file: 'relay/run.ts',
-    full: ['--events', '50000', '--batch', '200,1000'],
+    full: ['--events', '50000', '--runs', '200x1,1000x1,200x4'],
     quick: ['--events', '2000'],
   },
   {

@@ -15,7 +15,9 @@
  * Both topics: 6 partitions, RF 3, min.insync.replicas=2, like the system's; both counted afterwards
  * (sum of end offsets = N), then deleted with the database.
  *
- * bun bench/relay/run.ts [--events 50000] [--batch 200[,1000]]  (one relay run per batch size, each on a fresh outbox)
+ * bun bench/relay/run.ts [--events 50000] [--runs 200x1[,1000x1,200x4]]
+ *   one relay run per `<RELAY_BATCH_SIZE>x<instances>`, each on a fresh outbox; instances > 1 are that many
+ *   relays (each with its own pool and producer) on one outbox, as several stock processes would run.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -35,11 +37,17 @@ import { type FreshDatabase, freshDatabase, runTag } from '../lib/database'
 import { createReport, fixed, pct, table } from '../lib/report'
 
 const EVENTS = intArg('events', 50_000, 100, 1_000_000)
-const BATCHES = (stringArg('batch') ?? '200').split(',').map(Number)
-if (BATCHES.some((b) => !Number.isInteger(b) || b < 1 || b > 1_000)) {
-  console.error('--batch: a comma-separated list of integers in 1..1000 (RELAY_BATCH_SIZE values)')
-  process.exit(2)
-}
+/** `<RELAY_BATCH_SIZE>x<relay instances>` per run, e.g. `200x1,1000x1,200x4`. */
+const RUNS = (stringArg('runs') ?? '200x1').split(',').map((spec) => {
+  const match = /^(\d+)x(\d+)$/.exec(spec)
+  const batch = Number(match?.[1])
+  const instances = Number(match?.[2])
+  if (match === null || batch < 1 || batch > 1_000 || instances < 1 || instances > 8) {
+    console.error(`--runs: ${spec} is not <batch 1..1000>x<instances 1..8> (e.g. 200x1,1000x1,200x4)`)
+    process.exit(2)
+  }
+  return { batch, instances }
+})
 const say = (line: string) => console.log(`[relay] ${line}`)
 
 const env = stackEnv()
@@ -164,8 +172,8 @@ interface RelayRun {
   cpuSeconds: number
 }
 
-async function runRelay(url: string, batchSize: number): Promise<RelayRun> {
-  const stages: Stages = { selectMs: 0, markMs: 0, encodeMs: 0, publishMs: 0, transactionMs: 0, batches: 0 }
+/** One relay as one stock process runs it: its own pool (the stock's default size) and producer. */
+function oneRelay(url: string, batchSize: number, stages: Stages, index: number) {
   const db = timedDatabase(
     openPostgres({ url, max: 10, connectTimeoutSeconds: 5, applicationName: 'bench-relay' }),
     stages,
@@ -173,7 +181,7 @@ async function runRelay(url: string, batchSize: number): Promise<RelayRun> {
   const inner = createKafkaPublisher({
     brokers,
     registryUrl: env.SCHEMA_REGISTRY_URL,
-    clientId: `bench-relay-${tag}`,
+    clientId: `bench-relay-${tag}-${index}`,
     deliveryTimeoutMs: 15_000,
   })
   // The stock publisher, aimed at the bench topic: the row's topic is where it goes, the contract is the
@@ -206,21 +214,29 @@ async function runRelay(url: string, batchSize: number): Promise<RelayRun> {
     backoffMinMs: 250,
     backoffMaxMs: 15_000,
   })
+  return { relay, db }
+}
+
+async function runRelay(url: string, batchSize: number, instances: number): Promise<RelayRun> {
+  const stages: Stages = { selectMs: 0, markMs: 0, encodeMs: 0, publishMs: 0, transactionMs: 0, batches: 0 }
+  const relays = Array.from({ length: instances }, (_, i) => oneRelay(url, batchSize, stages, i))
   const watch = postgres(url, { max: 1, onnotice: () => {} })
   try {
     const cpuBefore = process.cpuUsage()
     const started = performance.now()
     const startedAt = Date.now()
-    relay.start()
+    for (const r of relays) r.relay.start()
     const deadline = started + 15 * 60_000
     for (;;) {
       const { pending, failed } = await pendingRows(watch)
       if (failed > 0)
-        throw new Error(`${failed} outbox rows were marked failed: ${JSON.stringify(relay.status())}`)
+        throw new Error(
+          `${failed} outbox rows were marked failed: ${JSON.stringify(relays.map((r) => r.relay.status()))}`,
+        )
       if (pending === 0) break
       if (performance.now() > deadline)
         throw new Error(
-          `relay still has ${pending} rows pending after 15 min: ${JSON.stringify(relay.status())}`,
+          `relay still has ${pending} rows pending after 15 min: ${JSON.stringify(relays.map((r) => r.relay.status()))}`,
         )
       await Bun.sleep(25)
     }
@@ -228,7 +244,7 @@ async function runRelay(url: string, batchSize: number): Promise<RelayRun> {
     const cpu = process.cpuUsage(cpuBefore)
     const [first] = await watch<{ first: Date }[]>`select min(sent_at) as first from outbox`
     const firstSendAfter = ((first?.first.getTime() ?? startedAt) - startedAt) / 1000
-    await relay.stop()
+    await Promise.all(relays.map((r) => r.relay.stop()))
     return {
       stages,
       seconds,
@@ -237,7 +253,7 @@ async function runRelay(url: string, batchSize: number): Promise<RelayRun> {
     }
   } finally {
     await watch.end()
-    await db.close()
+    await Promise.all(relays.map((r) => r.db.close()))
   }
 }
 
@@ -334,7 +350,7 @@ const report = createReport('relay', command)
 const kafka = new Kafka({ clientId: `bench-relay-admin-${tag}`, brokers, logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
 await admin.connect()
-const relayTopics = BATCHES.map((batch, i) => `${relayTopic}.${i}-${batch}`)
+const relayTopics = RUNS.map(({ batch, instances }, i) => `${relayTopic}.${i}-${batch}x${instances}`)
 const databases: FreshDatabase[] = []
 const problems: string[] = []
 try {
@@ -350,18 +366,19 @@ try {
   const count = async (topic: string) =>
     (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
 
-  const relays: { batch: number; run: RelayRun; onTopic: number }[] = []
-  for (const [i, batch] of BATCHES.entries()) {
+  const relays: { label: string; run: RelayRun; onTopic: number }[] = []
+  for (const [i, { batch, instances }] of RUNS.entries()) {
+    const label = `RELAY_BATCH_SIZE ${batch}, ${instances} relay${instances > 1 ? 's' : ''}`
     const topic = relayTopics[i] ?? relayTopic
     const db = await freshDatabase(`bench_relay_${tag}_${i}`)
     databases.push(db)
     say(`filling a fresh outbox with ${EVENTS} rows for ${topic}`)
     await fill(db.url, EVENTS, topic)
-    report.mark(`outbox filled (batch ${batch})`)
-    const run = await runRelay(db.url, batch)
-    report.mark(`after relay (batch ${batch})`)
-    say(`relay, batch ${batch}: ${fixed(EVENTS / run.seconds)} events/s (${fixed(run.seconds, 2)} s)`)
-    relays.push({ batch, run, onTopic: await count(topic) })
+    report.mark(`outbox filled (${label})`)
+    const run = await runRelay(db.url, batch, instances)
+    report.mark(`after relay (${label})`)
+    say(`relay, ${label}: ${fixed(EVENTS / run.seconds)} events/s (${fixed(run.seconds, 2)} s)`)
+    relays.push({ label, run, onTopic: await count(topic) })
   }
   const first = databases[0]
   if (first === undefined) throw new Error('no relay run')
@@ -375,16 +392,16 @@ try {
     table(
       ['producer', 'seconds', 'events/s', 'CPU s', 'records on the topic'],
       [
-        ...relays.flatMap(({ batch, run, onTopic }) => [
+        ...relays.flatMap(({ label, run, onTopic }) => [
           [
-            `stock relay, RELAY_BATCH_SIZE ${batch} (start to empty outbox)`,
+            `stock relay, ${label} (start to empty outbox)`,
             fixed(run.seconds, 2),
             fixed(EVENTS / run.seconds),
             fixed(run.cpuSeconds, 2),
             onTopic,
           ],
           [
-            `stock relay, RELAY_BATCH_SIZE ${batch}, from its first send`,
+            `stock relay, ${label}, from its first send`,
             fixed(run.secondsFromFirstSend, 2),
             fixed(EVENTS / run.secondsFromFirstSend),
             '',
@@ -401,7 +418,7 @@ try {
       ],
     ),
   )
-  for (const { batch, run } of relays) {
+  for (const { label, run } of relays) {
     const st = run.stages
     const other = st.transactionMs - st.selectMs - st.markMs - st.encodeMs - st.publishMs
     const share = (ms: number) => [
@@ -410,7 +427,7 @@ try {
       fixed(ms / Math.max(1, st.batches), 1),
     ]
     report.section(
-      `Where the relay's time goes, RELAY_BATCH_SIZE ${batch} (${st.batches} transactions, timed around each call)`,
+      `Where the relay's time goes, ${label} (${st.batches} transactions, timed around each call, summed over relays)`,
       table(
         ['stage', 'total ms', 'share', 'ms per batch'],
         [
@@ -427,10 +444,10 @@ try {
     'Figure',
     table(
       ['figure', 'value', 'goal', ''],
-      relays.map(({ batch, run }) => {
+      relays.map(({ label, run }) => {
         const ratio = kcat.seconds / run.seconds
         return [
-          `relay (batch ${batch}) events/s / kcat events/s`,
+          `relay (${label}) events/s / kcat events/s`,
           pct(ratio),
           '≥ 50 %',
           ratio >= 0.5 ? 'met' : 'missed',
@@ -438,16 +455,15 @@ try {
       }),
     ),
   )
-  report.note(`RELAY_BATCH_SIZE ${BATCHES[0]} first; the stock's default is 200.`)
+  report.note("The stock's defaults: RELAY_BATCH_SIZE 200, one relay per stock process.")
   report.note(
     'The relay runs in the benchmark process (its CPU column includes the 25 ms pending-count poll).',
   )
   report.note(
     "kcat sends one set of header values for all records (same sizes as the relay's per-record headers).",
   )
-  for (const { batch, onTopic } of relays)
-    if (onTopic !== EVENTS)
-      problems.push(`relay (batch ${batch}) topic holds ${onTopic} records, want ${EVENTS}`)
+  for (const { label, onTopic } of relays)
+    if (onTopic !== EVENTS) problems.push(`relay (${label}) topic holds ${onTopic} records, want ${EVENTS}`)
   if (onKcatTopic !== EVENTS) problems.push(`kcat topic holds ${onKcatTopic} records, want ${EVENTS}`)
   for (const p of problems) report.note(`PROBLEM: ${p}`)
   report.print()
