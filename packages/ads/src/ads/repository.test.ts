@@ -10,7 +10,7 @@ import { AdsRepository, adDocument, WriteContentionError } from './repository'
 
 type Step = { findOne?: Partial<AdDocument> | null; insertOne?: 'ok' | 'duplicate'; updateOne?: number }
 
-function scripted(steps: Step[]) {
+function scripted(steps: Step[], onApplied?: (doc: AdDocument) => void) {
   const calls: string[] = []
   const next = (op: keyof Step) => {
     const step = steps.shift()
@@ -29,7 +29,10 @@ function scripted(steps: Step[]) {
     },
     updateOne: async () => ({ modifiedCount: next('updateOne'), matchedCount: 1 }),
   }
-  const repo = new AdsRepository({} as Db, { collection: collection as unknown as Collection<AdDocument> })
+  const repo = new AdsRepository({} as Db, {
+    collection: collection as unknown as Collection<AdDocument>,
+    onApplied,
+  })
   return { repo, calls }
 }
 
@@ -39,49 +42,63 @@ const older = adDocument(processedEvent({ occurredAt: at(1) })).version
 const newer = adDocument(processedEvent({ occurredAt: at(20) })).version
 
 describe('write paths', () => {
-  test('no ad yet → insert', async () => {
-    const { repo, calls } = scripted([{ findOne: null }, { insertOne: 'ok' }])
+  test('no ad yet → one insert', async () => {
+    const { repo, calls } = scripted([{ insertOne: 'ok' }])
     expect(await repo.upsert(event)).toBe('applied')
-    expect(calls).toEqual(['findOne', 'insertOne'])
+    expect(calls).toEqual(['insertOne'])
   })
 
   test('same or newer version stored → stale, nothing written', async () => {
-    expect(await scripted([{ findOne: { version: mine } }]).repo.upsert(event)).toBe('stale')
-    expect(await scripted([{ findOne: { version: newer } }]).repo.upsert(event)).toBe('stale')
+    for (const version of [mine, newer]) {
+      const { repo, calls } = scripted([{ insertOne: 'duplicate' }, { findOne: { version } }])
+      expect(await repo.upsert(event)).toBe('stale')
+      expect(calls).toEqual(['insertOne', 'findOne'])
+    }
   })
 
   test('older version stored → guarded update', async () => {
-    const { repo, calls } = scripted([{ findOne: { version: older } }, { updateOne: 1 }])
-    expect(await repo.upsert(event)).toBe('applied')
-    expect(calls).toEqual(['findOne', 'updateOne'])
-  })
-
-  test('another writer inserts between read and insert (duplicate key) → read again, then decide', async () => {
-    const lost = scripted([{ findOne: null }, { insertOne: 'duplicate' }, { findOne: { version: newer } }])
-    expect(await lost.repo.upsert(event)).toBe('stale')
-    // The other writer inserted an OLDER version: ours still wins, through the guarded update.
-    const won = scripted([
-      { findOne: null },
+    const { repo, calls } = scripted([
       { insertOne: 'duplicate' },
       { findOne: { version: older } },
       { updateOne: 1 },
     ])
-    expect(await won.repo.upsert(event)).toBe('applied')
+    expect(await repo.upsert(event)).toBe('applied')
+    expect(calls).toEqual(['insertOne', 'findOne', 'updateOne'])
   })
 
-  test('the ad changes between read and guarded update → read again', async () => {
+  test('the ad changes between read and guarded update → start again, then decide', async () => {
     const { repo, calls } = scripted([
+      { insertOne: 'duplicate' },
       { findOne: { version: older } },
       { updateOne: 0 },
+      { insertOne: 'duplicate' },
       { findOne: { version: newer } },
     ])
     expect(await repo.upsert(event)).toBe('stale')
-    expect(calls).toEqual(['findOne', 'updateOne', 'findOne'])
+    expect(calls).toEqual(['insertOne', 'findOne', 'updateOne', 'insertOne', 'findOne'])
+  })
+
+  test('the ad disappears between the duplicate key and the read → insert again', async () => {
+    const { repo } = scripted([{ insertOne: 'duplicate' }, { findOne: null }, { insertOne: 'ok' }])
+    expect(await repo.upsert(event)).toBe('applied')
   })
 
   test('endless contention gives up with a typed error (the projection retries the message)', async () => {
     const steps: Step[] = []
-    for (let i = 0; i < 5; i++) steps.push({ findOne: { version: older } }, { updateOne: 0 })
+    for (let i = 0; i < 5; i++)
+      steps.push({ insertOne: 'duplicate' }, { findOne: { version: older } }, { updateOne: 0 })
     await expect(scripted(steps).repo.upsert(event)).rejects.toThrow(WriteContentionError)
+  })
+
+  test('applied writes, and only those, are reported to onApplied', async () => {
+    const seen: string[] = []
+    const { repo } = scripted([{ insertOne: 'ok' }], (doc) => seen.push(doc.version))
+    expect(
+      await scripted([{ insertOne: 'duplicate' }, { findOne: { version: mine } }], (doc) =>
+        seen.push(doc.version),
+      ).repo.upsert(event),
+    ).toBe('stale')
+    expect(await repo.upsert(event)).toBe('applied')
+    expect(seen).toEqual([mine])
   })
 })

@@ -157,34 +157,32 @@ export class AdsRepository {
   }
 
   /**
-   * Read the stored version by `_id`, then write only if ours is newer:
-   * - no ad → `insertOne`; a duplicate key means another writer created it first → read again;
-   * - an older ad → `updateOne` with the version guard in the filter; nothing modified means it changed
-   *   in between → read again;
-   * - this version or a newer one → `stale`, nothing written.
-   * Why not the one-statement guarded upsert (`upsertModel`): FerretDB v1.24 (SQLite backend, as in the
+   * Insert first, then compare:
+   * - `insertOne` succeeds → there was no ad for this vehicle: applied (the common case, one round trip);
+   * - duplicate key → an ad exists: read its version by `_id`; this version or a newer one → `stale`,
+   *   nothing written; an older one → `updateOne` with the version guard in the filter; nothing modified
+   *   means it changed in between → start again.
+   * Why not the one-statement guarded upsert (`upsertModel`): FerretDB v1.24 with the SQLite backend (the
    * local stack) pushes a filter down only when it is exactly `{_id}`, so `{_id, $or: …}` decodes every
-   * document of the collection on each write — measured ~0.9 s per write at 5,000 ads and ~3.4 s at
-   * 20,000. Here the common cases (a new vehicle, a redelivery) cost a lookup by `_id` and at most an
-   * insert, both independent of the collection size; the guarded update (still a scan there) is only
-   * for a vehicle priced again.
+   * document of the collection on each write — measured 0.9 s per write at 5,000 ads and 3.4 s at 20,000.
+   * Here a new vehicle costs one insert and a redelivery an insert attempt plus a lookup by `_id`, both
+   * independent of the collection size; only a vehicle priced again pays the guarded update.
    */
   private async write(event: ProcessedVehicle): Promise<UpsertOutcome> {
     const doc = adDocument(event)
     const { _id, ...fields } = doc
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const current = await this.ads.findOne({ _id }, { projection: { version: 1 } })
-      if (current?.version !== undefined && current.version >= doc.version) return 'stale'
-      if (current === null) {
-        try {
-          await this.ads.insertOne(doc)
-          this.onApplied(doc)
-          return 'applied'
-        } catch (error) {
-          if (isDuplicateKey(error)) continue
-          throw error
-        }
+      try {
+        await this.ads.insertOne(doc)
+        this.onApplied(doc)
+        return 'applied'
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error
       }
+      const current = await this.ads.findOne({ _id }, { projection: { version: 1 } })
+      // Gone in between (ads are never deleted here, but a hand clean-up could): insert again.
+      if (current === null) continue
+      if (current.version !== undefined && current.version >= doc.version) return 'stale'
       const result = await this.ads.updateOne(olderThan(_id, doc.version), { $set: fields })
       if (result.modifiedCount > 0) {
         this.onApplied(doc)
