@@ -18,6 +18,9 @@ import type {
 
 type RawMessage = LibraryMessage<Buffer, Buffer, Buffer, Buffer>
 
+/** Test hook (not exported from the package): makes the current fetch stream fail, as a dead broker does. */
+export const kInjectStreamError = Symbol('injectStreamError')
+
 /** Fetched messages of one assigned partition, handled one at a time in offset order. */
 interface PartitionLane {
   topic: string
@@ -44,7 +47,9 @@ function headersOf(raw: RawMessage): Record<string, string> {
  * commits that message's offset only after the handler resolved (known-traps #3); heartbeats run on the
  * library's timers, so a slow handler does not cost the group membership (known-traps #4).
  */
-export function createConsumer(options: ConsumerOptions): Consumer {
+export function createConsumer(
+  options: ConsumerOptions,
+): Consumer & { [kInjectStreamError](error: Error): void } {
   if (options.readCommitted !== true) throw new KafkaUsageError('consumers must read committed records only')
   if (options.brokers.length === 0) throw new KafkaUsageError('createConsumer: brokers is empty')
   if (options.topics.length === 0) throw new KafkaUsageError('createConsumer: topics is empty')
@@ -60,27 +65,40 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
   }
 
-  const client = new LibraryConsumer({
-    clientId: options.clientId,
-    groupId: options.groupId,
-    bootstrapBrokers: [...options.brokers],
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    autocommit: false,
-    sessionTimeout: sessionTimeoutMs,
-    heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 10)),
-    rebalanceTimeout: sessionTimeoutMs * 2,
-    maxWaitTime: 500,
-    timeout: 10_000,
-    retries: 5,
-    retryDelay: 500,
-  })
+  const heartbeatInterval = Math.max(500, Math.floor(sessionTimeoutMs / 10))
+  const newClient = () =>
+    new LibraryConsumer({
+      clientId: options.clientId,
+      groupId: options.groupId,
+      bootstrapBrokers: [...options.brokers],
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      autocommit: false,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval,
+      rebalanceTimeout: sessionTimeoutMs * 2,
+      maxWaitTime: 500,
+      timeout: 10_000,
+      retries: 5,
+      retryDelay: 500,
+    })
 
   const lanes = new Map<string, PartitionLane>()
   const pausedTopics = new Set<string>()
   const pausedPartitions = new Set<string>()
   const pendingCommits = new Set<Promise<void>>()
   const sleepers = new Set<() => void>()
-  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  /**
+   * One library consumer and its fetch stream. The library gives a stream up for good after a few
+   * failed fetches (a broker killed, a leader that has not moved yet); the session is then replaced by a
+   * new one that rejoins the group and resumes from the committed offsets (see recover()).
+   */
+  interface Session {
+    client: LibraryConsumer<Buffer, Buffer, Buffer, Buffer>
+    stream?: MessagesStream<Buffer, Buffer, Buffer, Buffer>
+  }
+  let session: Session | undefined
+  /** Handlers still running for lanes that were dropped; a new lane of the slot waits for them. */
+  const draining = new Map<string, Promise<void>>()
   let handler: MessageHandler | undefined
   let buffered = 0
   let backpressured = false
@@ -92,7 +110,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const isPaused = (lane: PartitionLane) =>
     pausedTopics.has(lane.topic) || pausedPartitions.has(slot(lane.topic, lane.partition))
   const isAssigned = (topic: string, partition: number) =>
-    client.assignments?.some((a) => a.topic === topic && a.partitions.includes(partition)) ?? false
+    session?.client.assignments?.some((a) => a.topic === topic && a.partitions.includes(partition)) ?? false
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -110,7 +128,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     buffered -= count
     if (backpressured && !closing && buffered <= maxBuffered / 2) {
       backpressured = false
-      stream?.resume()
+      session?.stream?.resume()
     }
   }
 
@@ -133,6 +151,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   }
 
   async function work(lane: PartitionLane): Promise<void> {
+    // The same partition's previous lane may still be in its handler (dropped by a rebalance or a
+    // session restart): never run two handlers of one partition at once.
+    const key = slot(lane.topic, lane.partition)
+    const previous = draining.get(key)
+    if (previous !== undefined) {
+      await previous
+      if (draining.get(key) === previous) draining.delete(key)
+    }
     while (!closing && !lane.revoked && !isPaused(lane)) {
       const raw = lane.queue[0]
       if (raw === undefined || handler === undefined) return
@@ -186,8 +212,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       })
   }
 
-  function dispatch(raw: RawMessage): void {
-    if (closing) return
+  function dispatch(from: Session, raw: RawMessage): void {
+    if (closing || from !== session) return
     // Late data of a partition this member no longer owns: its new owner reads it from the commit.
     if (!isAssigned(raw.topic, raw.partition)) return
     const key = slot(raw.topic, raw.partition)
@@ -209,19 +235,89 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     buffered++
     if (buffered >= maxBuffered && !backpressured) {
       backpressured = true
-      stream?.pause()
+      session?.stream?.pause()
     }
     kick(lane)
   }
 
+  function dropLane(key: string, lane: PartitionLane): void {
+    lane.revoked = true
+    if (lane.worker !== undefined) draining.set(key, lane.worker)
+    release(lane.queue.length)
+    lane.queue = []
+    lanes.delete(key)
+  }
+
   /** After a rebalance: lanes of partitions taken away stop, their queued messages are forgotten. */
   function pruneRevoked(): void {
-    for (const [key, lane] of lanes) {
-      if (isAssigned(lane.topic, lane.partition)) continue
-      lane.revoked = true
-      release(lane.queue.length)
-      lane.queue = []
-      lanes.delete(key)
+    for (const [key, lane] of lanes) if (!isAssigned(lane.topic, lane.partition)) dropLane(key, lane)
+  }
+
+  async function startSession(): Promise<void> {
+    const next: Session = { client: newClient() }
+    session = next
+    next.client.on('consumer:group:join', () => {
+      if (session === next) pruneRevoked()
+    })
+    const stream = await next.client.consume({
+      topics: [...options.topics],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: options.fromBeginning
+        ? MessagesStreamFallbackModes.EARLIEST
+        : MessagesStreamFallbackModes.LATEST,
+      autocommit: false,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval,
+      maxWaitTime: 500,
+    })
+    next.stream = stream
+    stream.on('data', (raw: RawMessage) => dispatch(next, raw))
+    stream.on('error', (error: unknown) => void recover(next, error))
+  }
+
+  /** Closes a session without waiting on brokers that may be gone. */
+  async function endSession(old: Session | undefined, graceful: boolean): Promise<void> {
+    if (old === undefined) return
+    const stream = old.stream
+    const steps = (async () => {
+      if (stream !== undefined && !stream.destroyed) await stream.close().catch(() => {})
+      // Graceful: leave the group, so the partitions move to the other members at once.
+      await old.client.close(!graceful).catch((error: unknown) => report(error, { stage: 'consumer' }))
+    })()
+    await Promise.race([steps, Bun.sleep(graceful ? sessionTimeoutMs : 5_000)])
+  }
+
+  /**
+   * The fetch stream died. Drop every lane (their messages are not committed, so the next session gets
+   * them again from the last commit), end the session, and start a new one with growing back-off until
+   * it works or close() is called. Meanwhile ping() reports the error, so readiness says not ready.
+   */
+  async function recover(failed: Session, error: unknown): Promise<void> {
+    if (session !== failed || closing) return
+    fatal = toKafkaError(error, `consumer of group ${options.groupId} stopped`)
+    report(fatal, { stage: 'consumer' })
+    session = undefined
+    for (const [key, lane] of [...lanes]) dropLane(key, lane)
+    buffered = 0
+    backpressured = false
+    await endSession(failed, false)
+    let delay = 1_000
+    while (!closing) {
+      await sleep(delay)
+      if (closing) return
+      try {
+        await startSession()
+        fatal = undefined
+        return
+      } catch (restartError) {
+        fatal = toKafkaError(restartError, `consumer of group ${options.groupId} could not restart`)
+        report(fatal, { stage: 'consumer' })
+        const broken = session
+        session = undefined
+        await endSession(broken, false)
+        delay = Math.min(delay * 2, 30_000)
+      }
     }
   }
 
@@ -246,29 +342,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       if (handler !== undefined) throw new KafkaUsageError('run() was already called on this consumer')
       if (closing) throw new KafkaUsageError('consumer is closed')
       handler = messageHandler
-      client.on('consumer:group:join', pruneRevoked)
       try {
-        stream = await client.consume({
-          topics: [...options.topics],
-          mode: MessagesStreamModes.COMMITTED,
-          fallbackMode: options.fromBeginning
-            ? MessagesStreamFallbackModes.EARLIEST
-            : MessagesStreamFallbackModes.LATEST,
-          autocommit: false,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-          sessionTimeout: sessionTimeoutMs,
-          heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 10)),
-          maxWaitTime: 500,
-        })
+        await startSession()
       } catch (error) {
+        const broken = session
+        session = undefined
+        await endSession(broken, false)
         handler = undefined
         throw toKafkaError(error, `consumer of group ${options.groupId} could not start`)
       }
-      stream.on('data', dispatch)
-      stream.on('error', (error: unknown) => {
-        fatal = toKafkaError(error, `consumer of group ${options.groupId} stopped`)
-        report(fatal, { stage: 'consumer' })
-      })
     },
 
     pause: (topic, partitions) => setPaused(topic, partitions, true),
@@ -276,8 +358,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
     async ping() {
       if (fatal !== undefined) throw fatal
+      const current = session
+      if (current === undefined) throw new KafkaUsageError('consumer is not running')
       try {
-        await client.metadata({ topics: [...options.topics], forceUpdate: true, retries: 0 })
+        await current.client.metadata({ topics: [...options.topics], forceUpdate: true, retries: 0 })
       } catch (error) {
         throw toKafkaError(error, 'consumer ping')
       }
@@ -286,18 +370,19 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     close() {
       closed ??= (async () => {
         closing = true
-        stream?.pause()
+        session?.stream?.pause()
         for (const wake of [...sleepers]) wake()
         // Finish what is in the handler now; queued messages stay uncommitted for the next owner.
-        await Promise.allSettled([...lanes.values()].map((lane) => lane.worker))
+        await Promise.allSettled([...[...lanes.values()].map((lane) => lane.worker), ...draining.values()])
         await Promise.allSettled([...pendingCommits])
-        if (stream !== undefined && !stream.destroyed) {
-          await stream.close().catch((error: unknown) => report(error, { stage: 'consumer' }))
-        }
-        // Leaves the group, so the partitions move to the other members at once.
-        await client.close().catch((error: unknown) => report(error, { stage: 'consumer' }))
+        await endSession(session, true)
+        session = undefined
       })()
       return closed
+    },
+
+    [kInjectStreamError](error: Error) {
+      session?.stream?.destroy(error)
     },
   }
 }

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { waitFor } from '@vehicles/testing'
+import { createAdmin } from './admin'
+import { createConsumer, kInjectStreamError } from './consumer'
+import type { KafkaError } from './errors'
+import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
+import { createProducer } from './producer'
+import type { Admin, ConsumerErrorContext, Producer } from './types'
+
+/**
+ * The library gives its fetch stream up after a few failed fetches (seen when a broker is killed: "fetch
+ * failed 6 times"). The consumer must not stay dead: it starts a new session and goes on from the
+ * committed offsets. The failure is injected into the stream, the way a dead broker ends it; killing a
+ * broker of the shared stack is the fault suite's job.
+ */
+const brokers = stackBrokers()
+const topic = uniqueName('recovery')
+let admin: Admin
+let producer: Producer
+let dropTopics: () => Promise<void> = async () => {}
+
+beforeAll(async () => {
+  admin = createAdmin({ brokers, clientId: uniqueName('admin') })
+  await admin.connect()
+  dropTopics = await createTestTopics(admin, [topicSpec(topic)])
+  producer = createProducer({ brokers, clientId: uniqueName('producer') })
+  await producer.connect()
+})
+
+afterAll(async () => {
+  await producer?.disconnect()
+  await dropTopics()
+  await admin?.disconnect()
+})
+
+const batch = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => ({
+    topic,
+    key: `vehicle-${from + i}`,
+    value: Buffer.from(String(from + i)),
+  }))
+
+test('a consumer whose fetch stream dies starts over and loses nothing', async () => {
+  const errors: { error: KafkaError; context: ConsumerErrorContext }[] = []
+  const seen = collector()
+  const consumer = createConsumer({
+    brokers,
+    clientId: uniqueName('consumer'),
+    groupId: uniqueName('group'),
+    topics: [topic],
+    readCommitted: true,
+    fromBeginning: true,
+    sessionTimeoutMs: 10_000,
+    onError: (error, context) => errors.push({ error, context }),
+  })
+  try {
+    await producer.send(batch(0, 30))
+    await consumer.run(seen.handler)
+    await seen.until(30)
+    await consumer.ping()
+
+    consumer[kInjectStreamError](new Error('Connection to 127.0.0.1:19094 failed (injected)'))
+    await waitFor('the failure to be reported', () => (errors.length > 0 ? true : undefined))
+    expect(errors[0]?.context.stage).toBe('consumer')
+    expect(errors[0]?.error.message).toContain('injected')
+    // Not ready while it restarts (or already recovered: either is honest, never a stale "ready").
+    await producer.send(batch(30, 60))
+
+    await waitFor(
+      'all 60 values after the restart',
+      () => {
+        const distinct = new Set(seen.messages.map((m) => m.value.toString()))
+        if (distinct.size >= 60) return true
+        throw new Error(`${distinct.size} distinct values so far`)
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    )
+    const distinct = new Set(seen.messages.map((m) => m.value.toString()))
+    expect([...distinct].map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i))
+    await waitFor('ping to answer again', async () => {
+      await consumer.ping()
+      return true
+    })
+  } finally {
+    await consumer.close()
+  }
+}, 120_000)
