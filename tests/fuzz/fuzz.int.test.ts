@@ -93,14 +93,12 @@ async function fuzz(baseUrl: string): Promise<{ code: number; output: string }> 
   return { code, output: `${stdout}${stderr}` }
 }
 
+/** "128 generated, 0 found ..." and schemathesis' closing "=== N passed in 19 s ===" line. */
 function summary(output: string): string {
-  return (
-    output
-      .split('\n')
-      .filter((line) => /generated|passed|failures?|errors?|Seed/i.test(line) && !line.startsWith(' '))
-      .slice(-4)
-      .join(' | ') || output.slice(-500)
-  )
+  const lines = output.split('\n').map((line) => line.trim())
+  const cases = lines.find((line) => /^\d+ generated/.test(line))
+  const closing = lines.findLast((line) => /^=+ .* in [\d.]+s =+$/.test(line))
+  return [cases, closing?.replace(/=+/g, '').trim()].filter(Boolean).join('; ') || output.slice(-500)
 }
 
 for (const service of ['stock', 'ads'] as const) {
