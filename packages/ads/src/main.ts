@@ -80,7 +80,9 @@ async function boot() {
     name: 'mongodb',
     check: async () => {
       await repository.ping()
-      return { ok: true, detail: { paused: projection.blocked > 0 } }
+      const list =
+        indexed === undefined ? {} : { listIndexAds: indexed.size, listIndexLoadedAt: indexed.loadedAt }
+      return { ok: true, detail: { paused: projection.blocked > 0, ...list } }
     },
   })
   readiness.register({ name: 'kafka', check: () => projection.consumer.ping().then(() => ({ ok: true })) })
