@@ -155,4 +155,36 @@ describe('service environments in compose.yaml', () => {
       expect(services[name]?.healthcheck?.test?.join(' ')).toContain(`:${settings.metrics_port}/health/ready`)
     })
   }
+
+  test(".env.example names none of the services' own variables (Bun loads a root .env by itself)", () => {
+    const python = join(repoRoot, 'estimator/.venv/bin/python')
+    if (!existsSync(python)) throw new Error(`${python} is missing: run estimator/scripts/setup.sh first`)
+    const fields = Bun.spawnSync([
+      python,
+      '-c',
+      'from estimator.config import Settings; print(" ".join(Settings.model_fields))',
+    ])
+    const estimatorVariables = fields.stdout
+      .toString()
+      .trim()
+      .split(' ')
+      .map((name) => name.toUpperCase())
+    expect(estimatorVariables).toContain('KAFKA_BROKERS')
+    const serviceVariables = new Set([
+      ...Object.keys(StockConfigSchema.properties),
+      ...Object.keys(AdsConfigSchema.properties),
+      ...estimatorVariables,
+      'SCHEMA_REGISTRY_URL',
+      'DATABASE_URL',
+      'MONGODB_URL',
+    ])
+    const example = readFileSync(join(repoRoot, '.env.example'), 'utf8')
+    const names = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((match) => match[1] ?? '')
+    expect(names.length).toBeGreaterThan(10)
+    expect(
+      names.filter(
+        (name) => serviceVariables.has(name) || name.startsWith('PG') || name.startsWith('STACK_'),
+      ),
+    ).toEqual([])
+  })
 })
