@@ -195,7 +195,9 @@ export function createConsumer(
         lane.queue.shift()
         release(1)
       }
-      commit(raw)
+      // A dropped lane's session or generation is gone: its commit cannot land, and the partition's
+      // next owner starts from the last commit anyway (at-least-once; handlers are idempotent).
+      if (!lane.revoked) commit(raw)
     }
   }
 
@@ -374,7 +376,8 @@ export function createConsumer(
         for (const wake of [...sleepers]) wake()
         // Finish what is in the handler now; queued messages stay uncommitted for the next owner.
         await Promise.allSettled([...[...lanes.values()].map((lane) => lane.worker), ...draining.values()])
-        await Promise.allSettled([...pendingCommits])
+        // Bounded: a commit stuck on a dying connection must not keep the process from exiting.
+        await Promise.race([Promise.allSettled([...pendingCommits]), Bun.sleep(sessionTimeoutMs)])
         await endSession(session, true)
         session = undefined
       })()
