@@ -52,30 +52,56 @@ export async function shortIsr(brokers: string): Promise<string[]> {
   return short
 }
 
+/** Components not running, or running and not answering their readiness probe. */
+async function unhealthy(): Promise<{ name: string; why: string; running: boolean }[]> {
+  return (await status(stack()))
+    .filter((entry) => entry.state !== 'running' || entry.problem !== undefined)
+    .map((entry) => ({
+      name: entry.name,
+      why: `${entry.state} ${entry.problem ?? ''}`.trim(),
+      running: entry.state === 'running',
+    }))
+}
+
+const byOrder = (a: { name: string }, b: { name: string }) =>
+  ORDER.indexOf(a.name.split('-')[0] ?? '') - ORDER.indexOf(b.name.split('-')[0] ?? '')
+
 /**
- * Starts every component that is not running (in dependency order), waits until all are ready, then until
- * every replica is back in sync.
+ * Starts every component that is not running (in dependency order) and waits until all are ready and
+ * every replica is back in sync. A component that runs but stays unready for `stuckMs` (say a registry
+ * whose storage topic vanished under it while every broker was down) is restarted once.
  */
-export async function restoreStack(brokers: string, say: Say, timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  const entries = await status(stack())
-  const down = entries.filter((entry) => entry.state !== 'running')
-  down.sort((a, b) => ORDER.indexOf(a.name.split('-')[0] ?? '') - ORDER.indexOf(b.name.split('-')[0] ?? ''))
+export async function restoreStack(brokers: string, say: Say, timeoutMs = 240_000, stuckMs = 90_000) {
+  const started = Date.now()
+  const deadline = started + timeoutMs
+  const down = (await unhealthy()).filter((entry) => !entry.running).sort(byOrder)
   for (const entry of down) {
-    say(`restore: ${entry.name} is ${entry.state}; starting it`)
+    say(`restore: ${entry.name} is ${entry.why}; starting it`)
     await startComponent(entry.name, stack(), say)
   }
+  const restarted = new Set<string>()
   let lastSeen = ''
   for (;;) {
-    const problems = (await status(stack()))
-      .filter((entry) => entry.state !== 'running' || entry.problem !== undefined)
-      .map((entry) => `${entry.name} ${entry.state} ${entry.problem ?? ''}`.trim())
     try {
+      const problems = await unhealthy()
       if (problems.length === 0) {
         const short = await shortIsr(brokers)
         if (short.length === 0) return
         lastSeen = `short ISR: ${short.slice(0, 5).join('; ')}${short.length > 5 ? ` (+${short.length - 5})` : ''}`
-      } else lastSeen = problems.join('; ')
+      } else {
+        lastSeen = problems.map((p) => `${p.name} ${p.why}`).join('; ')
+        for (const problem of problems.sort(byOrder)) {
+          const stuck = problem.running && Date.now() - started > stuckMs
+          if ((stuck || !problem.running) && !restarted.has(problem.name)) {
+            restarted.add(problem.name)
+            say(
+              `restore: ${problem.name} ${problem.why} after ${Math.round((Date.now() - started) / 1000)} s; restarting it`,
+            )
+            if (problem.running) await stopComponent(problem.name, {}, stack())
+            await startComponent(problem.name, stack(), say)
+          }
+        }
+      }
     } catch (error) {
       lastSeen = error instanceof Error ? error.message : String(error)
     }
