@@ -59,7 +59,7 @@ const app = createStockApp({
 })
 if (app.server !== null) shutdown.setServer(app.server)
 
-const outbox = startOutbox({
+const outbox = await startOutbox({
   config,
   db,
   logger,

@@ -5,12 +5,10 @@
  * a ping for readiness, close for shutdown.
  */
 import { mkdirSync } from 'node:fs'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { migratePgliteClient } from './migrate'
 import * as schema from './schema'
 
 export type Row = Record<string, unknown>
@@ -81,6 +79,12 @@ export function openPostgres(options: PostgresOptions): Database {
  */
 export async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
+  // Loaded only when used: a PostgreSQL deployment never pays PGlite's memory.
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migratePgliteClient }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('./migrate-pglite'),
+  ])
   const client = await PGlite.create(dataDir)
   await migratePgliteClient(client)
   const run = async <T extends Row>(

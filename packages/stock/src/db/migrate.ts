@@ -4,9 +4,6 @@
  * migrates, the others wait and then find nothing to do.
  */
 import { join } from 'node:path'
-import type { PGlite } from '@electric-sql/pglite'
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
@@ -33,8 +30,4 @@ export async function migratePostgresUrl(url: string, connectTimeoutSeconds = 10
   } finally {
     await client.end({ timeout: 5 })
   }
-}
-
-export async function migratePgliteClient(client: PGlite): Promise<void> {
-  await migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER })
 }

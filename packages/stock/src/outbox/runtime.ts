@@ -9,7 +9,6 @@ import type { StockConfig } from '../config'
 import type { Database } from '../db/database'
 import { readBacklog, registerBacklogMetrics } from './backlog'
 import { createPruner } from './prune'
-import { createKafkaPublisher } from './publisher'
 import { createRelay, type Relay } from './relay'
 
 export interface OutboxRuntime {
@@ -17,14 +16,14 @@ export interface OutboxRuntime {
   stop(): Promise<void>
 }
 
-export function startOutbox(input: {
+export async function startOutbox(input: {
   config: StockConfig
   db: Database
   logger: Logger
   registry: Registry
   readiness: Readiness
   clientId: string
-}): OutboxRuntime {
+}): Promise<OutboxRuntime> {
   const { config, db, logger, registry, readiness } = input
   registerBacklogMetrics(db, registry)
   const pruner = createPruner({
@@ -43,6 +42,9 @@ export function startOutbox(input: {
   else if (config.KAFKA_BROKERS === undefined || config.SCHEMA_REGISTRY_URL === undefined)
     why = 'KAFKA_BROKERS is not set: events stay in the outbox until a relay with Kafka runs'
   else {
+    // Loaded only when this process relays: the Kafka client is most of a process's memory, and an
+    // HTTP-only instance (RELAY_ENABLED=false) need not carry it.
+    const { createKafkaPublisher } = await import('./publisher')
     const publisher = createKafkaPublisher({
       brokers: config.KAFKA_BROKERS.split(','),
       registryUrl: config.SCHEMA_REGISTRY_URL,

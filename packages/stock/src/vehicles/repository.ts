@@ -5,8 +5,8 @@
  */
 import type { Vehicle } from '@vehicles/contracts'
 import { ServiceUnavailableError } from '@vehicles/platform'
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm'
-import type { Database } from '../db/database'
+import { eq } from 'drizzle-orm'
+import type { Database, Row } from '../db/database'
 import { isUnavailable } from '../db/errors'
 import { vehicles } from '../db/schema'
 import { enqueueCte, OUTBOX_CHANNEL, type OutboxEntry } from '../outbox/enqueue'
@@ -32,6 +32,10 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
 }
 
 const VEHICLE_COLUMNS = 'id, vin, manufacturer, model, year, odometer, odometer_unit, created_at'
+// createdAt as ISO text made by PostgreSQL: drizzle installs its own date parsers on the postgres.js
+// client, so what a raw query returns for timestamptz depends on the driver; this does not.
+const SELECT_VEHICLE = `id::text as id, vin, manufacturer, model, year, odometer, odometer_unit as "odometerUnit",
+  to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"`
 
 function insertStatement(vehicle: Vehicle, entry: OutboxEntry, idempotency?: IdempotencyRecord) {
   const params: unknown[] = [
@@ -81,7 +85,8 @@ interface VehicleRow {
   year: number
   odometer: number
   odometerUnit: string
-  createdAt: Date
+  /** A Date from drizzle's mapping, ISO text from the raw page query. */
+  createdAt: Date | string
 }
 
 const toVehicle = (row: VehicleRow): Vehicle => ({
@@ -92,8 +97,31 @@ const toVehicle = (row: VehicleRow): Vehicle => ({
   year: row.year,
   odometer: row.odometer,
   odometerUnit: row.odometerUnit as Vehicle['odometerUnit'],
-  createdAt: row.createdAt.toISOString(),
+  createdAt: typeof row.createdAt === 'string' ? row.createdAt : row.createdAt.toISOString(),
 })
+
+/**
+ * The page query as SQL rather than drizzle's builder: it is the hot read path, and a fixed text per
+ * combination of filters (at most 32) is prepared once per connection by postgres.js.
+ */
+function listStatement(query: ListQuery) {
+  const conditions: string[] = []
+  const params: unknown[] = []
+  const add = (condition: (placeholder: string) => string, value: unknown) => {
+    params.push(value)
+    conditions.push(condition(`$${params.length}`))
+  }
+  if (query.before !== undefined) add((p) => `id < ${p}::uuid`, query.before)
+  if (query.manufacturer !== undefined) add((p) => `manufacturer = ${p}`, query.manufacturer)
+  if (query.model !== undefined) add((p) => `model = ${p}`, query.model)
+  if (query.yearFrom !== undefined) add((p) => `year >= ${p}::int`, query.yearFrom)
+  if (query.yearTo !== undefined) add((p) => `year <= ${p}::int`, query.yearTo)
+  // One row more than asked tells whether there is a next page.
+  params.push(query.limit + 1)
+  const where = conditions.length === 0 ? '' : `where ${conditions.join(' and ')}`
+  const text = `select ${SELECT_VEHICLE} from vehicles ${where} order by id desc limit $${params.length}::int`
+  return { text, params }
+}
 
 export interface VehicleRepository {
   insert(vehicle: Vehicle, entry: OutboxEntry, idempotency?: IdempotencyRecord): Promise<InsertOutcome>
@@ -132,19 +160,8 @@ export function createVehicleRepository(db: Database): VehicleRepository {
 
     list: (query) =>
       guarded(async () => {
-        const conditions: SQL[] = []
-        if (query.before !== undefined) conditions.push(lt(vehicles.id, query.before))
-        if (query.manufacturer !== undefined) conditions.push(eq(vehicles.manufacturer, query.manufacturer))
-        if (query.model !== undefined) conditions.push(eq(vehicles.model, query.model))
-        if (query.yearFrom !== undefined) conditions.push(gte(vehicles.year, query.yearFrom))
-        if (query.yearTo !== undefined) conditions.push(lte(vehicles.year, query.yearTo))
-        // One row more than asked tells whether there is a next page.
-        const rows = await db.orm
-          .select()
-          .from(vehicles)
-          .where(and(...conditions))
-          .orderBy(desc(vehicles.id))
-          .limit(query.limit + 1)
+        const { text, params } = listStatement(query)
+        const rows = await db.query<VehicleRow & Row>(text, params)
         return rows.map(toVehicle)
       }),
   }
