@@ -12,6 +12,11 @@ export interface Component {
   /** Resolves with a short description when the component serves; throws with what it saw otherwise. */
   ready(): Promise<string>
   readyTimeoutMs: number
+  /**
+   * How often to start again when the process exits before it is ready (default 1: no retry). A broker
+   * restarted right after a kill -9 can exit because ZooKeeper still holds its previous registration.
+   */
+  startAttempts?: number
   /** The graceful stop signal (SIGTERM unless the program means something else by it). */
   stopSignal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'
   /** Ports it binds on loopback; checked free before a start. */

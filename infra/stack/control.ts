@@ -111,14 +111,25 @@ export async function startComponent(name: string, stack: Stack = openStack(), s
     const adopted = stack.processes.adopt(name, component.launch().marker)
     if (adopted !== undefined) say(`${name}: found running without a pid file (pid ${adopted}); recorded it`)
   }
-  if (stack.processes.state(name).state !== 'running') {
-    await component.prepare()
-    await assertPortsFree(component)
-    const pid = await stack.processes.start(name, component.launch())
-    say(`${name}: started pid ${pid}`)
+  const attempts = component.startAttempts ?? 1
+  for (let attempt = 1; ; attempt++) {
+    if (stack.processes.state(name).state !== 'running') {
+      await component.prepare()
+      await assertPortsFree(component)
+      const pid = await stack.processes.start(name, component.launch())
+      say(`${name}: started pid ${pid}${attempt > 1 ? ` (attempt ${attempt} of ${attempts})` : ''}`)
+    }
+    try {
+      const detail = await awaitReady(stack, component)
+      say(`${name}: ready at ${component.endpoint} (${detail})`)
+      return
+    } catch (error) {
+      if (attempt >= attempts || stack.processes.alive(name)) throw error
+      say(`${name}: exited before it was ready; starting again in 3 s (${String(error)})`)
+      await stack.processes.clearStale(name)
+      await Bun.sleep(3_000)
+    }
   }
-  const detail = await awaitReady(stack, component)
-  say(`${name}: ready at ${component.endpoint} (${detail})`)
 }
 
 /** Stops one component: its graceful signal by default, or `{ signal: 'SIGKILL' }` to simulate a crash. */

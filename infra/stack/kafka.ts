@@ -181,6 +181,7 @@ export function kafkaComponents(config: StackConfig): Component[] {
       name,
       group: 'kafka',
       ports: [port],
+      startAttempts: 4,
       endpoint: `127.0.0.1:${port}`,
       readyTimeoutMs: 90_000,
       async prepare() {
