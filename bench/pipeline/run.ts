@@ -176,6 +176,7 @@ async function stageBreakdown(
 }
 
 interface LatencyResult {
+  warmSeconds: number
   stages: Record<string, number[]>
   sent: number
   created: number
@@ -197,7 +198,7 @@ async function latency(): Promise<LatencyResult> {
   const mongo = new MongoClient(system.mongoUrl, { serverSelectionTimeoutMS: 5_000 })
   try {
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
-    await warmUp(system, ads, WARMUP)
+    const warmSeconds = await warmUp(system, ads, WARMUP)
     const awaited = new Map<string, number>()
     const latencies: number[] = []
     const timeline = new Map<string, { postedAt: number; visibleAt?: number }>()
@@ -253,6 +254,7 @@ async function latency(): Promise<LatencyResult> {
     if (missing > 0) say(`latency: ${missing} ads never appeared within 120 s of the last POST`)
     const stages = await stageBreakdown(system, mongo, timeline)
     return {
+      warmSeconds,
       stages,
       sent: LATENCY_COUNT,
       created: results.filter((r) => r.id !== undefined).length,
@@ -270,6 +272,7 @@ async function latency(): Promise<LatencyResult> {
 }
 
 interface BurstResult {
+  warmSeconds: number
   created: number
   postSeconds: number
   allAdsSeconds: number | undefined
@@ -288,7 +291,7 @@ async function burst(): Promise<BurstResult> {
   const mongo = new MongoClient(system.mongoUrl, { serverSelectionTimeoutMS: 5_000 })
   try {
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
-    await warmUp(system, ads, WARMUP)
+    const warmSeconds = await warmUp(system, ads, WARMUP)
     const rss = sampleRss(pidsOf(system), 500)
     say(`burst: ${BURST_COUNT} vehicles at once (${CONCURRENCY} connections), estimate delay ${DELAY} s`)
     const results: Posted[] = []
@@ -328,6 +331,7 @@ async function burst(): Promise<BurstResult> {
       await Bun.sleep(250)
     }
     return {
+      warmSeconds,
       created: ids.size,
       postSeconds,
       allAdsSeconds,
@@ -422,6 +426,9 @@ if (only.includes('burst')) {
         [`the original design (${r.created} × ${DELAY} s / 2 estimators)`, `${fixed(original)} s`],
       ],
     ),
+  )
+  report.note(
+    `burst: warm-up of ${WARMUP} vehicles (and any backlog ahead of them) took ${fixed(r.warmSeconds, 1)} s`,
   )
   report.note(`burst: statuses ${r.statuses}`)
   const seconds = r.allAdsSeconds ?? Number.POSITIVE_INFINITY
