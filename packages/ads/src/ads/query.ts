@@ -64,9 +64,10 @@ export function sortKeyOf(sort: AdSort, doc: Pick<AdDocument, 'price' | 'updated
 }
 
 /**
- * One flat filter document rather than `$and` of clauses: FerretDB v1.24 pushes top-level equality
- * conditions down to PostgreSQL but nothing nested under `$and`/`$or`, so a manufacturer or model filter
- * written flat is evaluated by the database instead of on every document in FerretDB.
+ * One flat filter document rather than `$and` of clauses: FerretDB v1.24's PostgreSQL backend pushes
+ * top-level equality conditions down but nothing nested under `$and`/`$or`, so a manufacturer or model
+ * filter written flat is evaluated by PostgreSQL. (Its SQLite backend, the local stack's, pushes down only
+ * an exact `{_id}`; MongoDB uses the indexes either way.)
  */
 export function filterFor(query: AdQuery): Filter<AdDocument> {
   const filter: Record<string, unknown> = {}
