@@ -12,15 +12,15 @@
  * bun bench/stock-post/run.ts [--duration 20] [--warmup 5] [--connections 32] [--threads 1] [--pool 10]
  *   [--get-duration 10] [--rounds 1] [--only bare,stock,nest]
  */
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { postgres } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
 import { freshDatabase, runTag } from '../lib/database'
 import { cpuSeconds, rssMiB, sampleRss } from '../lib/machine'
 import { createReport, fixed, pct, table } from '../lib/report'
-import { type Candidate, freePort, startCandidate } from '../lib/service'
+import type { Candidate } from '../lib/service'
 import { type WrkResult, wrk } from '../lib/wrk'
+import { DEFAULT_NAMES, launchCandidate, NAMES, type Name, nextPrefix, prepareNest } from './candidates'
 
 const DURATION = intArg('duration', 20, 1, 600)
 const WARMUP = intArg('warmup', 5, 0, 120)
@@ -29,9 +29,6 @@ const THREADS = intArg('threads', 1, 1, 8)
 const POOL = intArg('pool', 10, 1, 100)
 const GET_DURATION = intArg('get-duration', 10, 0, 600)
 const ROUNDS = intArg('rounds', 1, 1, 5)
-const NAMES = ['bare', 'stock', 'nest', 'stock-smol'] as const
-const DEFAULT_NAMES = ['bare', 'stock', 'nest']
-type Name = (typeof NAMES)[number]
 const only = (stringArg('only') ?? DEFAULT_NAMES.join(',')).split(',')
 const bad = only.filter((n) => !(NAMES as readonly string[]).includes(n))
 if (bad.length > 0) {
@@ -40,97 +37,8 @@ if (bad.length > 0) {
 }
 const selected = NAMES.filter((n) => only.includes(n))
 
-const root = join(import.meta.dir, '..', '..')
-const nestDir = join(import.meta.dir, 'nest-ref')
 const say = (line: string) => console.log(`[stock-post] ${line}`)
-
-/** Node 20, npm ci from the lock file when needed, tsc: the reference as the original would run it. */
-async function prepareNest(): Promise<string> {
-  const run = (argv: string[]) => {
-    const result = Bun.spawnSync(argv, { cwd: nestDir, stdout: 'pipe', stderr: 'pipe' })
-    if (result.exitCode !== 0)
-      throw new Error(`${argv.join(' ')} failed:\n${result.stdout.toString()}${result.stderr.toString()}`)
-    return result.stdout.toString().trim()
-  }
-  const version = run(['node', '--version'])
-  if (!version.startsWith('v20.')) throw new Error(`the NestJS reference runs on Node 20; node is ${version}`)
-  if (!existsSync(join(nestDir, 'node_modules', '@nestjs', 'core'))) {
-    say('installing the NestJS reference (npm ci)')
-    run(['npm', 'ci', '--ignore-scripts', '--no-audit', '--no-fund'])
-  }
-  run(['node', join(nestDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
-  return version
-}
-
-function launch(name: Name, databaseUrl: string): Promise<Candidate> {
-  const port = freePort()
-  const common = { name: `post-${name}`, port, readyPath: '/stock?limit=1' }
-  if (name === 'bare') {
-    return startCandidate({
-      ...common,
-      argv: [
-        process.execPath,
-        join(import.meta.dir, 'bare.ts'),
-        '--port',
-        String(port),
-        '--database-url',
-        databaseUrl,
-        '--pool',
-        String(POOL),
-      ],
-      cwd: root,
-    })
-  }
-  if (name === 'nest') {
-    return startCandidate({
-      ...common,
-      argv: [
-        'node',
-        join(nestDir, 'dist', 'main.cjs'),
-        '--port',
-        String(port),
-        '--database-url',
-        databaseUrl,
-        '--pool',
-        String(POOL),
-      ],
-      cwd: nestDir,
-      env: { NODE_ENV: 'production' },
-    })
-  }
-  return startCandidate({
-    ...common,
-    // stock-smol: the same service under `bun --smol` (a smaller, more eagerly collected heap).
-    argv: [
-      process.execPath,
-      ...(name === 'stock-smol' ? ['--smol'] : []),
-      join(root, 'packages', 'stock', 'src', 'main.ts'),
-    ],
-    cwd: join(root, 'packages', 'stock'),
-    // No KAFKA_BROKERS: the relay is off, so the process does what the references do (its default
-    // log level and metrics stay on: they are part of the service).
-    env: {
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DB_POOL_MAX: String(POOL),
-      LOG_LEVEL: 'info',
-    },
-  })
-}
-
-const VIN_ALPHABET = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789'
-let prefixes = 0
-/** A distinct 4-character VIN prefix per wrk run (post.lua appends thread and counter). */
-const nextPrefix = () => {
-  let n = prefixes++
-  let out = ''
-  for (let i = 0; i < 4; i++) {
-    out = VIN_ALPHABET[n % 33] + out
-    n = Math.floor(n / 33)
-  }
-  return out
-}
+const launch = (name: Name, databaseUrl: string) => launchCandidate(name, databaseUrl, POOL)
 
 /**
  * Each candidate must do the work it is credited with: a valid body is stored (201), and — for the two
@@ -272,7 +180,7 @@ const command = `bun run bench:stock-post${process.argv.length > 2 ? ` -- ${proc
 const report = createReport('stock-post', command)
 const tag = runTag()
 let nodeVersion = 'not run'
-if (selected.includes('nest')) nodeVersion = await prepareNest()
+if (selected.includes('nest')) nodeVersion = await prepareNest(say)
 
 report.mark('start')
 const results: Measured[] = []
