@@ -165,3 +165,43 @@ test('a NOTIFY wakes the idle relay (polling interval here is a minute)', async 
   expect(published.flat().map((e) => e.key)).toEqual([entry.key])
   await relay.stop()
 })
+
+test('several lanes: every row sent exactly once, one vehicle still in order', async () => {
+  const { publisher, published } = fakePublisher()
+  const slow: Publisher = {
+    ...publisher,
+    async publish(events) {
+      await Bun.sleep(2)
+      await publisher.publish(events)
+    },
+  }
+  const vehicle = crypto.randomUUID()
+  const keys: string[] = []
+  for (let i = 0; i < 40; i++) {
+    keys.push((await enqueue(crypto.randomUUID())).key)
+    if (i % 10 === 0) await enqueue(vehicle, { n: i })
+  }
+  const relay = createRelay({
+    db,
+    publisher: slow,
+    logger,
+    registry: new Registry(),
+    batchSize: 3,
+    concurrency: 3,
+    pollIntervalMs: 20,
+    backoffMinMs: 10,
+    backoffMaxMs: 20,
+  })
+  relay.start()
+  const deadline = Date.now() + 10_000
+  while ((await pending()) !== 0 && Date.now() < deadline) await Bun.sleep(10)
+  await relay.stop()
+  const sentKeys = published.flat().map((e) => e.key)
+  expect(sentKeys.filter((k) => k !== vehicle).sort()).toEqual([...keys].sort())
+  expect(
+    published
+      .flat()
+      .filter((e) => e.key === vehicle)
+      .map((e) => (e.payload as { n: number }).n),
+  ).toEqual([0, 10, 20, 30])
+})

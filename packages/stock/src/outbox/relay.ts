@@ -12,6 +12,10 @@
  * so one vehicle's events leave one after another, in id order, even across instances.
  *
  * Wakes on LISTEN `outbox` (the inserting statement NOTIFYs at commit) with a polling fallback.
+ *
+ * `concurrency` lanes run batches side by side (each its own transaction over disjoint locked rows), so
+ * one batch's database work overlaps another's wait for acknowledgements; the Kafka module coalesces
+ * their sends. The order rule above holds across lanes as it does across instances.
  */
 import { ContractViolation } from '@vehicles/contracts'
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@vehicles/platform'
@@ -32,6 +36,8 @@ export interface RelayOptions {
   backoffMaxMs: number
   /** How long `stop()` keeps sending what is pending before it gives up (default 5 000 ms). */
   flushTimeoutMs?: number
+  /** Batches in flight at once (default 1). */
+  concurrency?: number
 }
 
 export interface RelayStatus {
@@ -121,21 +127,26 @@ export function createRelay(options: RelayOptions): Relay {
   let started = false
   let stopping = false
   let connected = false
+  let connecting: Promise<void> | undefined
   let failures = 0
   let lastError: string | undefined
   let lastSentAt: string | undefined
   let sent = 0
   let listener: Listener | undefined
-  let wakeUp: (() => void) | undefined
   let woken = false
-  let loop: Promise<void> | undefined
+  const waiters = new Set<() => void>()
+  let lanes: Promise<void>[] = []
+  let onStop: () => void = () => {}
+  const stopped = new Promise<void>((resolve) => {
+    onStop = resolve
+  })
 
   const wake = () => {
     woken = true
-    wakeUp?.()
+    for (const waiter of [...waiters]) waiter()
   }
 
-  /** Sleeps until `ms` passed or `wake()` was called (a wake that came in between counts). */
+  /** Sleeps until `ms` passed or `wake()` was called (a wake that came while busy counts once). */
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       if (woken || stopping) {
@@ -146,12 +157,28 @@ export function createRelay(options: RelayOptions): Relay {
       const timer = setTimeout(done, ms)
       function done() {
         clearTimeout(timer)
-        wakeUp = undefined
+        waiters.delete(done)
         woken = false
         resolve()
       }
-      wakeUp = done
+      waiters.add(done)
     })
+
+  /** One connect for all lanes. */
+  const ensureConnected = async () => {
+    if (connected) return
+    connecting ??= publisher.start().then(
+      () => {
+        connected = true
+        connecting = undefined
+      },
+      (error: unknown) => {
+        connecting = undefined
+        throw error
+      },
+    )
+    await connecting
+  }
 
   const backoffMs = (n: number) => {
     const exp = Math.min(options.backoffMaxMs, options.backoffMinMs * 2 ** Math.min(n - 1, 20))
@@ -159,10 +186,7 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   async function batch(): Promise<number> {
-    if (!connected) {
-      await publisher.start()
-      connected = true
-    }
+    await ensureConnected()
     const timer = batchSeconds.startTimer()
     let ids: string[] = []
     try {
@@ -248,8 +272,8 @@ export function createRelay(options: RelayOptions): Relay {
           connected = false
           await publisher.close().catch(() => {})
         }
-        if (!stopping) await sleep(wait)
-        // Woken by a NOTIFY during back-off: still wait the back-off out, Kafka is not back because of it.
+        // Only stop() cuts a back-off short: NOTIFYs keep coming while Kafka is away.
+        if (!stopping) await Promise.race([Bun.sleep(wait), stopped])
       }
     }
   }
@@ -271,17 +295,16 @@ export function createRelay(options: RelayOptions): Relay {
       if (started) return
       started = true
       void listen()
-      loop = run().finally(() => {
-        state = 'stopped'
-      })
+      lanes = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, () => run())
     },
     wake,
     runOnce: () => batch(),
     async stop() {
       if (stopping) return
       stopping = true
+      onStop()
       wake()
-      await loop
+      await Promise.all(lanes)
       // Flush: what is pending goes out now if Kafka answers, within the flush budget.
       const deadline = Date.now() + (options.flushTimeoutMs ?? 5_000)
       if (connected && failures === 0) {

@@ -57,6 +57,7 @@ export async function startOutbox(input: {
       logger,
       registry,
       batchSize: config.RELAY_BATCH_SIZE,
+      concurrency: config.RELAY_CONCURRENCY,
       pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
       backoffMinMs: config.RELAY_BACKOFF_MIN_MS,
       backoffMaxMs: config.RELAY_BACKOFF_MAX_MS,
