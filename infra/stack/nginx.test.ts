@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, repoRoot } from './config'
@@ -26,18 +26,22 @@ test('a nginx.conf whose upstream lines moved is refused instead of half-rendere
 
 test('the rendered file is valid for nginx itself (nginx -t)', async () => {
   const home = mkdtempSync(join(tmpdir(), 'stack-nginx-'))
-  const conf = join(home, 'nginx.conf')
-  // nginx creates only the last segment of a temp path; the stack makes tmp/ in prepare().
-  mkdirSync(join(home, 'tmp'))
-  writeFileSync(conf, renderNginxConf(source, loadConfig(), home))
-  const check = Bun.spawn(['/usr/sbin/nginx', '-t', '-p', `${home}/`, '-c', conf, '-e', 'stderr'], {
-    // access_log /dev/stdout must be openable: a file or /dev/null, as in the stack (not a socket).
-    stdout: 'ignore',
-    stderr: 'pipe',
-  })
-  const [code, stderr] = await Promise.all([check.exited, new Response(check.stderr).text()])
-  expect(stderr).toContain('syntax is ok')
-  expect(code, stderr).toBe(0)
+  try {
+    const conf = join(home, 'nginx.conf')
+    // nginx creates only the last segment of a temp path; the stack makes tmp/ in prepare().
+    mkdirSync(join(home, 'tmp'))
+    writeFileSync(conf, renderNginxConf(source, loadConfig(), home))
+    const check = Bun.spawn(['/usr/sbin/nginx', '-t', '-p', `${home}/`, '-c', conf, '-e', 'stderr'], {
+      // access_log /dev/stdout must be openable: a file or /dev/null, as in the stack (not a socket).
+      stdout: 'ignore',
+      stderr: 'pipe',
+    })
+    const [code, stderr] = await Promise.all([check.exited, new Response(check.stderr).text()])
+    expect(stderr).toContain('syntax is ok')
+    expect(code, stderr).toBe(0)
+  } finally {
+    rmSync(home, { recursive: true, force: true })
+  }
 })
 
 test('every error nginx can produce is answered with a JSON body, never its HTML page', () => {
