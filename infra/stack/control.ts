@@ -214,6 +214,7 @@ export async function up(stack: Stack = openStack(), say: Say = () => {}, only: 
     await Promise.all(members.map((component) => startComponent(component.name, stack, say)))
     if (phase.includes('kafka')) await ensureTopics(stack, say)
     for (const group of phase) ready.add(group)
+    if (ready.has('registry') && ready.has('nginx')) await registerContracts(stack, say)
     writeEnv(stack, ready)
     say(`${phase.join(' + ')}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   }
@@ -226,6 +227,27 @@ export async function prepare(stack: Stack = openStack(), say: Say = () => {}) {
     await component.prepare()
     say(`${component.name}: prepared in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   }
+}
+
+/**
+ * Registers the event schemas, as compose's one-shot `contracts-register` does: the services refuse
+ * to start until their subjects are registered, so a stack is only usable after this.
+ */
+export async function registerContracts(stack: Stack, say: Say = () => {}) {
+  const registry = `http://127.0.0.1:${stack.config.ports.nginx}/apis/ccompat/v7`
+  const child = Bun.spawn(['bun', 'run', 'contracts:register'], {
+    cwd: join(import.meta.dir, '..', '..'),
+    env: { ...process.env, SCHEMA_REGISTRY_URL: registry },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [out, err, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ])
+  if (code !== 0) throw new Error(`contracts:register failed (exit ${code}):\n${out}${err}`)
+  say(`contracts: ${out.trim().split('\n').join('; ')}`)
 }
 
 export async function ensureTopics(stack: Stack, say: Say = () => {}) {
