@@ -121,6 +121,9 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
     `lost ${lost}, duplicated ${duplicated}, dlq ${result.dlq}, recovery ${recovery}`
   const extras: string[] = []
   if (loadResult.unavailable > 0) extras.push(`503 with Retry-After ${loadResult.unavailable} (retried)`)
+  if (result.redelivered.length > 0) {
+    extras.push(`created event redelivered by the relay ${result.redelivered.length} (same event id, one ad)`)
+  }
   const unanswered = loadResult.statuses.error ?? 0
   if (unanswered > 0) extras.push(`no answer ${unanswered} (retried)`)
   if (loadResult.abandoned > 0) extras.push(`abandoned ${loadResult.abandoned}`)

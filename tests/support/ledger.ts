@@ -113,6 +113,8 @@ export interface Reconciliation {
   unstored: string[]
   lost: { created: string[]; processed: string[]; ads: string[] }
   duplicated: { created: string[]; processed: string[] }
+  /** Vehicles whose created event (same event id) is on the topic more than once. */
+  redelivered: string[]
   unpriced: string[]
   halfWritten: string[]
   dlq: number
@@ -232,18 +234,37 @@ export class Ledger {
   }
 }
 
-function occurrences(records: TopicRecord[], ids: Set<string>): Map<string, number> {
-  const counts = new Map<string, number>()
-  for (const record of records) {
-    if (ids.has(record.key)) counts.set(record.key, (counts.get(record.key) ?? 0) + 1)
-  }
-  return counts
+/** The `event-id` header of a record as kcat prints headers (`name=value,name=value`). */
+export function eventIdOf(record: TopicRecord): string {
+  return (
+    /(?:^|,)event-id=([^,]*)/.exec(record.headers)?.[1] ?? `no-event-id@${record.partition}/${record.offset}`
+  )
 }
 
+/** vehicle id → event ids of its records (one entry per record), for the vehicles in `ids`. */
+function eventsByVehicle(records: TopicRecord[], ids: Set<string>): Map<string, string[]> {
+  const events = new Map<string, string[]>()
+  for (const record of records) {
+    if (!ids.has(record.key)) continue
+    const list = events.get(record.key) ?? []
+    list.push(eventIdOf(record))
+    events.set(record.key, list)
+  }
+  return events
+}
+
+/**
+ * Duplicates, told apart from redeliveries:
+ * - created: a vehicle with two different event ids was published twice (duplicate); one event id on two
+ *   records is the relay sending an event again after an unacknowledged attempt (redelivery: at-least-once,
+ *   the event is the same one, consumers see its id twice);
+ * - processed: the estimator prices each created record exactly once (Kafka transactions), so a vehicle
+ *   with more processed records than created records was priced twice (duplicate).
+ */
 export function reconcile(acknowledged: Set<string>, snapshot: Snapshot): Reconciliation {
   const truth = new Set(snapshot.postgres)
-  const created = occurrences(snapshot.created, truth)
-  const processed = occurrences(snapshot.processed, truth)
+  const created = eventsByVehicle(snapshot.created, truth)
+  const processed = eventsByVehicle(snapshot.processed, truth)
   const ads = new Map(snapshot.ads.map((ad) => [ad.id, ad]))
   const ids = [...truth]
   return {
@@ -255,9 +276,12 @@ export function reconcile(acknowledged: Set<string>, snapshot: Snapshot): Reconc
       ads: ids.filter((id) => !ads.has(id)),
     },
     duplicated: {
-      created: [...created].filter(([, n]) => n > 1).map(([id]) => id),
-      processed: [...processed].filter(([, n]) => n > 1).map(([id]) => id),
+      created: [...created].filter(([, events]) => new Set(events).size > 1).map(([id]) => id),
+      processed: [...processed]
+        .filter(([id, events]) => events.length > (created.get(id)?.length ?? 0))
+        .map(([id]) => id),
     },
+    redelivered: [...created].filter(([, events]) => new Set(events).size < events.length).map(([id]) => id),
     unpriced: ids.filter((id) => ads.has(id) && ads.get(id)?.priced !== true),
     halfWritten: snapshot.halfWritten,
     dlq: snapshot.dlq.length,
@@ -288,6 +312,7 @@ export function describe(result: Reconciliation): string {
     `missing in ads ${sample(result.lost.ads)}`,
     `duplicated on created ${sample(result.duplicated.created)}`,
     `duplicated on processed ${sample(result.duplicated.processed)}`,
+    `created event redelivered ${sample(result.redelivered)}`,
     `ads without a price ${sample(result.unpriced)}`,
     `half-written ${sample(result.halfWritten)}`,
     `dead letters ${result.dlq}`,

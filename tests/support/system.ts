@@ -10,11 +10,12 @@
  *
  * Each run gets a fresh PostgreSQL database for the stock and a fresh MongoDB database for the ads, so runs
  * never see each other's rows. Topics, consumer groups and transactional ids are the system's own (see
- * lock.ts: one system at a time). Logs: `.stack/logs/system-<name>.log`; pids: `.stack/run/system-<name>.pid`.
+ * lock.ts: one system at a time); the groups start at the end of their topics (groups.ts). Logs: `.stack/logs/system-<name>.log`; pids: `.stack/run/system-<name>.pid`.
  */
 import { rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { MongoClient, postgres, type StackEnv, stackEnv } from '../../packages/testing/src/index'
+import { skipBacklog } from './groups'
 import { acquireSystemLock } from './lock'
 import { freePort, killLeftover, portTaken, type Spawned, spawnLogged, tail, terminate } from './processes'
 
@@ -205,6 +206,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     } finally {
       await admin.end()
     }
+
+    await skipBacklog(
+      stack.KAFKA_BROKERS,
+      [
+        { groupId: 'price-estimate', topic: 'stock.vehicle-created' },
+        { groupId: 'vehicles-ads', topic: 'stock.vehicle-processed' },
+      ],
+      say,
+    )
 
     const port = (name: ServiceName) => options.ports?.[name] ?? freePort()
     const common = {
