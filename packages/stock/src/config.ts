@@ -26,7 +26,7 @@ export const StockConfigSchema = Type.Object({
   ),
   BODY_LIMIT_BYTES: Int(256, 1_048_576, 16_384, 'largest accepted request body'),
   RELAY_ENABLED: Type.Boolean({ default: true, description: 'run the outbox relay in this process' }),
-  RELAY_BATCH_SIZE: Int(1, 1_000, 200, 'outbox rows per relay transaction'),
+  RELAY_BATCH_SIZE: Int(1, 1_000, 500, 'outbox rows per relay transaction'),
   RELAY_CONCURRENCY: Int(1, 8, 1, 'relay transactions in flight at once in this process'),
   RELAY_POLL_INTERVAL_MS: Int(50, 60_000, 1_000, 'polling fallback when no NOTIFY arrives'),
   RELAY_BACKOFF_MIN_MS: Int(10, 60_000, 250, 'first wait after a failed send'),

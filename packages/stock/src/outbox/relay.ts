@@ -68,14 +68,18 @@ interface PendingRow {
   headers: Record<string, string>
 }
 
-// The head rows of their aggregates only (see the module comment), oldest first.
+// The head rows of their aggregates only (see the module comment), oldest first. Written as a correlated
+// `min()` rather than `not exists (… p.id < o.id)`: PostgreSQL always runs it as one index probe per row,
+// whereas the anti-join, planned on the stale statistics of a freshly filled outbox (exactly the
+// backlog after a Kafka outage), scanned every pending row per candidate: 180 ms instead of 1 ms per
+// batch of 200 over 3 000 pending rows.
 const SELECT_PENDING = `
   select o.id::text as id, o.topic, o.key, o.payload, o.headers
   from outbox o
   where o.sent_at is null and o.failed_at is null
-    and not exists (
-      select 1 from outbox p
-      where p.aggregate_id = o.aggregate_id and p.sent_at is null and p.failed_at is null and p.id < o.id
+    and o.id = (
+      select min(p.id) from outbox p
+      where p.aggregate_id = o.aggregate_id and p.sent_at is null and p.failed_at is null
     )
   order by o.id
   limit $1
