@@ -6,9 +6,10 @@
  * It ends with one line `tests: N passed, N failed` summed over every runner, and exits non-zero when
  * any step failed or when a step ran no test at all.
  */
-import { Glob } from 'bun'
+
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { Glob } from 'bun'
 
 const root = resolve(import.meta.dir, '..')
 
@@ -38,7 +39,8 @@ function bunCounts(output: string) {
 function pytestCounts(output: string) {
   const summary = output.split('\n').findLast((line) => /\d+ (passed|failed)/.test(line)) ?? ''
   const passed = Number(/(\d+) passed/.exec(summary)?.[1] ?? 0)
-  const failed = Number(/(\d+) failed/.exec(summary)?.[1] ?? 0) + Number(/(\d+) errors?/.exec(summary)?.[1] ?? 0)
+  const failed =
+    Number(/(\d+) failed/.exec(summary)?.[1] ?? 0) + Number(/(\d+) errors?/.exec(summary)?.[1] ?? 0)
   return { passed, failed }
 }
 
@@ -117,7 +119,9 @@ for (const step of steps) {
 console.log('\n=== summary')
 for (const r of results) {
   const verdict = r.ok ? 'ok' : 'FAILED'
-  console.log(`${verdict.padEnd(6)} ${r.name.padEnd(18)} ${r.passed} passed, ${r.failed} failed  ${r.seconds.toFixed(1)} s`)
+  console.log(
+    `${verdict.padEnd(6)} ${r.name.padEnd(18)} ${r.passed} passed, ${r.failed} failed  ${r.seconds.toFixed(1)} s`,
+  )
 }
 const passed = results.reduce((sum, r) => sum + r.passed, 0)
 const failed = results.reduce((sum, r) => sum + r.failed, 0)
