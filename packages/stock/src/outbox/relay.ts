@@ -20,6 +20,7 @@
 import { ContractViolation } from '@vehicles/contracts'
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@vehicles/platform'
 import type { Database, Listener } from '../db/database'
+import { isUnavailable } from '../db/errors'
 import { OUTBOX_CHANNEL } from './enqueue'
 import type { OutgoingEvent, Publisher } from './publisher'
 
@@ -106,7 +107,7 @@ export function createRelay(options: RelayOptions): Relay {
   })
   const errorsTotal = new Counter({
     name: 'outbox_relay_errors_total',
-    help: 'failed relay batches (Kafka, registry or database away), by stage',
+    help: 'failed relay batches by stage: connect (Kafka or registry at start), send, database',
     labelNames: ['stage'] as const,
     registers,
   })
@@ -260,7 +261,7 @@ export function createRelay(options: RelayOptions): Relay {
         lastError = message(error)
         state = 'backing_off'
         backingOff.set(1)
-        errorsTotal.inc({ stage: connected ? 'send' : 'connect' })
+        errorsTotal.inc({ stage: !connected ? 'connect' : isUnavailable(error) ? 'database' : 'send' })
         const wait = backoffMs(failures)
         // Every failure while it is new, then one line in ten: the outbox keeps filling, the log should not.
         if (failures <= 3 || failures % 10 === 0) {
