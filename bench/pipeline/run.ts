@@ -391,6 +391,21 @@ if (only.includes('latency')) {
       ],
     ),
   )
+  report.section(
+    'Where the latency goes, per vehicle, from the timestamps the system keeps (ms; clocks of one machine)',
+    table(
+      ['stage', 'p50 ms', 'p90 ms', 'p99 ms'],
+      Object.entries(r.stages).map(([stage, list]) => [
+        stage,
+        fixed(percentile(list, 50), 1),
+        fixed(percentile(list, 90), 1),
+        fixed(percentile(list, 99), 1),
+      ]),
+    ),
+  )
+  report.note(
+    `latency: warm-up of ${WARMUP} vehicles (and any backlog ahead of them) took ${fixed(r.warmSeconds, 1)} s`,
+  )
   report.note(
     `latency: POSTs sent in ${fixed(r.sendSeconds, 1)} s (${fixed(r.sent / r.sendSeconds)}/s achieved); statuses ${r.statuses}`,
   )

@@ -90,7 +90,7 @@ async function list(limit: number): Promise<Response> {
   return Response.json({ items, nextCursor })
 }
 
-Bun.serve({
+const server = Bun.serve({
   port,
   hostname: '127.0.0.1',
   reusePort: false,
@@ -103,3 +103,8 @@ Bun.serve({
   },
 })
 console.log(JSON.stringify({ event: 'listening', port }))
+process.on('SIGTERM', async () => {
+  await server.stop()
+  await sql.end({ timeout: 5 })
+  process.exit(0)
+})
