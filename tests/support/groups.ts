@@ -46,7 +46,9 @@ export async function skipBacklog(
         },
         { timeoutMs, intervalMs: 1_000 },
       )
-      say(`group ${groupId}: starts at the end of ${topic} (skipped ${skipped} offsets left behind by earlier runs)`)
+      say(
+        `group ${groupId}: starts at the end of ${topic} (skipped ${skipped} offsets left behind by earlier runs)`,
+      )
     }
   } finally {
     await admin.disconnect()

@@ -12,7 +12,7 @@
  * never see each other's rows. Topics, consumer groups and transactional ids are the system's own (see
  * lock.ts: one system at a time); the groups start at the end of their topics (groups.ts). Logs: `.stack/logs/system-<name>.log`; pids: `.stack/run/system-<name>.pid`.
  */
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { MongoClient, postgres, type StackEnv, stackEnv } from '../../packages/testing/src/index'
 import { skipBacklog } from './groups'
@@ -137,6 +137,10 @@ async function waitReady(service: Service, logFile: string, timeoutMs: number): 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const say = options.say ?? (() => {})
   const stack = stackEnv()
+  const python = join(repoRoot, 'estimator', '.venv', 'bin', 'python')
+  if (!existsSync(python)) {
+    throw new Error(`the estimator's virtualenv is missing (${python}): run estimator/scripts/setup.sh first`)
+  }
   const runId = `${Date.now().toString(36)}${crypto.randomUUID().slice(0, 4)}`
   const release = await acquireSystemLock(
     join(runDir(stack), 'system.lock'),
@@ -228,7 +232,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       return {
         name,
         port: metricsPort,
-        argv: [join(repoRoot, 'estimator', '.venv', 'bin', 'python'), '-m', 'estimator'],
+        argv: [python, '-m', 'estimator'],
         cwd: join(repoRoot, 'estimator'),
         env: {
           ...common,
