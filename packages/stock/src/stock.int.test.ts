@@ -120,6 +120,17 @@ describe('vehicles-stock on the real stack', () => {
     expect(second.status).toBe(201)
     expect(second.json).toEqual(first.json)
     expect(await counts(db)).toEqual(before)
+
+    // Concurrent retries of a new key: one vehicle, every answer the same 201.
+    const racedKey = crypto.randomUUID()
+    const raced = vehicleBody(4)
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => postVehicle(stock.url, raced, { 'idempotency-key': racedKey })),
+    )
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(201))
+    expect(new Set(answers.map((a) => (a.json as Vehicle).id)).size).toBe(1)
+    const after = await counts(db)
+    expect(after?.vehicles).toBe((before?.vehicles ?? 0) + 1)
   })
 
   test('pagination returns every row that existed at the start exactly once while rows are being inserted', async () => {
