@@ -275,7 +275,8 @@ export function createRelay(options: RelayOptions): Relay {
         // still has in flight, so nothing of the old session lands after the new one starts.
         if (connected && failures % 5 === 0) {
           connected = false
-          await publisher.close().catch(() => {})
+          // Bounded: a client stuck on dead brokers must not hold this lane forever.
+          await Promise.race([publisher.close().catch(() => {}), Bun.sleep(options.backoffMaxMs)])
         }
         // Only stop() cuts a back-off short: NOTIFYs keep coming while Kafka is away.
         if (!stopping) await Promise.race([Bun.sleep(wait), stopped])
