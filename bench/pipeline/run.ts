@@ -10,17 +10,21 @@
  *    service sampled throughout. Goals ≤ 45 s (the original design: N × 30 s / 2) and < 80 MB per Bun service.
  *
  * bun bench/pipeline/run.ts [--latency-count 10000] [--rate 200] [--poll-ms 10] [--burst-count 10000]
- *   [--delay 30] [--concurrency 64] [--warmup 20] [--only latency,burst]
+ *   [--delay 30] [--concurrency 64] [--warmup 20] [--only latency,burst] [--profile]
  *
  * Each phase starts with a warm-up: --warmup vehicles POSTed and their ads awaited, so the figures are of a
  * running system (consumer groups joined, connections open), not of its start. The topics and consumer
  * groups are the system's own, shared with every other run on the stack: the warm-up also drains whatever
  * backlog earlier runs left ahead of ours (its duration is printed), so it never counts in the figures.
  */
+
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { COLLECTION } from '../../packages/ads/src/ads/repository'
-import { MongoClient, postgres } from '../../packages/testing/src/index'
+import { MongoClient, postgres, stackEnv } from '../../packages/testing/src/index'
 import { type System, startSystem } from '../../tests/support/system'
-import { intArg, stringArg } from '../lib/args'
+import { flagArg, intArg, stringArg } from '../lib/args'
+import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu-profile'
 import { type RssStats, sampleRss } from '../lib/machine'
 import { createReport, fixed, table } from '../lib/report'
 
@@ -31,6 +35,38 @@ const BURST_COUNT = intArg('burst-count', 10_000, 10, 1_000_000)
 const DELAY = intArg('delay', 30, 0, 600)
 const CONCURRENCY = intArg('concurrency', 64, 1, 1_024)
 const WARMUP = intArg('warmup', 20, 0, 10_000)
+/** Runs the Bun services under `--cpu-prof` (costs CPU: the figures of such a run are not the headline ones). */
+const PROFILE = flagArg('profile')
+const profileDir = (phase: string, name: string) =>
+  join(
+    stackEnv().STACK_DIR ?? join(import.meta.dir, '..', '..', '.stack'),
+    'bench',
+    `profile-${phase}-${runPrefix}`,
+    name,
+  )
+const profiled = (phase: string) =>
+  PROFILE
+    ? {
+        env: Object.fromEntries(
+          (['stock', 'ads'] as const).map((name) => {
+            mkdirSync(profileDir(phase, name), { recursive: true })
+            return [
+              name,
+              { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${profileDir(phase, name)}` },
+            ]
+          }),
+        ),
+      }
+    : {}
+const profiles: { phase: string; name: string; summary: ProfileSummary }[] = []
+function collectProfiles(phase: string) {
+  if (!PROFILE) return
+  for (const name of ['stock', 'ads']) {
+    const markdown = newestProfile(profileDir(phase, name))
+    if (markdown !== undefined) profiles.push({ phase, name, summary: summarizeProfile(markdown, 10) })
+    rmSync(profileDir(phase, name), { recursive: true, force: true })
+  }
+}
 const PHASES = ['latency', 'burst'] as const
 const only = (stringArg('only') ?? PHASES.join(',')).split(',')
 if (only.some((p) => !(PHASES as readonly string[]).includes(p))) {
@@ -176,6 +212,8 @@ async function stageBreakdown(
 }
 
 interface LatencyResult {
+  /** Ads of vehicles this run did not post, written after the warm-up: other runs' events on the shared topics. */
+  foreign: number
   warmSeconds: number
   stages: Record<string, number[]>
   sent: number
@@ -190,6 +228,7 @@ interface LatencyResult {
 
 async function latency(): Promise<LatencyResult> {
   const system = await startSystem({
+    ...profiled('latency'),
     purpose: 'bench pipeline latency',
     estimateDelaySeconds: 0,
     say,
@@ -199,6 +238,7 @@ async function latency(): Promise<LatencyResult> {
   try {
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
     const warmSeconds = await warmUp(system, ads, WARMUP)
+    const baseline = await ads.countDocuments({})
     const awaited = new Map<string, number>()
     const latencies: number[] = []
     const timeline = new Map<string, { postedAt: number; visibleAt?: number }>()
@@ -253,7 +293,9 @@ async function latency(): Promise<LatencyResult> {
     await watcher
     if (missing > 0) say(`latency: ${missing} ads never appeared within 120 s of the last POST`)
     const stages = await stageBreakdown(system, mongo, timeline)
+    const foreign = (await ads.countDocuments({})) - baseline - latencies.length
     return {
+      foreign,
       warmSeconds,
       stages,
       sent: LATENCY_COUNT,
@@ -272,6 +314,7 @@ async function latency(): Promise<LatencyResult> {
 }
 
 interface BurstResult {
+  foreign: number
   warmSeconds: number
   created: number
   postSeconds: number
@@ -283,6 +326,7 @@ interface BurstResult {
 
 async function burst(): Promise<BurstResult> {
   const system = await startSystem({
+    ...profiled('burst'),
     purpose: 'bench pipeline burst',
     estimateDelaySeconds: DELAY,
     say,
@@ -292,6 +336,7 @@ async function burst(): Promise<BurstResult> {
   try {
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
     const warmSeconds = await warmUp(system, ads, WARMUP)
+    const baseline = await ads.countDocuments({})
     const rss = sampleRss(pidsOf(system), 500)
     say(`burst: ${BURST_COUNT} vehicles at once (${CONCURRENCY} connections), estimate delay ${DELAY} s`)
     const results: Posted[] = []
@@ -313,7 +358,7 @@ async function burst(): Promise<BurstResult> {
     let adsSeen = 0
     let lastSaid = 0
     while (performance.now() < deadline) {
-      const count = await ads.countDocuments({})
+      const count = (await ads.countDocuments({})) - baseline
       const now = performance.now()
       if (count >= ids.size) {
         // Every one of ours (another run's leftovers on the system topics could land here too).
@@ -325,12 +370,14 @@ async function burst(): Promise<BurstResult> {
         }
       } else adsSeen = count
       if (now - lastSaid > 5_000) {
-        say(`burst: ${count} ads after ${fixed((now - started) / 1000, 1)} s`)
+        say(`burst: ${count} new ads after ${fixed((now - started) / 1000, 1)} s`)
         lastSaid = now
       }
       await Bun.sleep(250)
     }
+    const foreign = (await ads.countDocuments({})) - baseline - adsSeen
     return {
+      foreign,
       warmSeconds,
       created: ids.size,
       postSeconds,
@@ -366,6 +413,7 @@ if (only.includes('latency')) {
   report.mark('latency: start')
   const r = await latency()
   report.mark('latency: end')
+  collectProfiles('latency')
   const p = (q: number) => fixed(percentile(r.latencies, q), 1)
   report.section(
     `Delay 0: POST → ad visible, ${r.sent} vehicles at ${RATE}/s (open loop), ads watched every ${POLL_MS} ms`,
@@ -426,6 +474,7 @@ if (only.includes('burst')) {
   report.mark('burst: start')
   const r = await burst()
   report.mark('burst: end')
+  collectProfiles('burst')
   const original = (r.created * DELAY) / 2
   report.section(
     `Delay ${DELAY} s, two estimators: ${BURST_COUNT} vehicles POSTed at once (${CONCURRENCY} connections)`,
@@ -446,6 +495,11 @@ if (only.includes('burst')) {
     `burst: warm-up of ${WARMUP} vehicles (and any backlog ahead of them) took ${fixed(r.warmSeconds, 1)} s`,
   )
   report.note(`burst: statuses ${r.statuses}`)
+  report.note(`burst: ads of other runs' events processed meanwhile (shared topics): ${r.foreign}`)
+  if (r.foreign > 0)
+    problems.push(
+      `burst: ${r.foreign} foreign events went through the pipeline during the run: the stack was not quiet`,
+    )
   const seconds = r.allAdsSeconds ?? Number.POSITIVE_INFINITY
   figures.push([
     `delay ${DELAY} s, ${r.created} at once: all ads exist after`,
@@ -472,6 +526,22 @@ report.section(
   'Resident memory (sampled every 500 ms)',
   table(['phase', 'process', 'peak MiB', 'mean MiB', 'samples'], memory),
 )
+for (const { phase, name, summary } of profiles) {
+  report.section(
+    `CPU profile of ${name} during the ${phase} phase (bun --cpu-prof; self time by package, whole process life)`,
+    table(
+      ['package', 'self ms', 'share'],
+      summary.byPackage.map((p) => [p.name, fixed(p.ms), `${fixed(p.share * 100)} %`]),
+    ) +
+      '\n\n' +
+      table(
+        ['hottest function', 'location', 'self ms'],
+        summary.hot.map((h) => [`\`${h.fn}\``, `\`${h.location}\``, fixed(h.ms)]),
+      ),
+  )
+}
+if (PROFILE)
+  report.note('PROFILED RUN: stock and ads ran under bun --cpu-prof; their figures carry its cost.')
 report.section('Figures', table(['figure', 'value', 'goal', ''], figures))
 for (const p of problems) report.note(`PROBLEM: ${p}`)
 report.print()
