@@ -11,6 +11,7 @@
  * Everything it creates is its own (topic, group, databases `ads_bench_*`) and removed at the end.
  */
 
+import { cpus, loadavg } from 'node:os'
 import type { AdDocument } from '../../packages/ads/src/ads/model'
 import { adDocument, COLLECTION } from '../../packages/ads/src/ads/repository'
 import { connectMongo } from '../../packages/ads/src/db'
@@ -310,7 +311,14 @@ const which = process.argv.includes('--read-only')
   : process.argv.includes('--ingest-only')
     ? ['ingest']
     : ['ingest', 'read']
+// The machine is shared (2 cores): the load around the run is part of the result.
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')
+keep(`load average at start: ${load()} (${cpus().length} cores)`)
 if (which.includes('ingest')) await ingest()
 if (which.includes('read')) await read()
+keep(`load average at end: ${load()}`)
 console.log('\n=== results')
 for (const line of results) console.log(line)
