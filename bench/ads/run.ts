@@ -312,13 +312,13 @@ const which = process.argv.includes('--read-only')
     ? ['ingest']
     : ['ingest', 'read']
 // The machine is shared (2 cores): the load around the run is part of the result.
-const load = () =>
+const loadAverage = () =>
   loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')
-keep(`load average at start: ${load()} (${cpus().length} cores)`)
+keep(`load average at start: ${loadAverage()} (${cpus().length} cores)`)
 if (which.includes('ingest')) await ingest()
 if (which.includes('read')) await read()
-keep(`load average at end: ${load()}`)
+keep(`load average at end: ${loadAverage()}`)
 console.log('\n=== results')
 for (const line of results) console.log(line)
