@@ -254,6 +254,11 @@ async function read() {
 
     // The default: GET /ads from the in-memory index.
     service = await startService('memory', database, topic, groupId)
+    const metricsText = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text()
+    const rss = Number(
+      /^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(metricsText)?.[1] ?? Number.NaN,
+    )
+    keep(`LIST_SOURCE=memory: service RSS with ${ADS} ads indexed: ${(rss / 2 ** 20).toFixed(0)} MiB`)
     await load('LIST_SOURCE=memory: GET /ads?limit=50 (newest first, no filter)', '/ads?limit=50')
     await load(
       'LIST_SOURCE=memory: GET /ads?limit=50&sort=price&manufacturer=Renault&model=Clio',
