@@ -81,8 +81,8 @@ async function boot() {
     name: 'mongodb',
     check: async () => {
       await repository.ping()
-      const list =
-        indexed === undefined ? {} : { listIndexAds: indexed.size, listIndexLoadedAt: indexed.loadedAt }
+      const loadedAt = indexed?.loadedAt === undefined ? undefined : new Date(indexed.loadedAt).toISOString()
+      const list = indexed === undefined ? {} : { listIndexAds: indexed.size, listIndexLoadedAt: loadedAt }
       return { ok: true, detail: { paused: projection.blocked > 0, ...list } }
     },
   })
