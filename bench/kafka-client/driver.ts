@@ -161,7 +161,13 @@ export async function runBench(candidate: Candidate, args: BenchArgs, runtime: s
   await Promise.all(pending)
   latencies.sort((a, b) => a - b)
 
-  await candidate.close()
+  // Closing is not measured; a client that hangs in close must not lose the figures already taken.
+  log('close')
+  const closed = await Promise.race([
+    candidate.close().then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000)),
+  ])
+  if (!closed) log('close did not finish within 15 s')
   clearInterval(sampler)
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
   return {
