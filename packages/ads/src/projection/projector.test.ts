@@ -170,4 +170,21 @@ describe('projection handler', () => {
       { offset: '9', reason: 'unprojectable: RangeError: "2026-11-25T23:59:60Z" is not a valid date-time' },
     ])
   })
+
+  test('an unprojectable answer after a database outage still resumes the topic', async () => {
+    let calls = 0
+    const h = harness({
+      store: {
+        async upsert() {
+          calls++
+          if (calls === 1) throw new DatabaseDown('connection refused')
+          throw new RangeError('cannot order')
+        },
+      },
+    })
+    await h.handler(message(encode(processedEvent()), 11))
+    expect(h.calls).toEqual(['pause', 'resume'])
+    expect(h.dlq.map((d) => d.offset)).toEqual(['11'])
+    expect(h.handler.blocked).toBe(0)
+  })
 })

@@ -117,6 +117,10 @@ export function createProjectionHandler(deps: ProjectionDeps): MessageHandler & 
           return outcome
         } catch (error) {
           if (deps.isUnprojectable(error)) {
+            if (isBlocked) {
+              isBlocked = false
+              unblock(message, attempt)
+            }
             await deadLetter(message, 'unprojectable', error)
             return 'dlq'
           }
