@@ -21,7 +21,8 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { COLLECTION } from '../../packages/ads/src/ads/repository'
-import { MongoClient, postgres, stackEnv } from '../../packages/testing/src/index'
+import { TOPICS } from '../../packages/contracts/src/index'
+import { Kafka, logLevel, MongoClient, postgres, stackEnv } from '../../packages/testing/src/index'
 import { type System, startSystem } from '../../tests/support/system'
 import { flagArg, intArg, stringArg } from '../lib/args'
 import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu-profile'
@@ -159,6 +160,41 @@ async function warmUp(system: System, ads: AdsCollection, count: number): Promis
   return seconds
 }
 
+/**
+ * A read_committed consumer of the processed topic in a group of its own, started at the end: notes when
+ * each vehicle's processed event becomes readable, i.e. when the estimator's transaction committed. It
+ * splits "estimate → ad visible" into the estimator's commit and the ads service's part.
+ */
+async function watchCommitted(readableAt: Map<string, number>) {
+  const stack = stackEnv()
+  const groupId = `bench-pipeline-watch-${runPrefix}-${crypto.randomUUID().slice(0, 8)}`
+  const kafka = new Kafka({
+    clientId: groupId,
+    brokers: stack.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  })
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 })
+  await consumer.connect()
+  await consumer.subscribe({ topic: TOPICS.vehicleProcessed, fromBeginning: false })
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const key = message.key?.toString()
+      if (key !== undefined && !readableAt.has(key)) readableAt.set(key, Date.now())
+    },
+  })
+  await joined
+  // The new group's starting offsets (latest) are fixed once it has fetched; give it that moment.
+  await Bun.sleep(1_000)
+  return async () => {
+    await consumer.disconnect()
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.deleteGroups([groupId]).catch(() => undefined)
+    await admin.disconnect()
+  }
+}
+
 /** What the warm-up needs of the ads collection. */
 interface AdsCollection {
   countDocuments(filter: { _id: { $in: string[] } }): Promise<number>
@@ -174,6 +210,7 @@ async function stageBreakdown(
   system: System,
   mongo: MongoClient,
   timeline: Map<string, { postedAt: number; visibleAt?: number }>,
+  readableAt: Map<string, number>,
 ): Promise<Record<string, number[]>> {
   const ids = [...timeline.keys()]
   const sent = new Map<string, number>()
@@ -196,16 +233,24 @@ async function stageBreakdown(
   const stages: Record<string, number[]> = {
     'POST → relay transaction picks the row': [],
     'relay → estimate produced (Kafka, estimator consume)': [],
-    'estimate → ad visible (transaction commit, ads consume and upsert, our poll)': [],
+    'estimate → readable on Kafka (estimator transaction commit)': [],
+    'readable → ad visible (ads consume and upsert, our poll)': [],
   }
-  const [toRelay, toEstimate, toVisible] = Object.values(stages) as [number[], number[], number[]]
+  const [toRelay, toEstimate, toReadable, toVisible] = Object.values(stages) as [
+    number[],
+    number[],
+    number[],
+    number[],
+  ]
   for (const [id, { postedAt, visibleAt }] of timeline) {
     const s = sent.get(id)
     const e = estimated.get(id)
-    if (s === undefined || e === undefined || visibleAt === undefined) continue
+    const r = readableAt.get(id)
+    if (s === undefined || e === undefined || r === undefined || visibleAt === undefined) continue
     toRelay.push(s - postedAt)
     toEstimate.push(e - s)
-    toVisible.push(visibleAt - e)
+    toReadable.push(r - e)
+    toVisible.push(visibleAt - r)
   }
   for (const list of Object.values(stages)) list.sort((a, b) => a - b)
   return stages
@@ -242,6 +287,8 @@ async function latency(): Promise<LatencyResult> {
     const awaited = new Map<string, number>()
     const latencies: number[] = []
     const timeline = new Map<string, { postedAt: number; visibleAt?: number }>()
+    const readableAt = new Map<string, number>()
+    const stopWatching = await watchCommitted(readableAt)
     const results: Posted[] = []
     const rss = sampleRss(pidsOf(system), 500)
     let sending = true
@@ -291,8 +338,9 @@ async function latency(): Promise<LatencyResult> {
     const missing = awaited.size
     awaited.clear()
     await watcher
+    await stopWatching()
     if (missing > 0) say(`latency: ${missing} ads never appeared within 120 s of the last POST`)
-    const stages = await stageBreakdown(system, mongo, timeline)
+    const stages = await stageBreakdown(system, mongo, timeline, readableAt)
     const foreign = (await ads.countDocuments({})) - baseline - latencies.length
     return {
       foreign,
@@ -451,6 +499,11 @@ if (only.includes('latency')) {
       ]),
     ),
   )
+  report.note(`latency: ads of other runs' events processed meanwhile (shared topics): ${r.foreign}`)
+  if (r.foreign > 0)
+    problems.push(
+      `latency: ${r.foreign} foreign events went through the pipeline during the run: the stack was not quiet`,
+    )
   report.note(
     `latency: warm-up of ${WARMUP} vehicles (and any backlog ahead of them) took ${fixed(r.warmSeconds, 1)} s`,
   )
