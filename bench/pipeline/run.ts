@@ -18,7 +18,7 @@
  * backlog earlier runs left ahead of ours (its duration is printed), so it never counts in the figures.
  */
 
-import { mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { TOPICS } from '../../packages/contracts/src/index'
@@ -27,7 +27,9 @@ import { type System, startSystem } from '../../tests/support/system'
 import { flagArg, intArg, stringArg } from '../lib/args'
 import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu-profile'
 import { type RssStats, sampleRss } from '../lib/machine'
+import { type PySpySummary, summarizePySpy } from '../lib/py-spy'
 import { createReport, fixed, table } from '../lib/report'
+import { freePort } from '../lib/service'
 
 const LATENCY_COUNT = intArg('latency-count', 10_000, 10, 1_000_000)
 const RATE = intArg('rate', 200, 1, 10_000)
@@ -60,6 +62,85 @@ const profiled = (phase: string) =>
       }
     : {}
 const profiles: { phase: string; name: string; summary: ProfileSummary }[] = []
+const pySpyProfiles: { phase: string; summary: PySpySummary }[] = []
+const PY_SPY = join(import.meta.dir, '..', '.venv', 'bin', 'py-spy')
+
+/**
+ * Replaces price-estimate-2 by the same estimator (same instance id and settings as the system harness
+ * gives it) started under py-spy: py-spy may only trace its own children here, so it must start it.
+ * Returns a stop function that ends the estimator with SIGTERM and reads the profile.
+ */
+async function profiledEstimator(system: System, phase: string): Promise<() => Promise<void>> {
+  if (!existsSync(PY_SPY))
+    throw new Error(
+      `--profile needs py-spy: python3 -m venv bench/.venv && bench/.venv/bin/pip install py-spy==0.4.3`,
+    )
+  await system.kill('price-estimate-2', 'SIGTERM')
+  const root = join(import.meta.dir, '..', '..')
+  const port = freePort()
+  const dir = profileDir(phase, 'price-estimate-2')
+  mkdirSync(dir, { recursive: true })
+  const out = join(dir, 'py-spy.txt')
+  const stack = stackEnv()
+  const child = Bun.spawn(
+    [
+      PY_SPY,
+      'record',
+      '-r',
+      '200',
+      '-f',
+      'raw',
+      '-o',
+      out,
+      '--nonblocking',
+      '--',
+      join(root, 'estimator', '.venv', 'bin', 'python'),
+      '-m',
+      'estimator',
+    ],
+    {
+      cwd: join(root, 'estimator'),
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        KAFKA_BROKERS: stack.KAFKA_BROKERS,
+        SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL,
+        INSTANCE_ID: '2',
+        METRICS_PORT: String(port),
+        METRICS_HOST: '127.0.0.1',
+        ESTIMATE_DELAY_SECONDS: String(phase === 'latency' ? 0 : DELAY),
+        CONTRACTS_DIR: join(root, 'packages', 'contracts', 'schemas'),
+      },
+      stdout: Bun.file(join(dir, 'estimator.log')),
+      stderr: Bun.file(join(dir, 'estimator.log')),
+    },
+  )
+  const deadline = performance.now() + 120_000
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2_000) })
+      .then((r) => r.status === 200)
+      .catch(() => false)
+    if (ready) break
+    if (child.exitCode !== null || performance.now() > deadline)
+      throw new Error(`the profiled estimator did not become ready; see ${join(dir, 'estimator.log')}`)
+    await Bun.sleep(250)
+  }
+  say('price-estimate-2: replaced by the same estimator under py-spy')
+  return async () => {
+    // The estimator is py-spy's child: end it, and py-spy writes its profile and exits.
+    const children = Bun.spawnSync(['pgrep', '-P', String(child.pid)])
+      .stdout.toString()
+      .trim()
+      .split('\n')
+    for (const pid of children.filter(Boolean)) process.kill(Number(pid), 'SIGTERM')
+    const ended = await Promise.race([child.exited.then(() => true), Bun.sleep(60_000).then(() => false)])
+    if (!ended || !existsSync(out)) {
+      say(`py-spy wrote no profile (${ended ? 'exited' : 'still running after 60 s'}); see ${dir}`)
+      return
+    }
+    pySpyProfiles.push({ phase, summary: summarizePySpy(readFileSync(out, 'utf8')) })
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 function collectProfiles(phase: string) {
   if (!PROFILE) return
   for (const name of ['stock', 'ads']) {
@@ -280,8 +361,10 @@ async function latency(): Promise<LatencyResult> {
     lockWaitMs: 20 * 60_000,
   })
   const mongo = new MongoClient(system.mongoUrl, { serverSelectionTimeoutMS: 5_000 })
+  let stopProfiledEstimator: (() => Promise<void>) | undefined
   try {
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
+    if (PROFILE) stopProfiledEstimator = await profiledEstimator(system, 'latency')
     const warmSeconds = await warmUp(system, ads, WARMUP)
     const baseline = await ads.countDocuments({})
     const awaited = new Map<string, number>()
@@ -341,6 +424,8 @@ async function latency(): Promise<LatencyResult> {
     await stopWatching()
     if (missing > 0) say(`latency: ${missing} ads never appeared within 120 s of the last POST`)
     const stages = await stageBreakdown(system, mongo, timeline, readableAt)
+    await stopProfiledEstimator?.()
+    stopProfiledEstimator = undefined
     const foreign = (await ads.countDocuments({})) - baseline - latencies.length
     return {
       foreign,
@@ -356,6 +441,7 @@ async function latency(): Promise<LatencyResult> {
       rss: rss.stop(),
     }
   } finally {
+    await stopProfiledEstimator?.()
     await mongo.close()
     await system.stop()
   }
