@@ -679,6 +679,20 @@ for (const { phase, name, summary } of profiles) {
       ),
   )
 }
+for (const { phase, summary } of pySpyProfiles) {
+  report.section(
+    `py-spy profile of price-estimate-2 during the ${phase} phase (${summary.samples} samples at 200/s, on-CPU only)`,
+    table(
+      ['on CPU itself (leaf frame)', 'samples', 'share'],
+      summary.leaf.map((f) => [`\`${f.frame}\``, f.samples, `${fixed(f.share * 100)} %`]),
+    ) +
+      '\n\n' +
+      table(
+        ['estimator function (inclusive)', 'samples', 'share'],
+        summary.inclusive.map((f) => [`\`${f.frame}\``, f.samples, `${fixed(f.share * 100)} %`]),
+      ),
+  )
+}
 if (PROFILE)
   report.note('PROFILED RUN: stock and ads ran under bun --cpu-prof; their figures carry its cost.')
 report.section('Figures', table(['figure', 'value', 'goal', ''], figures))
