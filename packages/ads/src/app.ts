@@ -1,16 +1,14 @@
 /** The HTTP app of vehicles-ads: the platform's root (health, metrics, errors, OpenAPI) plus the ads routes. */
 import { createHttpApp, type HttpMetrics, type Logger, type Readiness } from '@vehicles/platform'
-import type { AdLister } from './ads/indexed-ads'
-import type { AdsRepository } from './ads/repository'
+import type { AdReader } from './ads/indexed-ads'
 import { adsRoutes } from './ads/routes'
 
 export const SERVICE = 'vehicles-ads'
 
 export interface AdsAppOptions {
   logger: Logger
-  repository: Pick<AdsRepository, 'list' | 'findById'>
-  /** Who answers GET /ads; the repository (a database query per page) when not given. */
-  lister?: AdLister
+  /** The in-memory index (`IndexedAds`) or the repository (a database query per request). */
+  reader: AdReader
   readiness?: Readiness
   metrics?: HttpMetrics
 }
@@ -22,5 +20,5 @@ export function createAdsApp(options: AdsAppOptions) {
     logger: options.logger,
     readiness: options.readiness,
     metrics: options.metrics,
-  }).use(adsRoutes(options.lister ?? options.repository, options.repository))
+  }).use(adsRoutes(options.reader))
 }

@@ -104,7 +104,7 @@ async function boot() {
   })
 
   const stopResync = indexed?.startResync(config.LIST_RESYNC_MS) ?? (() => {})
-  const app = createAdsApp({ logger, repository, lister: indexed, readiness, metrics })
+  const app = createAdsApp({ logger, reader: indexed ?? repository, readiness, metrics })
   const server = Bun.serve({
     port: config.PORT,
     hostname: config.HOST,

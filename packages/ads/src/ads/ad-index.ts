@@ -81,6 +81,10 @@ export class AdIndex {
     return this.ids.size
   }
 
+  get(id: string): AdDocument | undefined {
+    return this.ids.get(id)
+  }
+
   /** Takes `doc` unless the index already holds this version of the ad or a newer one. */
   apply(doc: AdDocument): boolean {
     const held = this.ids.get(doc._id)

@@ -16,7 +16,7 @@ let fed: IndexedAds
 
 beforeAll(async () => {
   testDb = await openTestDb('indexed')
-  fed = new IndexedAds({ scanAll: async () => [] }, quiet)
+  fed = new IndexedAds({ scanAll: async () => [], findById: async () => null }, quiet)
   repo = new AdsRepository(testDb.db, { onApplied: (doc) => fed.apply(doc) })
   await repo.ensureIndexes()
   const makes = [

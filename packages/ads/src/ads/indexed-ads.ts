@@ -2,19 +2,22 @@
  * Serves GET /ads from the in-memory `AdIndex`: loads it from the database before the service is ready,
  * applies this process's acknowledged writes at once, and reloads it every `resyncMs` so ads written by
  * other instances (other partitions of the group) appear too — lists can lag other instances' writes by
- * up to that period; `GET /ads/:id` always reads the database.
+ * up to that period. `GET /ads/:id` answers from the index too, and asks the database when the index
+ * does not hold the ad.
  */
 import type { Logger } from '@vehicles/platform'
 import { AdIndex } from './ad-index'
-import type { AdDocument } from './model'
+import { type AdDocument, type AdView, toView } from './model'
 import type { AdQuery } from './query'
 import type { AdPage } from './repository'
 
-export interface AdLister {
+/** What the routes read from: the repository (database for both) or `IndexedAds`. */
+export interface AdReader {
   list(query: AdQuery): Promise<AdPage>
+  findById(id: string): Promise<AdView | null>
 }
 
-export class IndexedAds implements AdLister {
+export class IndexedAds implements AdReader {
   private index = new AdIndex()
   private loading: Promise<void> | undefined
   private timer: ReturnType<typeof setInterval> | undefined
@@ -22,7 +25,10 @@ export class IndexedAds implements AdLister {
   loadedAt: number | undefined
 
   constructor(
-    private readonly source: { scanAll(): Promise<AdDocument[]> },
+    private readonly source: {
+      scanAll(): Promise<AdDocument[]>
+      findById(id: string): Promise<AdView | null>
+    },
     private readonly logger: Pick<Logger, 'info' | 'warn'>,
   ) {}
 
@@ -68,5 +74,15 @@ export class IndexedAds implements AdLister {
 
   async list(query: AdQuery): Promise<AdPage> {
     return this.index.list(query)
+  }
+
+  /**
+   * From the index when it holds the ad (FerretDB's SQLite backend scans the table even for an `_id`
+   * lookup: ~0.7 s per request under load at 100,000 ads); from the database otherwise, so an ad
+   * another instance wrote since the last reload is still found.
+   */
+  async findById(id: string): Promise<AdView | null> {
+    const held = this.index.get(id)
+    return held === undefined ? this.source.findById(id) : toView(held)
   }
 }

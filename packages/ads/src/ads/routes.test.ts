@@ -31,7 +31,7 @@ function app(
   const handle = createAdsApp({
     logger,
     metrics: createMetrics({ service: 'vehicles-ads', processMetrics: false }),
-    repository: {
+    reader: {
       list:
         repository.list ??
         (async (q) => {

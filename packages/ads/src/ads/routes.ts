@@ -6,9 +6,9 @@ import { type TSchema, Type } from '@sinclair/typebox'
 import { Ad, ErrorBody } from '@vehicles/contracts'
 import { NotFoundError, ServiceUnavailableError, ValidationFailedError } from '@vehicles/platform'
 import { Elysia } from 'elysia'
-import type { AdLister } from './indexed-ads'
+import type { AdReader } from './indexed-ads'
 import { AdsQueryDoc, InvalidParamsError, parseAdsQuery } from './params'
-import { type AdPage, type AdsRepository, isTransient } from './repository'
+import { type AdPage, isTransient } from './repository'
 
 export const AdPageSchema = Type.Object(
   {
@@ -50,8 +50,8 @@ const queryParameters = Object.entries(AdsQueryDoc.properties).map(([name, schem
   return { name, in: 'query' as const, required: false, description: description ?? name, schema: rest }
 })
 
-/** `lister` answers GET /ads (the in-memory index or the repository); `GET /ads/:id` reads the database. */
-export function adsRoutes(lister: AdLister, repository: Pick<AdsRepository, 'findById'>) {
+/** `reader` is the in-memory index (database fallback by id) or the repository itself. */
+export function adsRoutes(reader: AdReader) {
   return new Elysia({ name: 'ads-routes' })
     .get(
       '/ads',
@@ -64,7 +64,7 @@ export function adsRoutes(lister: AdLister, repository: Pick<AdsRepository, 'fin
           const names = [...new Set(error.problems.map((p) => p.field))].join(', ')
           throw new ValidationFailedError(error.problems, `invalid query parameter(s): ${names}`)
         }
-        return guard(() => lister.list(query))
+        return guard(() => reader.list(query))
       },
       {
         detail: {
@@ -91,7 +91,7 @@ export function adsRoutes(lister: AdLister, repository: Pick<AdsRepository, 'fin
             'invalid path parameter: id',
           )
         }
-        const ad = await guard(() => repository.findById(params.id.toLowerCase()))
+        const ad = await guard(() => reader.findById(params.id.toLowerCase()))
         if (ad === null) throw new NotFoundError(`no ad for vehicle ${params.id}`)
         return ad
       },
