@@ -5,6 +5,7 @@
 #   - Bun, pinned, from npm
 #   - the workspace's dependencies from bun.lock (frozen)
 #   - the estimator's Python environment (estimator/scripts/setup.sh, when present)
+#   - schemathesis for the API fuzzing suite (tests/fuzz/setup.sh)
 #   - the docker compose CLI plugin, built from its Go module (for `docker compose config` checks)
 #   - the local stack's cache: Kafka jars, the FerretDB build, the registry build (`bun run stack prepare`)
 # Expected already present: Java 17 and a Java 21+ (Temurin 25), Go 1.24+, Node's npm.
@@ -68,6 +69,11 @@ bun install --frozen-lockfile
 if [[ -f estimator/scripts/setup.sh ]]; then
   step "estimator environment"
   bash estimator/scripts/setup.sh
+fi
+
+if [[ -f tests/fuzz/setup.sh ]]; then
+  step "API fuzzing environment (schemathesis)"
+  bash tests/fuzz/setup.sh
 fi
 
 step "docker compose plugin (static compose checks; there is no Docker engine)"
