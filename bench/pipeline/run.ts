@@ -246,6 +246,16 @@ async function warmUp(system: System, ads: AdsCollection, count: number): Promis
  * each vehicle's processed event becomes readable, i.e. when the estimator's transaction committed. It
  * splits "estimate → ad visible" into the estimator's commit and the ads service's part.
  */
+// kafkajs can reject a promise of its own group protocol (NOT_COORDINATOR while a coordinator moves) that
+// nobody awaits; the watcher retries by itself, so such a rejection is noted, not fatal to the benchmark.
+const watcherErrors: string[] = []
+process.on('unhandledRejection', (reason) => {
+  const text = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)
+  if (!text.startsWith('KafkaJS')) throw reason
+  watcherErrors.push(text)
+  say(`watcher: ${text} (kafkajs retries)`)
+})
+
 async function watchCommitted(readableAt: Map<string, number>) {
   const stack = stackEnv()
   const groupId = `bench-pipeline-watch-${runPrefix}-${crypto.randomUUID().slice(0, 8)}`
@@ -447,7 +457,73 @@ async function latency(): Promise<LatencyResult> {
   }
 }
 
+/**
+ * When each stage of the burst began and finished, over all N vehicles, from the system's own timestamps
+ * (seconds after the first POST): the stage whose span is longest is what bounds the burst.
+ */
+async function stageFlow(
+  system: System,
+  mongo: MongoClient,
+  ids: string[],
+  readableAt: Map<string, number>,
+  startedAt: number,
+  allAdsSeconds: number | undefined,
+): Promise<(string | number)[][]> {
+  const sql = postgres(system.stockDatabaseUrl, { max: 1, onnotice: () => {} })
+  const ads = mongo.db(system.adsDatabase).collection<{ _id: string; estimatedAt: string }>(COLLECTION)
+  const created: number[] = []
+  const sent: number[] = []
+  const estimated: number[] = []
+  try {
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const chunk = ids.slice(i, i + 1_000)
+      const rows = await sql<{ created: number; sent: number | null }[]>`
+        select (extract(epoch from created_at) * 1000)::float8 as created,
+               (extract(epoch from sent_at) * 1000)::float8 as sent
+        from outbox where aggregate_id = any(${chunk}::uuid[])`
+      for (const row of rows) {
+        created.push(row.created)
+        if (row.sent !== null) sent.push(row.sent)
+      }
+      for (const ad of await ads.find({ _id: { $in: chunk } }, { projection: { estimatedAt: 1 } }).toArray())
+        estimated.push(Date.parse(ad.estimatedAt))
+    }
+  } finally {
+    await sql.end()
+  }
+  const readable = ids.flatMap((id) => {
+    const at = readableAt.get(id)
+    return at === undefined ? [] : [at]
+  })
+  const row = (stage: string, times: number[]) => {
+    if (times.length === 0) return [stage, 0, 'n/a', 'n/a', 'n/a']
+    const first = (Math.min(...times) - startedAt) / 1000
+    const last = (Math.max(...times) - startedAt) / 1000
+    return [
+      stage,
+      times.length,
+      fixed(first, 1),
+      fixed(last, 1),
+      last > first ? fixed(times.length / (last - first)) : 'n/a',
+    ]
+  }
+  return [
+    row('vehicle + outbox row committed (POST)', created),
+    row('outbox row sent to Kafka (relay transaction start)', sent),
+    row(`price estimated (estimator, after its ${DELAY} s)`, estimated),
+    row('processed event readable (estimator transaction committed)', readable),
+    [
+      'ad visible (all of them)',
+      ids.length,
+      '',
+      allAdsSeconds === undefined ? 'not reached' : fixed(allAdsSeconds, 1),
+      '',
+    ],
+  ]
+}
+
 interface BurstResult {
+  flow: (string | number)[][]
   foreign: number
   warmSeconds: number
   created: number
@@ -471,10 +547,13 @@ async function burst(): Promise<BurstResult> {
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
     const warmSeconds = await warmUp(system, ads, WARMUP)
     const baseline = await ads.countDocuments({})
+    const readableAt = new Map<string, number>()
+    const stopWatching = await watchCommitted(readableAt)
     const rss = sampleRss(pidsOf(system), 500)
     say(`burst: ${BURST_COUNT} vehicles at once (${CONCURRENCY} connections), estimate delay ${DELAY} s`)
     const results: Posted[] = []
     const started = performance.now()
+    const startedAt = Date.now()
     let next = 0
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -510,7 +589,10 @@ async function burst(): Promise<BurstResult> {
       await Bun.sleep(250)
     }
     const foreign = (await ads.countDocuments({})) - baseline - adsSeen
+    await stopWatching()
+    const flow = await stageFlow(system, mongo, [...ids], readableAt, startedAt, allAdsSeconds)
     return {
+      flow,
       foreign,
       warmSeconds,
       created: ids.size,
@@ -633,6 +715,10 @@ if (only.includes('burst')) {
   report.note(
     `burst: warm-up of ${WARMUP} vehicles (and any backlog ahead of them) took ${fixed(r.warmSeconds, 1)} s`,
   )
+  report.section(
+    "Where the burst's time goes: when each stage began and finished over all vehicles (s after the first POST)",
+    table(['stage', 'vehicles', 'first at s', 'last at s', 'per second between'], r.flow),
+  )
   report.note(`burst: statuses ${r.statuses}`)
   report.note(`burst: ads of other runs' events processed meanwhile (shared topics): ${r.foreign}`)
   if (r.foreign > 0)
@@ -696,6 +782,10 @@ for (const { phase, summary } of pySpyProfiles) {
 if (PROFILE)
   report.note('PROFILED RUN: stock and ads ran under bun --cpu-prof; their figures carry its cost.')
 report.section('Figures', table(['figure', 'value', 'goal', ''], figures))
+if (watcherErrors.length > 0)
+  report.note(
+    `the processed-topic watcher saw ${watcherErrors.length} kafkajs error(s): ${[...new Set(watcherErrors)].join('; ')}`,
+  )
 for (const p of problems) report.note(`PROBLEM: ${p}`)
 report.print()
 process.exit(problems.length > 0 ? 1 : 0)
