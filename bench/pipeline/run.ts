@@ -9,7 +9,7 @@
  *    --concurrency connections go); time from the first POST until all N ads exist, with the RSS of each
  *    service sampled throughout. Goals ≤ 45 s (the original design: N × 30 s / 2) and < 80 MB per Bun service.
  *
- * bun bench/pipeline/run.ts [--latency-count 10000] [--rate 200] [--poll-ms 10] [--burst-count 10000]
+ * bun bench/pipeline/run.ts [--latency-count 10000] [--rate 50] [--poll-ms 10] [--burst-count 10000]
  *   [--delay 30] [--concurrency 64] [--warmup 20] [--only latency,burst] [--profile]
  *
  * Each phase starts with a warm-up: --warmup vehicles POSTed and their ads awaited, so the figures are of a
@@ -32,7 +32,7 @@ import { createReport, fixed, table } from '../lib/report'
 import { freePort } from '../lib/service'
 
 const LATENCY_COUNT = intArg('latency-count', 10_000, 10, 1_000_000)
-const RATE = intArg('rate', 200, 1, 10_000)
+const RATE = intArg('rate', 50, 1, 10_000)
 const POLL_MS = intArg('poll-ms', 10, 1, 1_000)
 const BURST_COUNT = intArg('burst-count', 10_000, 10, 1_000_000)
 const DELAY = intArg('delay', 30, 0, 600)
