@@ -23,6 +23,20 @@ const metrics = createMetrics({ service: SERVICE })
 const shutdown = createShutdown({ logger, readiness, closerTimeoutMs: config.SHUTDOWN_TIMEOUT_MS })
 shutdown.install()
 
+/** Retries a start-up step for up to a minute, logging each failure; then gives up with the last error. */
+async function untilStarted<T>(what: string, start: () => Promise<T>, deadlineMs = 60_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await start()
+    } catch (error) {
+      if (Date.now() + delay > deadline) throw error
+      logger.warn('ads.start_retry', `${what} could not start; retrying in ${delay} ms`, { attempt, error })
+      await Bun.sleep(delay)
+    }
+  }
+}
+
 async function boot() {
   const brokers = parseBrokers(config.KAFKA_BROKERS)
 
@@ -56,18 +70,22 @@ async function boot() {
   const admin = createAdmin({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-admin` })
   await admin.connect()
 
-  const projection = await startProjection({
-    brokers,
-    clientId: config.KAFKA_CLIENT_ID,
-    groupId: config.GROUP_ID,
-    topic: config.INPUT_TOPIC,
-    contracts,
-    repository,
-    producer,
-    log: logger,
-    metrics: createProjectionMetrics(metrics.registry),
-    backoff: { initialMs: config.STORE_RETRY_INITIAL_MS, maxMs: config.STORE_RETRY_MAX_MS },
-  })
+  // The group may be briefly unjoinable at start (a previous member still leaving, an admin tool
+  // setting offsets, a broker restarting): retry for a while instead of crash-looping.
+  const projection = await untilStarted('projection', () =>
+    startProjection({
+      brokers,
+      clientId: config.KAFKA_CLIENT_ID,
+      groupId: config.GROUP_ID,
+      topic: config.INPUT_TOPIC,
+      contracts,
+      repository,
+      producer,
+      log: logger,
+      metrics: createProjectionMetrics(metrics.registry),
+      backoff: { initialMs: config.STORE_RETRY_INITIAL_MS, maxMs: config.STORE_RETRY_MAX_MS },
+    }),
+  )
   const stopLag = trackConsumerLag({
     registry: metrics.registry,
     admin,

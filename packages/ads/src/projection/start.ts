@@ -63,7 +63,13 @@ export async function startProjection(options: ProjectionOptions): Promise<Proje
     backoff: options.backoff,
     signal: shutdown.signal,
   })
-  await consumer.run(handler)
+  try {
+    await consumer.run(handler)
+  } catch (error) {
+    // Not joined: release its connections, so a retry starts clean.
+    await consumer.close().catch(() => undefined)
+    throw error
+  }
   log.info('projection.started', `consuming ${topic} as group ${options.groupId}`, {
     topic,
     groupId: options.groupId,
