@@ -264,7 +264,7 @@ async function read() {
       'LIST_SOURCE=memory: GET /ads?limit=50&sort=price&manufacturer=Renault&model=Clio',
       '/ads?limit=50&sort=price&manufacturer=Renault&model=Clio',
     )
-    await load('GET /ads/:id (database by _id)', `/ads/${sample?.vehicle.id}`)
+    await load('LIST_SOURCE=memory: GET /ads/:id (from the index)', `/ads/${sample?.vehicle.id}`)
 
     // Ingest into the full collection, through the running service: the write path's cost must not
     // grow with the number of ads.
@@ -301,6 +301,7 @@ async function read() {
 
     // For comparison: a database query per page (what MongoDB would serve from the indexes).
     service = await startService('database', database, topic, groupId)
+    await load('LIST_SOURCE=database: GET /ads/:id (findOne by _id)', `/ads/${sample?.vehicle.id}`)
     await load('LIST_SOURCE=database: GET /ads?limit=50 (newest first, no filter)', '/ads?limit=50')
   } finally {
     await service?.stop()
