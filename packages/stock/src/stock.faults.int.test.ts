@@ -104,7 +104,14 @@ describe('Kafka stopped (all brokers)', () => {
     } finally {
       await wholeCluster()
     }
-    await expectExactlyOnce(ids, database, 120_000)
+    try {
+      await expectExactlyOnce(ids, database, 120_000)
+    } catch (error) {
+      // What the relay went through, to tell a lost or doubled event's story.
+      const relayLines = stock.logs().filter((l) => String(l.event ?? '').startsWith('outbox'))
+      console.log(relayLines.map((l) => JSON.stringify(l)).join('\n'))
+      throw error
+    }
     expect(stock.logs().some((l) => l.event === 'outbox.relay.recovered')).toBe(true)
   }, 420_000)
 })

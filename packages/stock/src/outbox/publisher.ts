@@ -11,7 +11,7 @@ import {
   type EventValues,
   TOPICS,
 } from '@vehicles/contracts'
-import { createProducer, type Producer } from '@vehicles/kafka'
+import { type Admin, createAdmin, createProducer, type Producer } from '@vehicles/kafka'
 
 export interface OutgoingEvent {
   topic: string
@@ -28,6 +28,13 @@ export interface Publisher {
   /** Resolves once every record is acknowledged by all in-sync replicas. */
   publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<void>
   ping(): Promise<void>
+  /**
+   * Resolves when the topics can take acks=all writes now (every partition has a leader and at least
+   * `min.insync.replicas` in sync); rejects saying what is missing. The relay asks before resuming
+   * after a failure: a send into a cluster that is still recovering tends to time out with its
+   * outcome unknown, and the retry of an unknown outcome is how an event gets written twice.
+   */
+  writable?(): Promise<void>
   close(): Promise<void>
 }
 
@@ -44,6 +51,7 @@ const isEventTopic = (topic: string): topic is EventTopic =>
 export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
   let producer: Producer | undefined
   let contracts: Contracts | undefined
+  let admin: Admin | undefined
   return {
     async start() {
       // The registry first: it is cheap and, when the schema is not registered, the reason to say so.
@@ -87,9 +95,37 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       if (producer === undefined) throw new Error('not connected yet')
       await producer.ping()
     },
+    async writable() {
+      try {
+        if (admin === undefined) {
+          const created = createAdmin({ brokers: options.brokers, clientId: `${options.clientId}-admin` })
+          await created.connect()
+          admin = created
+        }
+        const problems: string[] = []
+        for (const topic of await admin.describeTopics([TOPICS.vehicleCreated])) {
+          const minIsr = Number(topic.configs['min.insync.replicas'] ?? '1')
+          for (const p of topic.partitions) {
+            if (p.leader < 0) problems.push(`${topic.topic}/${p.partition} has no leader`)
+            else if (p.isr.length < minIsr)
+              problems.push(
+                `${topic.topic}/${p.partition} has ${p.isr.length} in-sync replica(s) of ${minIsr} needed`,
+              )
+          }
+        }
+        if (problems.length > 0) throw new Error(`not writable yet: ${problems.slice(0, 3).join('; ')}`)
+      } catch (error) {
+        // A fresh admin next time: this one may hold connections to brokers that went away.
+        await admin?.disconnect().catch(() => {})
+        admin = undefined
+        throw error
+      }
+    },
     async close() {
       await producer?.disconnect()
       producer = undefined
+      await admin?.disconnect().catch(() => {})
+      admin = undefined
     },
   }
 }

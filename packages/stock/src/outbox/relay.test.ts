@@ -205,3 +205,34 @@ test('several lanes: every row sent exactly once, one vehicle still in order', a
       .map((e) => (e.payload as { n: number }).n),
   ).toEqual([0, 10, 20, 30])
 })
+
+test('after a failure the relay resumes only once the cluster is writable, with a fresh client', async () => {
+  const { publisher, published, state } = fakePublisher()
+  let writable = false
+  let closed = 0
+  const gated: Publisher = {
+    ...publisher,
+    async writable() {
+      if (!writable) throw new Error('stock.vehicle-created/0 has 1 in-sync replica(s) of 2 needed')
+    },
+    async close() {
+      closed++
+    },
+  }
+  await enqueue(crypto.randomUUID())
+  state.down = true
+  const relay = relayWith(gated)
+  relay.start()
+  const deadline = Date.now() + 5_000
+  while (relay.status().consecutiveFailures < 1 && Date.now() < deadline) await Bun.sleep(5)
+  state.down = false // Kafka answers again, but the cluster is not writable yet
+  while (relay.status().consecutiveFailures < 3 && Date.now() < deadline) await Bun.sleep(5)
+  expect(published).toHaveLength(0)
+  expect(relay.status().lastError).toContain('in-sync replica')
+  expect(closed).toBe(1) // the client of the failed send was closed
+  writable = true
+  while ((await pending()) !== 0 && Date.now() < deadline) await Bun.sleep(5)
+  expect(published.flat()).toHaveLength(1)
+  expect(state.started).toBe(2) // a new client after the failed send
+  await relay.stop()
+})

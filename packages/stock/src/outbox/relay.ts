@@ -39,6 +39,8 @@ export interface RelayOptions {
   flushTimeoutMs?: number
   /** Batches in flight at once (default 1). */
   concurrency?: number
+  /** Bound of closing a failed client, which waits for its in-flight sends (default 60 000 ms). */
+  closeTimeoutMs?: number
 }
 
 export interface RelayStatus {
@@ -95,6 +97,10 @@ const MARK_FAILED = `update outbox set failed_at = now(), attempts = attempts + 
 const NOTE_ATTEMPT = `update outbox set attempts = attempts + 1, last_error = $2
   where id = any($1::bigint[]) and sent_at is null`
 
+class ClusterNotWritable extends Error {
+  override readonly name = 'ClusterNotWritable'
+}
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 export function createRelay(options: RelayOptions): Relay {
@@ -107,7 +113,7 @@ export function createRelay(options: RelayOptions): Relay {
   })
   const errorsTotal = new Counter({
     name: 'outbox_relay_errors_total',
-    help: 'failed relay batches by stage: connect (Kafka or registry at start), send, database',
+    help: 'failed relay attempts by stage: connect (Kafka or registry), cluster (not writable yet), send, database',
     labelNames: ['stage'] as const,
     registers,
   })
@@ -247,6 +253,14 @@ export function createRelay(options: RelayOptions): Relay {
   async function run(): Promise<void> {
     while (!stopping) {
       try {
+        // After a failure, resume only into a cluster that can take the write (see Publisher.writable).
+        if (failures > 0 && publisher.writable !== undefined) {
+          try {
+            await publisher.writable()
+          } catch (error) {
+            throw new ClusterNotWritable(message(error))
+          }
+        }
         const handled = await batch()
         if (failures > 0) {
           logger.info('outbox.relay.recovered', `relay sending again after ${failures} failed attempt(s)`)
@@ -261,7 +275,15 @@ export function createRelay(options: RelayOptions): Relay {
         lastError = message(error)
         state = 'backing_off'
         backingOff.set(1)
-        errorsTotal.inc({ stage: !connected ? 'connect' : isUnavailable(error) ? 'database' : 'send' })
+        const stage =
+          error instanceof ClusterNotWritable
+            ? 'cluster'
+            : !connected
+              ? 'connect'
+              : isUnavailable(error)
+                ? 'database'
+                : 'send'
+        errorsTotal.inc({ stage })
         const wait = backoffMs(failures)
         // Every failure while it is new, then one line in ten: the outbox keeps filling, the log should not.
         if (failures <= 3 || failures % 10 === 0) {
@@ -270,13 +292,13 @@ export function createRelay(options: RelayOptions): Relay {
             error: lastError,
           })
         }
-        // A client that kept failing may hold stale connections or metadata (e.g. after every broker
-        // restarted): every fifth failure, start over with a new one. Its disconnect waits for what it
-        // still has in flight, so nothing of the old session lands after the new one starts.
-        if (connected && failures % 5 === 0) {
+        // A failed send may still be in flight inside the client (its outcome unknown: the module's
+        // deadline passed, the library's retries did not). Resending beside it is how a record gets
+        // written twice, so the client is closed (its disconnect waits for what is in flight) and the
+        // next attempt starts a new one. Bounded: a client stuck on dead brokers must not hold the lane.
+        if (connected && stage === 'send') {
           connected = false
-          // Bounded: a client stuck on dead brokers must not hold this lane forever.
-          await Promise.race([publisher.close().catch(() => {}), Bun.sleep(options.backoffMaxMs)])
+          await Promise.race([publisher.close().catch(() => {}), Bun.sleep(options.closeTimeoutMs ?? 60_000)])
         }
         // Only stop() cuts a back-off short: NOTIFYs keep coming while Kafka is away.
         if (!stopping) await Promise.race([Bun.sleep(wait), stopped])

@@ -58,6 +58,7 @@ export async function startOutbox(input: {
       registry,
       batchSize: config.RELAY_BATCH_SIZE,
       concurrency: config.RELAY_CONCURRENCY,
+      closeTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS * 2,
       pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
       backoffMinMs: config.RELAY_BACKOFF_MIN_MS,
       backoffMaxMs: config.RELAY_BACKOFF_MAX_MS,
