@@ -7,7 +7,8 @@
  * `bun bench/stock-post/bare.ts --port 3901 --database-url postgres://… --pool 10`
  * Also `GET /stock?limit=50`: the newest page, by the same keyset query.
  */
-import { postgres } from '../../packages/testing/src/index'
+// Straight from the package (not the testing barrel, which would also load the MongoDB and Kafka clients).
+import postgres from '../../packages/testing/node_modules/postgres'
 import { intArg, stringArg } from '../lib/args'
 
 const port = intArg('port', 3901, 1, 65_535)
