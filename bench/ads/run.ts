@@ -28,7 +28,12 @@ import {
   toJsonSchemaText,
   VehicleProcessedEvent,
 } from '../../packages/contracts/src/index'
-import { createProducer } from '../../packages/kafka/src/index'
+import {
+  createProducer,
+  KafkaError,
+  type Producer,
+  type ProducerRecord,
+} from '../../packages/kafka/src/index'
 import { stackEnv, waitFor } from '../../packages/testing/src/index'
 import { bulkInsert, bulkUpsert, prepare, syntheticEvents } from './seed'
 
@@ -70,7 +75,8 @@ async function ingest() {
     await producer.connect()
     const events = syntheticEvents(INGEST, 7)
     for (let i = 0; i < events.length; i += 500) {
-      await producer.send(
+      await sendRetrying(
+        producer,
         events.slice(i, i + 500).map((event) => ({
           topic,
           key: event.vehicle.id,
@@ -136,6 +142,20 @@ interface WrkResult {
   p99: string
   requests: number
   errors: string
+}
+
+/** The shared stack's brokers are killed by other suites' fault tests: retry what Kafka calls retriable. */
+async function sendRetrying(producer: Producer, records: ProducerRecord[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await producer.send(records)
+      return
+    } catch (error) {
+      if (!(error instanceof KafkaError && error.retriable) || attempt >= 30) throw error
+      say(`send failed (${error.message.slice(0, 120)}); retrying`)
+      await Bun.sleep(1_000)
+    }
+  }
 }
 
 /** wrk's durations: `186.62us`, `855.18ms`, `2.80s`, `1.02m`. */
@@ -277,7 +297,8 @@ async function read() {
     const late = syntheticEvents(LATE, 13)
     const sent = performance.now()
     for (let i = 0; i < late.length; i += 500) {
-      await producer.send(
+      await sendRetrying(
+        producer,
         late.slice(i, i + 500).map((event) => ({
           topic,
           key: event.vehicle.id,
