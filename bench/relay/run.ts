@@ -37,16 +37,25 @@ import { type FreshDatabase, freshDatabase, runTag } from '../lib/database'
 import { createReport, fixed, pct, table } from '../lib/report'
 
 const EVENTS = intArg('events', 50_000, 100, 1_000_000)
-/** `<RELAY_BATCH_SIZE>x<relay instances>` per run, e.g. `200x1,1000x1,200x4`. */
+/** `<RELAY_BATCH_SIZE>x<relay instances>[c<RELAY_CONCURRENCY>]` per run, e.g. `200x1,1000x1,500x1c4`. */
 const RUNS = (stringArg('runs') ?? '200x1').split(',').map((spec) => {
-  const match = /^(\d+)x(\d+)$/.exec(spec)
+  const match = /^(\d+)x(\d+)(?:c(\d+))?$/.exec(spec)
   const batch = Number(match?.[1])
   const instances = Number(match?.[2])
-  if (match === null || batch < 1 || batch > 1_000 || instances < 1 || instances > 8) {
+  const concurrency = Number(match?.[3] ?? 1)
+  if (
+    match === null ||
+    batch < 1 ||
+    batch > 1_000 ||
+    instances < 1 ||
+    instances > 8 ||
+    concurrency < 1 ||
+    concurrency > 8
+  ) {
     console.error(`--runs: ${spec} is not <batch 1..1000>x<instances 1..8> (e.g. 200x1,1000x1,200x4)`)
     process.exit(2)
   }
-  return { batch, instances }
+  return { batch, instances, concurrency }
 })
 const say = (line: string) => console.log(`[relay] ${line}`)
 
@@ -173,7 +182,7 @@ interface RelayRun {
 }
 
 /** One relay as one stock process runs it: its own pool (the stock's default size) and producer. */
-function oneRelay(url: string, batchSize: number, stages: Stages, index: number) {
+function oneRelay(url: string, batchSize: number, concurrency: number, stages: Stages, index: number) {
   const db = timedDatabase(
     openPostgres({ url, max: 10, connectTimeoutSeconds: 5, applicationName: 'bench-relay' }),
     stages,
@@ -210,6 +219,7 @@ function oneRelay(url: string, batchSize: number, stages: Stages, index: number)
     publisher,
     logger: createLogger({ service: 'bench-relay', level: 'warn' }),
     batchSize,
+    concurrency,
     pollIntervalMs: 1_000,
     backoffMinMs: 250,
     backoffMaxMs: 15_000,
@@ -217,9 +227,14 @@ function oneRelay(url: string, batchSize: number, stages: Stages, index: number)
   return { relay, db }
 }
 
-async function runRelay(url: string, batchSize: number, instances: number): Promise<RelayRun> {
+async function runRelay(
+  url: string,
+  batchSize: number,
+  instances: number,
+  concurrency: number,
+): Promise<RelayRun> {
   const stages: Stages = { selectMs: 0, markMs: 0, encodeMs: 0, publishMs: 0, transactionMs: 0, batches: 0 }
-  const relays = Array.from({ length: instances }, (_, i) => oneRelay(url, batchSize, stages, i))
+  const relays = Array.from({ length: instances }, (_, i) => oneRelay(url, batchSize, concurrency, stages, i))
   const watch = postgres(url, { max: 1, onnotice: () => {} })
   try {
     const cpuBefore = process.cpuUsage()
@@ -350,7 +365,9 @@ const report = createReport('relay', command)
 const kafka = new Kafka({ clientId: `bench-relay-admin-${tag}`, brokers, logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
 await admin.connect()
-const relayTopics = RUNS.map(({ batch, instances }, i) => `${relayTopic}.${i}-${batch}x${instances}`)
+const relayTopics = RUNS.map(
+  ({ batch, instances, concurrency }, i) => `${relayTopic}.${i}-${batch}x${instances}c${concurrency}`,
+)
 const databases: FreshDatabase[] = []
 const problems: string[] = []
 try {
@@ -367,15 +384,15 @@ try {
     (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
 
   const relays: { label: string; run: RelayRun; onTopic: number }[] = []
-  for (const [i, { batch, instances }] of RUNS.entries()) {
-    const label = `RELAY_BATCH_SIZE ${batch}, ${instances} relay${instances > 1 ? 's' : ''}`
+  for (const [i, { batch, instances, concurrency }] of RUNS.entries()) {
+    const label = `RELAY_BATCH_SIZE ${batch}, RELAY_CONCURRENCY ${concurrency}, ${instances} relay${instances > 1 ? 's' : ''}`
     const topic = relayTopics[i] ?? relayTopic
     const db = await freshDatabase(`bench_relay_${tag}_${i}`)
     databases.push(db)
     say(`filling a fresh outbox with ${EVENTS} rows for ${topic}`)
     await fill(db.url, EVENTS, topic)
     report.mark(`outbox filled (${label})`)
-    const run = await runRelay(db.url, batch, instances)
+    const run = await runRelay(db.url, batch, instances, concurrency)
     report.mark(`after relay (${label})`)
     say(`relay, ${label}: ${fixed(EVENTS / run.seconds)} events/s (${fixed(run.seconds, 2)} s)`)
     relays.push({ label, run, onTopic: await count(topic) })
