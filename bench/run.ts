@@ -36,7 +36,7 @@ const BENCHES: { name: string; file: string; full: string[]; quick: string[] }[]
   {
     name: 'relay',
     file: 'relay/run.ts',
-    full: ['--events', '50000', '--runs', '200x1,1000x1,200x4'],
+    full: ['--events', '50000', '--runs', '500x1,1000x1,500x1c4,200x1'],
     quick: ['--events', '2000'],
   },
   {
