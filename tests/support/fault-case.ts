@@ -77,7 +77,7 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
       restoredAt = Date.now()
       const backlog = new Set(load.ids())
       recovered = (async () => {
-        const deadline = Date.now() + (fault.settleTimeoutMs ?? 180_000)
+        const deadline = Date.now() + (fault.settleTimeoutMs ?? 120_000)
         while (Date.now() < deadline) {
           try {
             if ((await ledger.countAds(backlog)) === backlog.size) return Date.now()
@@ -107,7 +107,7 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
   if (injectError !== undefined) throw injectError
 
   const acknowledged = new Set(loadResult.ids)
-  const { result, snapshot, completeAt } = await ledger.settle(acknowledged, fault.settleTimeoutMs ?? 180_000)
+  const { result, snapshot, completeAt } = await ledger.settle(acknowledged, fault.settleTimeoutMs ?? 120_000)
   const { lost, duplicated } = totals(result)
   const recoveredAt = await recovered
   const recoverySeconds =
