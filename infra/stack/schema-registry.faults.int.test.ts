@@ -37,8 +37,17 @@ describe('schema registry with one instance stopped', () => {
       seen.push(`write ${written.status}`)
       expect(written.status, `${seen.join(', ')}: ${JSON.stringify(written.body)}`).toBe(200)
     }
-    const versions = await call(`${proxy}/subjects/${subject}/versions`)
-    expect(versions.body).toHaveLength(10)
+    // The instances share one Kafka journal and each applies it on its own: a read balanced to another
+    // instance than the write may lag it by a few milliseconds, so wait for the last write to be seen.
+    const versions = await waitFor(
+      'every version to be listed through nginx',
+      async () => {
+        const answer = await call(`${proxy}/subjects/${subject}/versions`)
+        return Array.isArray(answer.body) && answer.body.length === 10 ? answer.body : undefined
+      },
+      { timeoutMs: 30_000 },
+    )
+    expect(versions).toHaveLength(10)
 
     await startComponent(VICTIM)
     const direct = env.SCHEMA_REGISTRY_INSTANCE_2 as string
