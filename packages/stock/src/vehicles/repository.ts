@@ -118,8 +118,10 @@ function listStatement(query: ListQuery) {
   if (query.yearTo !== undefined) add((p) => `year <= ${p}::int`, query.yearTo)
   // One row more than asked tells whether there is a next page.
   params.push(query.limit + 1)
+  // `vehicles.id`, not `id`: in ORDER BY a bare `id` is the output alias `id::text`, which cannot use
+  // the primary key index and sorts the whole table on every page.
   const where = conditions.length === 0 ? '' : `where ${conditions.join(' and ')}`
-  const text = `select ${SELECT_VEHICLE} from vehicles ${where} order by id desc limit $${params.length}::int`
+  const text = `select ${SELECT_VEHICLE} from vehicles ${where} order by vehicles.id desc limit $${params.length}::int`
   return { text, params }
 }
 
