@@ -35,6 +35,26 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /** Paths probed every few seconds: their access log lines are debug, not info. */
 const QUIET = new Set(['/health/live', '/health/ready', '/metrics'])
 
+/** OpenAPI documentation of the operations routes, so API fuzzers can check their answers too. */
+const jsonResponse = (description: string, schema: Record<string, unknown>) => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+const LIVE_BODY = {
+  type: 'object',
+  properties: { status: { type: 'string', enum: ['live'] } },
+  required: ['status'],
+}
+const READY_BODY = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ready', 'degraded', 'not_ready'] },
+    shuttingDown: { type: 'boolean' },
+    checks: { type: 'object', additionalProperties: { type: 'object' } },
+  },
+  required: ['status', 'checks'],
+}
+
 const pathOf = (url: string) => {
   const start = url.indexOf('/', url.indexOf('//') + 2)
   const query = url.indexOf('?', start)
@@ -143,7 +163,11 @@ export function createHttpApp(options: HttpAppOptions) {
         }
       })
       .get('/health/live', () => ({ status: 'live' }), {
-        detail: { tags: ['operations'], summary: 'The process runs' },
+        detail: {
+          tags: ['operations'],
+          summary: 'The process runs',
+          responses: { 200: jsonResponse('the process runs', LIVE_BODY) },
+        },
       })
       .get(
         '/health/ready',
@@ -152,7 +176,16 @@ export function createHttpApp(options: HttpAppOptions) {
           set.status = report.status === 'not_ready' ? 503 : 200
           return report
         },
-        { detail: { tags: ['operations'], summary: 'Dependencies answer (503 naming what failed)' } },
+        {
+          detail: {
+            tags: ['operations'],
+            summary: 'Dependencies answer (503 naming what failed)',
+            responses: {
+              200: jsonResponse('ready, or degraded (a non-critical dependency is away)', READY_BODY),
+              503: jsonResponse('not ready: a critical dependency is away, or shutting down', READY_BODY),
+            },
+          },
+        },
       )
       .get(
         '/metrics',
@@ -160,7 +193,18 @@ export function createHttpApp(options: HttpAppOptions) {
           set.headers['content-type'] = metrics.registry.contentType
           return metrics.registry.metrics()
         },
-        { detail: { tags: ['operations'], summary: 'Prometheus metrics' } },
+        {
+          detail: {
+            tags: ['operations'],
+            summary: 'Prometheus metrics',
+            responses: {
+              200: {
+                description: 'Prometheus text exposition',
+                content: { 'text/plain': { schema: { type: 'string' } } },
+              },
+            },
+          },
+        },
       )
       .use(
         openapi({
