@@ -25,7 +25,7 @@ beforeAll(async () => {
     say: (line) => console.log(`[system] ${line}`),
   })
   ledger = await Ledger.open(system)
-}, 240_000)
+}, 720_000) // up to 10 min waiting for another system run (lock.ts), then the start
 
 afterAll(async () => {
   await system?.stop()

@@ -4,8 +4,8 @@
  * content types and headers, bodies that match their documented schema, invalid input refused.
  *
  * Excluded, and why:
- * - `/health/*` and `/metrics` take no input (nothing to fuzz), and `/health/ready` answers 503 by design
- *   whenever a dependency on the shared stack is away.
+ * - `/health/ready`: it answers 503 by design whenever a dependency on the shared stack is away, which the
+ *   `not_a_server_error` check cannot tell from a failure.
  * - `positive_data_acceptance`: some rules cannot be written in JSON Schema and are enforced, and
  *   documented, as 400/422: the model year's moving upper bound (next year), `yearFrom <= yearTo`, a
  *   cursor must be one the service issued, an Idempotency-Key reused with another body.
@@ -48,7 +48,7 @@ beforeAll(async () => {
     estimateDelaySeconds: 0,
     say: (line) => console.log(`[system] ${line}`),
   })
-}, 240_000)
+}, 720_000) // up to 10 min waiting for another system run (lock.ts), then the start
 
 afterAll(async () => {
   await system?.stop()
@@ -67,7 +67,7 @@ async function fuzz(baseUrl: string): Promise<{ code: number; output: string }> 
       '--max-examples',
       String(MAX_EXAMPLES),
       '--exclude-path-regex',
-      '^/(health/.*|metrics)$',
+      '^/health/ready$',
       // One worker: Hypothesis' lambda-source cache is not thread-safe (it raised "AST constructor
       // recursion depth mismatch" with two).
       '--workers',

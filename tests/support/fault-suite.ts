@@ -22,7 +22,7 @@ export function faultSystem(name: string, options: SystemOptions = {}): () => Sy
       say,
       ...options,
     })
-  }, 400_000)
+  }, 900_000) // stack restore, up to 10 min waiting for another system run, the start
   afterAll(async () => {
     await system?.stop()
   }, 120_000)
