@@ -30,11 +30,25 @@ export interface ListQuery {
   yearTo?: number
 }
 
+// PostgreSQL refuses a NUL byte in text (error 22021): such a filter is a bad parameter, not a 500.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point: they are refused.
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/
+
 export const QUERY_DOCS = {
   limit: Type.Integer({ minimum: LIMIT_MIN, maximum: LIMIT_MAX, default: LIMIT_DEFAULT }),
   cursor: Type.String({ description: 'nextCursor of the previous page, as given' }),
-  manufacturer: Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: 'exact match' }),
-  model: Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: 'exact match' }),
+  manufacturer: Type.String({
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    pattern: NO_CONTROL_CHARACTERS.source,
+    description: 'exact match',
+  }),
+  model: Type.String({
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    pattern: NO_CONTROL_CHARACTERS.source,
+    description: 'exact match',
+  }),
   yearFrom: Type.Integer({ minimum: YEAR_MIN, maximum: YEAR_MAX, description: 'inclusive' }),
   yearTo: Type.Integer({ minimum: YEAR_MIN, maximum: YEAR_MAX, description: 'inclusive' }),
 } as const
@@ -93,6 +107,7 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
     if (raw === null) return undefined
     const value = raw.trim()
     if (value.length === 0) bad(field, 'minLength', 'must not be blank')
+    else if (!NO_CONTROL_CHARACTERS.test(value)) bad(field, 'pattern', 'must not contain control characters')
     else if (value.length > NAME_MAX_LENGTH)
       bad(field, 'maxLength', `must be at most ${NAME_MAX_LENGTH} characters`)
     return value
