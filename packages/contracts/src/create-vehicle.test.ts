@@ -121,3 +121,15 @@ describe('POST /stock body', () => {
     expect(check(CreateVehicleBody, valid)).toEqual([])
   })
 })
+
+test('a name with a control character inside is refused by field and rule (PostgreSQL refuses NUL)', () => {
+  let caught: unknown
+  try {
+    parseCreateVehicle({ ...valid, manufacturer: 'Volks\u0000wagen', model: 'Go\u001alf' })
+  } catch (error) {
+    caught = error
+  }
+  expect(caught).toBeInstanceOf(ContractViolation)
+  const fields = (caught as ContractViolation).violations.map((v) => `${v.field}:${v.rule}`)
+  expect(fields.sort()).toEqual(['manufacturer:pattern', 'model:pattern'])
+})

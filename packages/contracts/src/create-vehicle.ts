@@ -9,6 +9,19 @@ export const normaliseVin = (vin: string): string => vin.toUpperCase()
 export const maxModelYear = (now: Date = new Date()): number => Math.min(now.getUTCFullYear() + 1, YEAR_MAX)
 
 /**
+ * Names are free text, but not control characters: PostgreSQL refuses a NUL byte in text (22021), and
+ * nothing else in a maker's or model's name needs them. Checked here, in the HTTP contract, so that the
+ * event schemas already registered stay as they are.
+ */
+const hasControlCharacter = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return true
+  }
+  return false
+}
+
+/**
  * Validates a `POST /stock` body and returns it normalised (VIN upper case, names trimmed).
  * The schema carries a fixed year bound; the moving one ("next year") is checked here and reported as
  * rule `maximum`, like any other schema rule. Throws `ContractViolation` listing every broken rule.
@@ -20,6 +33,16 @@ export function parseCreateVehicle(value: unknown, now: Date = new Date()): Crea
   if (typeof year === 'number' && Number.isInteger(year) && year > maxYear) {
     if (!violations.some((v) => v.field === 'year')) {
       violations.push({ field: 'year', rule: 'maximum', message: `must be <= ${maxYear}` })
+    }
+  }
+  for (const field of ['manufacturer', 'model'] as const) {
+    const text = (value as Record<string, unknown> | null)?.[field]
+    if (
+      typeof text === 'string' &&
+      hasControlCharacter(text.trim()) &&
+      !violations.some((v) => v.field === field)
+    ) {
+      violations.push({ field, rule: 'pattern', message: 'must not contain control characters' })
     }
   }
   if (violations.length > 0) throw new ContractViolation(String(CreateVehicleBody.$id), violations)
