@@ -11,6 +11,21 @@ import { startOutbox } from './outbox/runtime'
 
 const config = loadStockConfig()
 const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL })
+
+// Works around porsager/postgres#1154 / #1208 (open in 3.4.9): when the server drops a connection, a
+// write queued with setImmediate can run on the closed socket and throw outside any query. The close
+// path has already failed that connection's queries with CONNECTION_CLOSED, so the process lives on;
+// any other uncaught error still ends it.
+process.on('uncaughtException', (error) => {
+  const fromPostgresWrite =
+    error instanceof TypeError && /socket\.write/.test(error.message) && /postgres/.test(error.stack ?? '')
+  if (fromPostgresWrite) {
+    logger.warn('db.write_after_close', 'postgres.js wrote to a closed socket; the connection is replaced')
+    return
+  }
+  logger.error('process.uncaught', error.message)
+  process.exit(1)
+})
 const readiness = createReadiness()
 const metrics = createMetrics({ service: SERVICE })
 // Signal handlers go in before anything else: a SIGTERM during start-up must still shut down cleanly,
