@@ -19,6 +19,8 @@ interface StepResult {
   passed: number
   failed: number
   seconds: number
+  /** What to show again under the summary: the failing tests' names, or the tail of a step that failed without any. */
+  failures: string[]
 }
 
 interface Step {
@@ -85,7 +87,10 @@ async function run(step: Step): Promise<StepResult> {
   const code = await child.exited
   const { passed, failed } = step.count(output)
   const seconds = (performance.now() - started) / 1000
-  return { name: step.name, ok: code === 0, passed, failed, seconds }
+  const lines = output.split('\n')
+  let failures = lines.filter((line) => /^\(fail\) |^(FAILED|ERROR) /.test(line))
+  if (code !== 0 && failures.length === 0) failures = lines.filter((line) => line.trim() !== '').slice(-15)
+  return { name: step.name, ok: code === 0, passed, failed, seconds, failures }
 }
 
 const steps: Step[] = [
@@ -139,6 +144,10 @@ for (const r of results) {
   console.log(
     `${verdict.padEnd(6)} ${r.name.padEnd(18)} ${r.passed} passed, ${r.failed} failed  ${r.seconds.toFixed(1)} s`,
   )
+}
+for (const r of results.filter((result) => result.failures.length > 0)) {
+  console.log(`\n--- ${r.name}: what failed`)
+  for (const line of r.failures) console.log(`  ${line}`)
 }
 const passed = results.reduce((sum, r) => sum + r.passed, 0)
 const failed = results.reduce((sum, r) => sum + r.failed, 0)

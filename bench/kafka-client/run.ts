@@ -5,7 +5,7 @@
  *
  *   bun run bench:kafka [--only kcat,platformatic] [--messages 100000] [--rate 1000] [--seconds 10] [--repeat 3]
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createAdmin } from '../../packages/kafka/src/index'
@@ -13,6 +13,19 @@ import { stackEnv } from '../../packages/testing/src/index'
 import { type BenchResult, keyOf, payload } from './driver'
 
 const here = import.meta.dir
+
+/** The clients measured here but not used by the project stay out of the workspace: installed on first use. */
+function ensureBenchDependencies(): void {
+  const run = (cmd: string[], cwd: string) => {
+    if (Bun.spawnSync(cmd, { cwd, stdout: 'inherit', stderr: 'inherit' }).exitCode !== 0)
+      throw new Error(`${cmd.join(' ')} failed in ${cwd}`)
+  }
+  if (!existsSync(join(here, 'node_modules', 'kafkajs'))) run(['bun', 'install', '--frozen-lockfile'], here)
+  const nodeRef = join(here, 'node-ref')
+  if (!existsSync(join(nodeRef, 'node_modules', 'node-rdkafka'))) run(['npm', 'ci'], nodeRef)
+  run(['bunx', 'tsc', '-p', here], here)
+}
+ensureBenchDependencies()
 const argv = process.argv.slice(2)
 const opt = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`)
