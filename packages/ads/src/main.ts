@@ -65,11 +65,15 @@ async function boot() {
     subjects: contracts.bound.map((b) => ({ subject: b.subject, id: b.schemaId, version: b.version })),
   })
 
+  // Kafka may be unreachable at start (brokers restarting, started in another order): every Kafka step
+  // is retried for a while instead of crash-looping. Each retry reuses what the previous attempt made.
   const producer = createProducer({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-dlq` })
-  await producer.connect()
+  await untilStarted('kafka producer', () => producer.connect())
   const admin = createAdmin({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-admin` })
-  await admin.connect()
+  await untilStarted('kafka admin', () => admin.connect())
 
+  // Registered once, outside the retry: a second registration of a metric name throws.
+  const projectionMetrics = createProjectionMetrics(metrics.registry)
   // The group may be briefly unjoinable at start (a previous member still leaving, an admin tool
   // setting offsets, a broker restarting): retry for a while instead of crash-looping.
   const projection = await untilStarted('projection', () =>
@@ -82,7 +86,7 @@ async function boot() {
       repository,
       producer,
       log: logger,
-      metrics: createProjectionMetrics(metrics.registry),
+      metrics: projectionMetrics,
       backoff: { initialMs: config.STORE_RETRY_INITIAL_MS, maxMs: config.STORE_RETRY_MAX_MS },
     }),
   )

@@ -20,6 +20,22 @@ test('projection metrics start at zero and count by label', async () => {
   expect(text).toContain('ads_projection_paused{service="vehicles-ads"} 1')
 })
 
+test('asking again for the same registry (a retried start-up) reuses the metrics instead of throwing', async () => {
+  const { registry } = createMetrics({ service: 'vehicles-ads', processMetrics: false })
+  const first = createProjectionMetrics(registry)
+  first.upserted('applied')
+  const second = createProjectionMetrics(registry)
+  second.upserted('applied')
+  const text = await registry.metrics()
+  expect(text).toContain('ads_upserts_total{outcome="applied",service="vehicles-ads"} 2')
+  expect(text.match(/^# TYPE ads_upserts_total counter$/gm)?.length).toBe(1)
+  // A registry of its own (another test, another app) still gets metrics of its own.
+  const other = createMetrics({ service: 'vehicles-ads', processMetrics: false }).registry
+  createProjectionMetrics(other).upserted('stale')
+  expect(await other.metrics()).toContain('ads_upserts_total{outcome="stale",service="vehicles-ads"} 1')
+  expect(await other.metrics()).toContain('ads_upserts_total{outcome="applied",service="vehicles-ads"} 0')
+})
+
 test('consumer lag per partition comes from the admin, refreshed on a timer; an outage is logged once', async () => {
   const { registry } = createMetrics({ service: 'vehicles-ads', processMetrics: false })
   const lines: string[] = []

@@ -6,7 +6,21 @@ import type { Admin } from '@vehicles/kafka'
 import { Counter, Gauge, type Logger, type Registry } from '@vehicles/platform'
 import type { ProjectionMetrics } from './projection/projector'
 
+/**
+ * One set per registry: a start-up step that is retried (the projection, while Kafka is away) asks again,
+ * and prom-client refuses a second metric of the same name ("already registered").
+ */
+const created = new WeakMap<Registry, ProjectionMetrics>()
+
 export function createProjectionMetrics(registry: Registry): ProjectionMetrics {
+  const existing = created.get(registry)
+  if (existing !== undefined) return existing
+  const metrics = registerProjectionMetrics(registry)
+  created.set(registry, metrics)
+  return metrics
+}
+
+function registerProjectionMetrics(registry: Registry): ProjectionMetrics {
   const upserts = new Counter({
     name: 'ads_upserts_total',
     help: 'processed events written to the read model, by outcome (applied, or stale: already newer)',
