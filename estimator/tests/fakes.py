@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException, TopicPartition
 
@@ -63,6 +64,7 @@ class FakeConsumer:
         self.pending_assign: list[tuple[str, int]] = []
         self.next_offsets: dict[tuple[str, int], int] = {}
         self.probes = 0
+        self.generation = 1  # the group generation; every rebalance moves it on
 
     def push(
         self,
@@ -97,6 +99,14 @@ class FakeConsumer:
         assert self.on_revoke is not None
         self.on_revoke(self, [TopicPartition(t, p) for t, p in tps])
         self.assigned = [tp for tp in self.assigned if tp not in tps]
+        self.generation += 1
+
+    def lose_now(self, tps: list[tuple[str, int]]) -> None:
+        """The session timed out: the partitions are gone (maybe owned elsewhere already)."""
+        assert self.on_lost is not None
+        self.on_lost(self, [TopicPartition(t, p) for t, p in tps])
+        self.assigned = [tp for tp in self.assigned if tp not in tps]
+        self.generation += 1
 
     def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
         self.asked.append(num_messages)
@@ -126,7 +136,7 @@ class FakeConsumer:
         self.paused.difference_update((p.topic, p.partition) for p in partitions)
 
     def consumer_group_metadata(self) -> str:
-        return "group-metadata"
+        return f"generation-{self.generation}"
 
     def get_watermark_offsets(self, tp: TopicPartition, cached: bool = False) -> tuple[int, int]:
         return (0, 0)
@@ -161,12 +171,23 @@ class FakeProducer:
         self.in_txn = False
         self.fail_next_commits = 0
         self.time_out_next_calls = 0  # commit/abort calls that time out (retriable), as with brokers down
+        self.time_out_commits = 0  # commit calls only
+        self.time_out_aborts = 0  # abort calls only
+        self.produce_errors: list[KafkaError] = []  # raised by the next produce() calls, in order
+        self.commit_errors: list[KafkaError] = []  # raised by the next commit_transaction() calls
+        # The group's current metadata: offsets sent with another generation are refused, as the broker does.
+        self.current_group: Callable[[], object] | None = None
+        self.delivery_errors: list[KafkaError] = []  # reported for the next produced records
+        self.reports: list[tuple[object, KafkaError | None]] = []
+        self.failed_delivery = False
+        self.begun = 0
         self.commits = 0
         self.aborts = 0
 
     def begin_transaction(self) -> None:
         assert not self.in_txn, "begin_transaction inside an open transaction"
         self.in_txn = True
+        self.begun += 1
 
     def produce(
         self,
@@ -177,10 +198,22 @@ class FakeProducer:
         on_delivery: object,
     ) -> None:
         assert self.in_txn, "produce outside a transaction"
+        if self.produce_errors:
+            raise KafkaException(self.produce_errors.pop(0))
         self.open.append(Produced(topic, key, value, list(headers)))
+        error = self.delivery_errors.pop(0) if self.delivery_errors else None
+        self.reports.append((on_delivery, error))
 
     def poll(self, timeout: float) -> int:
-        return 0
+        reports, self.reports = self.reports, []
+        for callback, error in reports:
+            if error is not None and error.code() not in (
+                KafkaError._PURGE_QUEUE,
+                KafkaError._PURGE_INFLIGHT,
+            ):
+                self.failed_delivery = True
+            cast(Callable[[KafkaError | None, object], None], callback)(error, FakeDelivered())
+        return len(reports)
 
     def flush(self, timeout: float) -> int:
         return 0
@@ -189,7 +222,15 @@ class FakeProducer:
         self, offsets: list[TopicPartition], metadata: object, timeout: float
     ) -> None:
         assert self.in_txn
-        assert metadata == "group-metadata"
+        assert str(metadata).startswith("generation-")
+        if self.current_group is not None and metadata != self.current_group():
+            raise KafkaException(
+                KafkaError(
+                    KafkaError.ILLEGAL_GENERATION,
+                    "Specified group generation id is not valid",
+                    txn_requires_abort=True,
+                )
+            )
         for tp in offsets:
             self.open_offsets[(tp.topic, tp.partition)] = tp.offset
 
@@ -201,6 +242,17 @@ class FakeProducer:
     def commit_transaction(self, timeout: float) -> None:
         assert self.in_txn
         self._maybe_time_out()
+        if self.time_out_commits > 0:
+            self.time_out_commits -= 1
+            raise KafkaException(
+                KafkaError(KafkaError._TIMED_OUT, "injected: commit timed out", retriable=True)
+            )
+        if self.commit_errors:
+            raise KafkaException(self.commit_errors.pop(0))
+        if self.failed_delivery:
+            raise KafkaException(
+                KafkaError(KafkaError._INCONSISTENT, "a record failed delivery", txn_requires_abort=True)
+            )
         if self.fail_next_commits > 0:
             self.fail_next_commits -= 1
             raise KafkaException(
@@ -216,8 +268,19 @@ class FakeProducer:
     def abort_transaction(self, timeout: float) -> None:
         assert self.in_txn
         self._maybe_time_out()
+        if self.time_out_aborts > 0:
+            self.time_out_aborts -= 1
+            raise KafkaException(
+                KafkaError(KafkaError._TIMED_OUT, "injected: abort timed out", retriable=True)
+            )
         self._reset()
         self.aborts += 1
 
     def _reset(self) -> None:
         self.open, self.open_offsets, self.in_txn = [], {}, False
+        self.failed_delivery = False
+
+
+class FakeDelivered:
+    def topic(self) -> str:
+        return "delivered"

@@ -170,10 +170,21 @@ def test_timeouts_are_retried_and_readiness_follows_kafka() -> None:
 
 
 def test_a_commit_that_keeps_timing_out_is_aborted_and_redone() -> None:
-    estimator, consumer, producer, _ = build()
+    # transaction.timeout.ms 1 s: the commit may be retried for a quarter of it, then it is aborted.
+    estimator, consumer, producer, _ = build(transaction_timeout_ms=1_000)
     consumer.assign_now([(IN, 0)])
     events = push_events(consumer, 0, 3)
-    producer.time_out_next_calls = 5 + 2  # every commit attempt, then two abort attempts
+    producer.time_out_commits = 1_000  # every commit attempt until...
+    original = producer.abort_transaction
+
+    def abort_then_recover(timeout: float) -> None:
+        producer.time_out_commits = 0  # ...the abort, after which Kafka answers again
+        original(timeout)
+
+    producer.abort_transaction = abort_then_recover  # type: ignore[method-assign]
+    started = time.monotonic()
+    turn_until(estimator, lambda: producer.aborts == 1)
+    assert time.monotonic() - started < 1.0  # the retry budget (0.25 s) bounded it
     turn_until(estimator, lambda: producer.offsets.get((IN, 0)) == 3)
     assert producer.aborts == 1
     assert sorted(r.key.decode() for r in producer.committed) == sorted(e["vehicle"]["id"] for e in events)

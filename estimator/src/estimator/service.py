@@ -8,8 +8,12 @@ One thread does everything with the Kafka clients (librdkafka runs its own I/O t
 - every `commit_interval_ms` (or `commit_max_records`) the transaction commits with the contiguous finished
   prefix of each partition (`send_offsets_to_transaction`), so an output and the offset that consumed its
   input become visible together or not at all;
-- an abortable error aborts the transaction and puts its records back as due now; a fatal one (fenced by a
-  newer instance with the same id) stops the process with a non-zero exit.
+- an abortable error, a retriable one that outlasts its deadline, or a produce that fails locally (topic
+  metadata lost while every broker was away) aborts the transaction and puts its records back, due after
+  a growing back-off; an abort that cannot reach Kafka is owed and tried again every turn, while the
+  consumer keeps polling (rebalances are served, the process stays live and answers SIGTERM);
+- a fatal one (fenced by a newer instance with the same id) stops the process with a non-zero exit.
+See `txn.py` for the error classes and the deadlines.
 """
 
 from __future__ import annotations
@@ -32,18 +36,29 @@ from .health import Health, Metrics
 from .log import log
 from .pricing import estimate_price
 from .serde import Contract, Decoder, PoisonRecord, encode
+from .txn import CALL_TIMEOUT, Action, Backoff, classify, error_of, retry_until
 from .window import Entry, TopicPartition, Window
 
 PROCESSED_EVENT_TYPE = "stock.vehicle-processed"
 _FETCH_BATCH = 500
 _MAX_WAIT = 0.1  # longest a turn blocks in consume(): bounds commit latency and shutdown reaction
 _LAG_EVERY = 5.0
-_TXN_TIMEOUT = 30.0  # one try of a transactional call; a few tries stay well inside max.poll.interval.ms
-_TXN_ATTEMPTS = 5
+# How long a commit (send_offsets + commit) may be retried before the transaction is aborted instead: well
+# under transaction.timeout.ms, after which the broker would abort it anyway.
+_TXN_BUDGET = 15.0
+# An abort that has not gone through for this long (while the process keeps trying every turn) means the
+# producer is stuck: exit, a restart fences the old epoch and aborts the transaction for us.
+_ABORT_GIVE_UP = 180.0
+# Delivery reports of records that our own abort purged from the queue: expected, not a new failure.
+_PURGED = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT})
 
 
 class FatalKafkaError(Exception):
     """The producer is fenced or broken beyond repair: exit, a restart gets a fresh transactional epoch."""
+
+
+class _ProduceFailed(Exception):
+    """A record could not be handed to the producer (not fatal): the transaction is aborted and redone."""
 
 
 Headers = list[tuple[str, str | bytes | None]]
@@ -125,10 +140,19 @@ class Estimator:
         self._kafka_down: str | None = None
         self._grace_end: float | None = None
         self._closing = False
+        self._stop: threading.Event | None = None
+        self._txn_seq = 0  # which transaction a delivery report belongs to
+        self._failed_delivery: str | None = None
+        self._abort_owed: str | None = None  # why the open transaction must be aborted before anything else
+        self._abort_since = 0.0
+        self._hold_until = 0.0  # no record is released before this (back-off after an abort)
+        self._backoff = Backoff()
+        self._txn_budget = min(_TXN_BUDGET, settings.transaction_timeout_ms / 1000 / 4)
 
     # -- life cycle ----------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         self.start()
         while not stop.is_set():
             self.turn()
@@ -157,6 +181,8 @@ class Estimator:
                 break
             self.turn()
         try:
+            while self._abort_owed is not None and self._clock() < grace_end:
+                self._try_abort()
             self._commit()
         except (FatalKafkaError, KafkaException) as error:
             # Kafka did not answer within the grace period: nothing finished is lost, the broker aborts the
@@ -177,6 +203,8 @@ class Estimator:
 
     def turn(self) -> None:
         self._health.turned()
+        if self._abort_owed is not None:
+            self._try_abort()
         now = self._clock()
         in_flight = self._window.in_flight
         room = self._s.max_in_flight - in_flight
@@ -192,7 +220,10 @@ class Estimator:
             self._accept(message)
         self._release_due()
         self._producer.poll(0)
-        if self._txn_open and (
+        if self._failed_delivery is not None and self._txn_open and self._abort_owed is None:
+            # The commit would only report it as abortable: abort now, without waiting for the interval.
+            self._abort(f"delivery failed: {self._failed_delivery}")
+        elif self._txn_open and (
             self._clock() - self._txn_started >= self._s.commit_interval_ms / 1000
             or self._txn_records >= self._s.commit_max_records
         ):
@@ -239,8 +270,8 @@ class Estimator:
         """How long consume() may block: not past the next due record or the open transaction's commit."""
         wait = _MAX_WAIT
         next_due = self._window.next_due()
-        if next_due is not None:
-            wait = min(wait, next_due - now)
+        if next_due is not None and self._abort_owed is None:
+            wait = min(wait, max(next_due, self._hold_until) - now)
         if self._txn_open:
             wait = min(wait, self._txn_started + self._s.commit_interval_ms / 1000 - now)
         return max(0.0, wait)
@@ -259,6 +290,10 @@ class Estimator:
         assert topic is not None
         assert partition is not None
         assert offset is not None
+        if not self._window.owns((topic, partition)):
+            # Fetched before its partition was revoked or lost: the new owner reads it from the committed
+            # offset; tracking it here would commit an offset of a partition this instance does not own.
+            return
         headers = list(message.headers() or [])
         value = message.value()
         key = message.key()
@@ -282,14 +317,22 @@ class Estimator:
         return min(delay, max(0.0, stamp / 1000 + delay - time.time()))
 
     def _release_due(self) -> None:
+        if self._abort_owed is not None or self._clock() < self._hold_until:
+            return  # the open transaction is being aborted, or Kafka failed a moment ago: back off
         room = self._s.commit_max_records - self._txn_records
         for entry in self._window.pop_due(self._clock(), max(1, room)):
-            self._begin()
+            # Popped entries belong to the open transaction from here on: an abort puts all back.
+            try:
+                self._begin()
+                if entry.item.event is not None:
+                    self._produce_processed(entry)
+                else:
+                    self._produce_dead_letter(entry)
+            except _ProduceFailed as failed:
+                self._abort(str(failed))
+                return
             if entry.item.event is not None:
-                self._produce_processed(entry)
                 self._txn_priced += 1
-            else:
-                self._produce_dead_letter(entry)
             self._window.finish(entry)
             self._txn_records += 1
 
@@ -336,55 +379,93 @@ class Estimator:
         )
 
     def _produce(self, topic: str, key: bytes, value: bytes | None, headers: Headers) -> None:
+        seq = self._txn_seq
         while True:
             try:
                 self._producer.produce(
-                    topic, value=value, key=key, headers=headers, on_delivery=self._delivered
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=headers,
+                    on_delivery=lambda error, message: self._delivered(seq, error, message),
                 )
                 return
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room again.
+                if self._stopping():
+                    raise _ProduceFailed("producer queue full while stopping") from None
                 self._producer.poll(0.05)
+            except KafkaException as failure:
+                error = error_of(failure)
+                if classify(error) is Action.FATAL:
+                    raise FatalKafkaError(f"produce: {error.str()}") from failure
+                # _UNKNOWN_TOPIC / _UNKNOWN_PARTITION after every broker was away, a transport error...:
+                # the metadata comes back with the brokers, the records are redone after a back-off.
+                self._kafka_unavailable(f"produce: {error.str()}")
+                raise _ProduceFailed(f"produce to {topic}: {error.str()}") from failure
 
-    def _delivered(self, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            # The transaction cannot commit with a failed record; commit_transaction reports it as abortable.
-            log.warn("producer.delivery_failed", error.str(), topic=message.topic())
+    def _delivered(self, seq: int, error: KafkaError | None, message: Message) -> None:
+        if error is None or error.code() in _PURGED:
+            return
+        log.warn("producer.delivery_failed", error.str(), topic=message.topic(), code=error.code())
+        if seq == self._txn_seq and self._txn_open:
+            # The transaction cannot commit with a failed record: turn() aborts it.
+            self._failed_delivery = error.str()
 
     # -- transactions --------------------------------------------------------------------------------------
 
     def _begin(self) -> None:
         if self._txn_open:
             return
-        self._producer.begin_transaction()
+        try:
+            self._producer.begin_transaction()
+        except KafkaException as failure:
+            error = error_of(failure)
+            if classify(error) is Action.FATAL:
+                raise FatalKafkaError(f"begin_transaction: {error.str()}") from failure
+            raise _ProduceFailed(f"begin_transaction: {error.str()}") from failure
+        self._txn_seq += 1
         self._txn_open = True
+        self._failed_delivery = None
         self._txn_started = self._clock()
         self._txn_records = 0
         self._txn_priced = 0
 
     def _commit(self) -> None:
         """Commits the open transaction with every partition's finished prefix; aborts it on failure."""
+        if self._abort_owed is not None:
+            return  # turn() finishes the abort first
         offsets = self._window.committable()
         if not self._txn_open and not offsets:
             return
-        self._begin()
-        metadata = self._consumer.consumer_group_metadata()
+        try:
+            self._begin()
+        except _ProduceFailed as failed:
+            self._abort(str(failed))
+            return
+        deadline = self._deadline()
         try:
             if offsets:
                 tps = [KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()]
+                # The group metadata is read for every try: after a rebalance the generation has moved on,
+                # and offsets sent with the old one are refused (ILLEGAL_GENERATION, abortable).
                 self._retrying(
                     "send_offsets",
-                    lambda: self._producer.send_offsets_to_transaction(tps, metadata, self._call_timeout()),
+                    lambda timeout: self._producer.send_offsets_to_transaction(
+                        tps, self._consumer.consumer_group_metadata(), timeout
+                    ),
+                    deadline,
                 )
-            self._retrying("commit", lambda: self._producer.commit_transaction(self._call_timeout()))
+            self._retrying("commit", lambda timeout: self._producer.commit_transaction(timeout), deadline)
         except KafkaException as failure:
-            error: KafkaError = failure.args[0]
-            if error.fatal():
+            error = error_of(failure)
+            if classify(error) is Action.FATAL:
                 raise FatalKafkaError(f"transaction: {error.str()}") from failure
-            # Abortable, or retriable but still failing: abort, and redo the records from this transaction.
+            # Abortable, or retriable but still failing at the deadline: abort, and redo its records.
             self._abort(error.str())
             return
         self._txn_open = False
+        self._backoff.reset()
         self._kafka_available()
         self._window.committed(offsets)
         self._metrics.transactions.labels(outcome="committed").inc()
@@ -393,49 +474,69 @@ class Estimator:
         self._txn_records = 0
         self._txn_priced = 0
 
-    def _call_timeout(self) -> float:
-        """While draining, a call may only use what is left of the grace period (at least a second)."""
-        if self._grace_end is None:
-            return _TXN_TIMEOUT
-        return max(1.0, min(_TXN_TIMEOUT, self._grace_end - self._clock()))
+    def _stopping(self) -> bool:
+        """A stop was asked outside the drain: retries end now, the drain has its own grace period."""
+        return self._grace_end is None and self._stop is not None and self._stop.is_set()
 
-    def _retrying(self, what: str, call: Callable[[], None], attempts: int = _TXN_ATTEMPTS) -> None:
-        """librdkafka marks some transactional errors retriable (timeouts, coordinator moving): call again.
-        Past the grace period of a shutdown there is no second try: exiting leaves the transaction to be
-        aborted by the broker (or fenced by the next start), which loses nothing."""
-        for attempt in range(1, attempts + 1):
-            if attempt > 1 and self._grace_end is not None and self._clock() >= self._grace_end:
-                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"{what}: shutdown grace period over"))
-            try:
-                call()
-                return
-            except KafkaException as failure:
-                error: KafkaError = failure.args[0]
-                if (
-                    attempt == attempts
-                    or error.fatal()
-                    or error.txn_requires_abort()
-                    or not error.retriable()
-                ):
-                    raise
-                log.warn("txn.retry", f"{what}: {error.str()}", attempt=attempt)
-                self._kafka_unavailable(f"{what}: {error.str()}")
-                self._health.turned()  # alive: retrying, each try bounded by its timeout
+    def _deadline(self) -> float:
+        """How long a commit may keep retrying: its budget, and no later than the end of the grace period."""
+        deadline = self._clock() + self._txn_budget
+        if self._grace_end is not None:
+            deadline = min(deadline, self._grace_end)
+        return deadline
+
+    def _retrying(self, what: str, call: Callable[[float], None], deadline: float) -> None:
+        retry_until(what, call, deadline, self._clock, stopping=self._stopping, on_retry=self._on_retry)
+
+    def _on_retry(self, what: str, error: KafkaError) -> None:
+        log.warn("txn.retry", f"{what}: {error.str()}", code=error.code())
+        self._kafka_unavailable(f"{what}: {error.str()}")
+        self._health.turned()  # alive: retrying, each try bounded
 
     def _abort(self, reason: str) -> None:
+        """Aborts the open transaction (or owes the abort while Kafka does not answer) and redoes its
+        records; without an open transaction only the records are put back."""
+        if not self._txn_open:
+            self._redo(reason)
+            return
+        if self._abort_owed is None:
+            self._abort_owed = reason
+            self._abort_since = self._clock()
+        self._try_abort()
+
+    def _try_abort(self) -> None:
+        """One bounded try; a failure leaves the abort owed to the next turn, the loop keeps polling."""
+        reason = self._abort_owed
+        assert reason is not None
+        timeout = CALL_TIMEOUT
+        if self._grace_end is not None:
+            timeout = max(0.1, min(timeout, self._grace_end - self._clock()))
         try:
-            # Brokers may be down: the abort is retried like a commit (each try bounded by its timeout).
-            self._retrying(
-                "abort", lambda: self._producer.abort_transaction(self._call_timeout()), attempts=8
-            )
+            self._producer.abort_transaction(timeout)
         except KafkaException as failure:
-            raise FatalKafkaError(f"abort failed: {failure.args[0].str()}") from failure
+            error = error_of(failure)
+            if classify(error) is Action.FATAL:
+                raise FatalKafkaError(f"abort: {error.str()}") from failure
+            self._kafka_unavailable(f"abort: {error.str()}")
+            waited = self._clock() - self._abort_since
+            if waited >= _ABORT_GIVE_UP:
+                raise FatalKafkaError(f"abort failing for {waited:.0f} s: {error.str()}") from failure
+            log.warn("txn.abort_retry", f"abort: {error.str()}", code=error.code(), waited=round(waited, 1))
+            self._health.turned()
+            return
         self._txn_open = False
+        self._abort_owed = None
+        self._redo(reason)
+
+    def _redo(self, reason: str) -> None:
+        self._failed_delivery = None
         self._txn_records = 0
         self._txn_priced = 0
-        redo = self._window.aborted(self._clock())
+        hold = self._backoff.next()
+        self._hold_until = self._clock() + hold
+        redo = self._window.aborted(self._hold_until)
         self._metrics.transactions.labels(outcome="aborted").inc()
-        log.warn("txn.aborted", reason, redo=redo)
+        log.warn("txn.aborted", reason, redo=redo, retry_in=hold)
 
     # -- rebalancing (called from inside consume()) ---------------------------------------------------------
 
@@ -451,7 +552,7 @@ class Estimator:
         # ones so no later transaction carries their offsets. Their waiting records go to the new owner.
         tps = [(p.topic, p.partition) for p in partitions]
         if not self._closing:  # when closing, shutdown() has just committed
-            self._commit()
+            self._commit()  # bounded; on failure the transaction is aborted (or the abort owed)
         dropped = self._window.drop(tps)
         self._forget_lag(tps)
         log.info(
@@ -463,8 +564,8 @@ class Estimator:
         # committed. Abort the open transaction; work of partitions still owned is put back as due.
         tps = [(p.topic, p.partition) for p in partitions]
         dropped = self._window.drop(tps)
-        if self._txn_open:
-            self._abort("partitions lost")
+        if self._txn_open and self._abort_owed is None:
+            self._abort("partitions lost")  # one bounded try here, the rest in later turns
         self._forget_lag(tps)
         log.warn("partitions.lost", f"{len(tps)} partitions lost", partitions=_tps_text(tps), dropped=dropped)
 

@@ -181,5 +181,8 @@ class Window(Generic[T]):
         partition = self._partitions.get(tp)
         return None if partition is None else partition.committed
 
+    def owns(self, tp: TopicPartition) -> bool:
+        return tp in self._partitions
+
     def owned(self) -> list[TopicPartition]:
         return list(self._partitions)
