@@ -40,8 +40,9 @@ const batch = (from: number, to: number) =>
     value: Buffer.from(String(from + i)),
   }))
 
-test('a consumer whose fetch stream dies starts over and loses nothing', async () => {
+test('a consumer whose fetch stream dies starts over on the same member, at once, and loses nothing', async () => {
   const errors: { error: KafkaError; context: ConsumerErrorContext }[] = []
+  const recovered: { stoppedMs: number; sameMember: boolean }[] = []
   const seen = collector()
   const consumer = createConsumer({
     brokers,
@@ -50,14 +51,18 @@ test('a consumer whose fetch stream dies starts over and loses nothing', async (
     topics: [topic],
     readCommitted: true,
     fromBeginning: true,
-    sessionTimeoutMs: 10_000,
+    // The service default: a new member would wait up to this long for the old one to expire.
+    sessionTimeoutMs: 30_000,
     onError: (error, context) => errors.push({ error, context }),
+    onRecovered: (info) => recovered.push(info),
   })
   try {
     await producer.send(batch(0, 30))
     await consumer.run(seen.handler)
     await seen.until(30)
     await consumer.ping()
+    const member = consumer.memberId
+    expect(member).toBeString()
 
     consumer[kInjectStreamError](new Error('Connection to 127.0.0.1:19094 failed (injected)'))
     await waitFor('the failure to be reported', () => (errors.length > 0 ? true : undefined))
@@ -81,6 +86,11 @@ test('a consumer whose fetch stream dies starts over and loses nothing', async (
       await consumer.ping()
       return true
     })
+    // Same member id: the group rebalanced at once instead of waiting out the old member's session.
+    expect(recovered).toHaveLength(1)
+    expect(recovered[0]?.sameMember).toBe(true)
+    expect(recovered[0]?.stoppedMs).toBeLessThan(10_000)
+    expect(consumer.memberId).toBe(member)
   } finally {
     await consumer.close()
   }

@@ -63,6 +63,17 @@ export interface ConsumerOptions {
    */
   maxBufferedMessages?: number
   /**
+   * Most messages of one partition handed to a batch handler at once (`runBatches`); default 500. Each
+   * batch is what was fetched and is waiting for that partition, in offset order.
+   */
+  maxBatchSize?: number
+  /**
+   * Told when the consumer is fetching again after its fetch stream died (`onError` stage 'consumer'),
+   * with how long it was stopped and whether it kept its group membership (same member id, so the
+   * group did not have to wait for the old member's session to expire).
+   */
+  onRecovered?: (info: { stoppedMs: number; sameMember: boolean }) => void
+  /**
    * Told about every failure that does not reach a caller: a handler that threw (before its retry), a
    * commit the broker refused (the message will be delivered again), the fetch stream dying. The module
    * never logs by itself: services log through this.
@@ -106,9 +117,34 @@ export interface ConsumedMessage {
  */
 export type MessageHandler = (message: ConsumedMessage) => Promise<void>
 
+/** Consecutive messages of one partition, in offset order, as a batch handler sees them. */
+export interface ConsumedBatch {
+  topic: string
+  partition: number
+  /** At least one. */
+  messages: ConsumedMessage[]
+  /** 1 on first delivery; grows each time the handler threw for this batch (the same messages again). */
+  attempt: number
+}
+
+/**
+ * Handles a batch of one partition. Contract (that of `MessageHandler`, for the batch as a whole):
+ * - resolve → every message of the batch is finished; the offset after the last one is committed, once.
+ * - throw   → nothing of the batch is committed; the same messages are handed again after
+ *             `retryBackoffMs` with `attempt` + 1. To give up on one message (poison), send it to the
+ *             DLQ and resolve for the batch.
+ * Batches of one partition are handled one at a time, in offset order; partitions run concurrently.
+ */
+export type BatchHandler = (batch: ConsumedBatch) => Promise<void>
+
 export interface Consumer {
   /** Joins the group and starts handing messages to `handler`. Resolves once the consumer is running. */
   run(handler: MessageHandler): Promise<void>
+  /**
+   * Like `run`, but hands out everything fetched and waiting for a partition (up to `maxBatchSize`) as
+   * one batch, and commits once per batch. Use one of `run` and `runBatches` per consumer.
+   */
+  runBatches(handler: BatchHandler): Promise<void>
   /** Stops fetching from these partitions (all of the topic's assigned partitions when omitted). */
   pause(topic: string, partitions?: readonly number[]): void
   resume(topic: string, partitions?: readonly number[]): void
