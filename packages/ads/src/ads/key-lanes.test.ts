@@ -50,3 +50,28 @@ test('a failed task does not block the next one of its key, and lanes are releas
   await Bun.sleep(0)
   expect(lanes.size).toBe(0)
 })
+
+test('runAll waits for every key it touches and holds them all until it settles', async () => {
+  const lanes = new KeyLanes()
+  const events: string[] = []
+  const task = (name: string, ms: number) => async () => {
+    events.push(`start ${name}`)
+    await Bun.sleep(ms)
+    events.push(`end ${name}`)
+    return name
+  }
+  const results = await Promise.all([
+    lanes.run('a', task('a1', 20)),
+    lanes.run('b', task('b1', 5)),
+    lanes.runAll(['a', 'b', 'a'], task('batch', 5)),
+    lanes.run('b', task('b2', 1)),
+    lanes.run('c', task('c1', 1)),
+  ])
+  expect(results).toEqual(['a1', 'b1', 'batch', 'b2', 'c1'])
+  // The batch starts after both a1 and b1; b2 waits for the batch; c is independent.
+  expect(events.indexOf('start batch')).toBeGreaterThan(events.indexOf('end a1'))
+  expect(events.indexOf('start batch')).toBeGreaterThan(events.indexOf('end b1'))
+  expect(events.indexOf('start b2')).toBeGreaterThan(events.indexOf('end batch'))
+  expect(events.indexOf('start c1')).toBeLessThan(events.indexOf('end a1'))
+  expect(lanes.size).toBe(0)
+})

@@ -23,6 +23,22 @@ export class KeyLanes {
     return result
   }
 
+  /**
+   * Runs `task` once the previous tasks of every key in `keys` settled, and holds all of those keys
+   * until it settles (a batch write touching many ads).
+   */
+  runAll<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)]
+    const previous = unique.map((key) => this.tails.get(key)).filter((tail) => tail !== undefined)
+    const result = (previous.length === 0 ? Promise.resolve() : Promise.all(previous)).then(task, task)
+    const tail = result.catch(() => undefined)
+    for (const key of unique) this.tails.set(key, tail)
+    void tail.then(() => {
+      for (const key of unique) if (this.tails.get(key) === tail) this.tails.delete(key)
+    })
+    return result
+  }
+
   /** Keys with a task queued or running (for tests and metrics). */
   get size(): number {
     return this.tails.size

@@ -124,6 +124,49 @@ describe('upsert', () => {
   }, 120_000)
 })
 
+describe('upsertMany (one bulk write per batch)', () => {
+  test('new vehicles are applied in one call; the same batch again is all stale, still one ad each', async () => {
+    const events = Array.from({ length: 50 }, (_, i) => processedEvent({ amount: 1_000 + i }))
+    expect(await repo.upsertMany(events)).toEqual(events.map(() => 'applied'))
+    expect(await repo.upsertMany(events)).toEqual(events.map(() => 'stale'))
+    const ids = events.map((e) => e.vehicle.id)
+    for (const id of ids.slice(0, 5)) expect(await raw().countDocuments({ _id: id })).toBe(1)
+    expect((await repo.findById(ids[7] ?? ''))?.price.amount).toBe(1_007)
+  }, 120_000)
+
+  test('a batch mixing new vehicles, newer and older versions of existing ads, and in-batch duplicates', async () => {
+    const existingNewer = crypto.randomUUID()
+    const existingOlder = crypto.randomUUID()
+    await repo.upsert(processedEvent({ vehicleId: existingNewer, occurredAt: at(10), amount: 10 }))
+    await repo.upsert(processedEvent({ vehicleId: existingOlder, occurredAt: at(10), amount: 10 }))
+    const twice = crypto.randomUUID()
+    const fresh = processedEvent({ amount: 7 })
+    const batch = [
+      fresh,
+      processedEvent({ vehicleId: existingNewer, occurredAt: at(20), amount: 20 }), // newer: replaces
+      processedEvent({ vehicleId: existingOlder, occurredAt: at(5), amount: 5 }), // older: ignored
+      processedEvent({ vehicleId: twice, occurredAt: at(40), amount: 40 }), // the newest of `twice`
+      processedEvent({ vehicleId: twice, occurredAt: at(30), amount: 30 }), // older, same batch
+      fresh, // the same event twice in one batch
+    ]
+    expect(await repo.upsertMany(batch)).toEqual(['applied', 'applied', 'stale', 'applied', 'stale', 'stale'])
+    expect((await repo.findById(existingNewer))?.price.amount).toBe(20)
+    expect((await repo.findById(existingOlder))?.price.amount).toBe(10)
+    expect((await repo.findById(twice))?.price.amount).toBe(40)
+    expect(await raw().countDocuments({ _id: twice })).toBe(1)
+    expect(await raw().countDocuments({ _id: fresh.vehicle.id })).toBe(1)
+  }, 120_000)
+
+  test('an event whose date cannot be ordered is rejected alone; the rest of the batch is written', async () => {
+    const good = processedEvent()
+    const bad = processedEvent({ occurredAt: '2026-11-25T23:59:60Z' })
+    const outcomes = await repo.upsertMany([good, bad])
+    expect(outcomes[0]).toBe('applied')
+    expect(outcomes[1]).toMatchObject({ rejected: expect.any(RangeError) })
+    expect(await raw().countDocuments({ _id: bad.vehicle.id })).toBe(0)
+  }, 120_000)
+})
+
 describe('list', () => {
   // A database of its own: the upsert tests above add ads that would blur the expectations here.
   let listDb: TestDb

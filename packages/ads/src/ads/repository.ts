@@ -3,13 +3,16 @@
  *
  * Writes are idempotent, versioned upserts keyed by vehicle id: a redelivered or older processed event
  * matches nothing and changes nothing. No multi-document transactions (the server has none) and no
- * change streams: one `updateOne` per event is the whole write.
+ * change streams. A batch of events is one unordered `bulkWrite` of inserts; only the vehicles that
+ * already have an ad pay a version comparison each.
  */
 import {
+  type AnyBulkWriteOperation,
   type Collection,
   type Db,
   type Filter,
   type IndexDescription,
+  MongoBulkWriteError,
   MongoError,
   MongoNetworkError,
   MongoServerError,
@@ -35,6 +38,13 @@ export const INDEXES: IndexDescription[] = [
 
 /** `applied`: the ad now holds this event. `stale`: the ad already held this event or a newer one. */
 export type UpsertOutcome = 'applied' | 'stale'
+
+/**
+ * What became of one event of a batch: `applied`/`stale` as for one upsert (`stale` also for an event
+ * superseded by a newer one of the same vehicle in the same batch), or `rejected` when no ad can be
+ * made of it (its date cannot be ordered): retrying cannot help, the caller dead-letters it.
+ */
+export type BatchOutcome = UpsertOutcome | { rejected: unknown }
 
 export interface AdPage {
   items: AdView[]
@@ -153,7 +163,71 @@ export class AdsRepository {
    * Resolves only once the server acknowledged the write (with the configured write concern).
    */
   upsert(event: ProcessedVehicle): Promise<UpsertOutcome> {
-    return this.lanes.run(event.vehicle.id, () => this.write(event))
+    return this.lanes.run(event.vehicle.id, () => this.write(adDocument(event), true))
+  }
+
+  /**
+   * The batch form of `upsert`, with the same guarantees per vehicle. Outcomes are in the order of
+   * `events`. Resolves once every write is acknowledged; a database error rejects the whole call, and
+   * calling again with the same events is safe (what was written is then `stale`).
+   *
+   * 1. The newest event per vehicle is kept (older ones of the batch are `stale` without a write).
+   * 2. One unordered `bulkWrite` inserts them all: each insert that succeeds is `applied` (a vehicle
+   *    without an ad, the common case), each duplicate key means the vehicle has an ad already.
+   * 3. Those few go through the single-event comparison (read version by `_id`, guarded update).
+   */
+  upsertMany(events: readonly ProcessedVehicle[]): Promise<BatchOutcome[]> {
+    const outcomes: BatchOutcome[] = new Array(events.length).fill('stale')
+    const newest = new Map<string, { index: number; doc: AdDocument }>()
+    events.forEach((event, index) => {
+      let doc: AdDocument
+      try {
+        doc = adDocument(event)
+      } catch (error) {
+        outcomes[index] = { rejected: error }
+        return
+      }
+      const kept = newest.get(doc._id)
+      if (kept === undefined || doc.version > kept.doc.version) newest.set(doc._id, { index, doc })
+    })
+    const entries = [...newest.values()]
+    if (entries.length === 0) return Promise.resolve(outcomes)
+    return this.lanes.runAll([...newest.keys()], async () => {
+      const existing = await this.insertAll(entries.map((entry) => entry.doc))
+      entries.forEach((entry, i) => {
+        if (existing.has(i)) return
+        outcomes[entry.index] = 'applied'
+        this.onApplied(entry.doc)
+      })
+      await Promise.all(
+        [...existing].map(async (i) => {
+          const entry = entries[i]
+          if (entry !== undefined) outcomes[entry.index] = await this.write(entry.doc, false)
+        }),
+      )
+      return outcomes
+    })
+  }
+
+  /** Inserts every document (one unordered bulk write); resolves to the positions whose ad existed. */
+  private async insertAll(docs: AdDocument[]): Promise<Set<number>> {
+    const operations: AnyBulkWriteOperation<AdDocument>[] = docs.map((document) => ({
+      insertOne: { document },
+    }))
+    try {
+      await this.ads.bulkWrite(operations, { ordered: false })
+      return new Set()
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || error.writeConcernError !== undefined) throw error
+      const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]
+      const existing = new Set<number>()
+      // Anything but a duplicate key is not about the ad existing: the whole call fails (and is retried).
+      for (const failure of failures) {
+        if (failure.code !== DUPLICATE_KEY) throw error
+        existing.add(failure.index)
+      }
+      return existing
+    }
   }
 
   /**
@@ -168,16 +242,18 @@ export class AdsRepository {
    * Here a new vehicle costs one insert and a redelivery an insert attempt plus a lookup by `_id`, both
    * independent of the collection size; only a vehicle priced again pays the guarded update.
    */
-  private async write(event: ProcessedVehicle): Promise<UpsertOutcome> {
-    const doc = adDocument(event)
+  private async write(doc: AdDocument, insertFirst: boolean): Promise<UpsertOutcome> {
     const { _id, ...fields } = doc
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      try {
-        await this.ads.insertOne(doc)
-        this.onApplied(doc)
-        return 'applied'
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error
+      // Skipped on the first attempt when the caller's bulk insert already met the duplicate key.
+      if (insertFirst || attempt > 1) {
+        try {
+          await this.ads.insertOne(doc)
+          this.onApplied(doc)
+          return 'applied'
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error
+        }
       }
       const current = await this.ads.findOne({ _id }, { projection: { version: 1 } })
       // Gone in between (ads are never deleted here, but a hand clean-up could): insert again.

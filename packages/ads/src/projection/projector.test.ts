@@ -47,15 +47,15 @@ function harness(overrides: Partial<ProjectionDeps> = {}) {
     },
     poisonReason: (error) => (error instanceof Poison ? 'wire-format' : undefined),
     store: {
-      async upsert(event) {
+      async upsertMany(events) {
         if (failuresLeft > 0) {
           failuresLeft--
           calls.push('upsert failed')
           throw new DatabaseDown('connection refused')
         }
         calls.push('upsert ok')
-        stored.push(event)
-        return 'applied'
+        stored.push(...events)
+        return events.map(() => 'applied' as const)
       },
     },
     isUnprojectable: (error) => error instanceof RangeError,
@@ -74,9 +74,11 @@ function harness(overrides: Partial<ProjectionDeps> = {}) {
     signal: controller.signal,
     ...overrides,
   }
-  const handler = createProjectionHandler(deps)
+  const projection = createProjectionHandler(deps)
   return {
-    handler,
+    handler: projection.message,
+    batch: projection.batch,
+    projection,
     calls,
     stored,
     dlq,
@@ -130,7 +132,7 @@ describe('projection handler', () => {
     expect(h.stored).toEqual([event])
     expect(h.metrics.retries).toBe(4)
     expect(h.metrics.paused).toEqual([true, false])
-    expect(h.handler.blocked).toBe(0)
+    expect(h.projection.blocked).toBe(0)
   })
 
   test('two partitions blocked at once: one pause, one resume after both are written', async () => {
@@ -154,14 +156,16 @@ describe('projection handler', () => {
     h.controller.abort()
     await expect(pending).rejects.toThrow('connection refused')
     expect(h.stored).toEqual([])
-    expect(h.handler.blocked).toBe(0)
+    expect(h.projection.blocked).toBe(0)
   })
 
   test('an event the store can never order is dead-lettered as unprojectable', async () => {
     const h = harness({
       store: {
-        async upsert() {
-          throw new RangeError('"2026-11-25T23:59:60Z" is not a valid date-time')
+        async upsertMany(events) {
+          return events.map(() => ({
+            rejected: new RangeError('"2026-11-25T23:59:60Z" is not a valid date-time'),
+          }))
         },
       },
     })
@@ -175,16 +179,61 @@ describe('projection handler', () => {
     let calls = 0
     const h = harness({
       store: {
-        async upsert() {
+        async upsertMany(events) {
           calls++
           if (calls === 1) throw new DatabaseDown('connection refused')
-          throw new RangeError('cannot order')
+          return events.map(() => ({ rejected: new RangeError('cannot order') }))
         },
       },
     })
     await h.handler(message(encode(processedEvent()), 11))
     expect(h.calls).toEqual(['pause', 'resume'])
     expect(h.dlq.map((d) => d.offset)).toEqual(['11'])
-    expect(h.handler.blocked).toBe(0)
+    expect(h.projection.blocked).toBe(0)
+  })
+
+  test('a batch: poison in the middle goes to the DLQ alone, the rest is written in one store call', async () => {
+    const h = harness()
+    const a = processedEvent()
+    const b = processedEvent()
+    await h.batch({
+      topic: 't',
+      partition: 0,
+      attempt: 1,
+      messages: [message(encode(a), 20), message(Buffer.from('garbage'), 21), message(encode(b), 22)],
+    })
+    expect(h.dlq.map((d) => d.offset)).toEqual(['21'])
+    expect(h.calls).toEqual(['upsert ok'])
+    expect(h.stored).toEqual([a, b])
+    expect(h.metrics.upserted).toEqual(['applied', 'applied'])
+  })
+
+  test('a batch with a registry outage anywhere throws before anything is dead-lettered or written', async () => {
+    const h = harness()
+    const pending = h.batch({
+      topic: 't',
+      partition: 0,
+      attempt: 1,
+      messages: [
+        message(Buffer.from('garbage'), 30),
+        message(encode(processedEvent()), 31),
+        message(Buffer.from('registry-down'), 32),
+      ],
+    })
+    await expect(pending).rejects.toThrow('registry unavailable')
+    expect(h.dlq).toEqual([])
+    expect(h.stored).toEqual([])
+  })
+
+  test('a batch of poison only resolves without a store call', async () => {
+    const h = harness()
+    await h.batch({
+      topic: 't',
+      partition: 0,
+      attempt: 1,
+      messages: [message(Buffer.from('garbage'), 40), message(Buffer.from('garbage'), 41)],
+    })
+    expect(h.dlq.map((d) => d.offset)).toEqual(['40', '41'])
+    expect(h.calls).toEqual([])
   })
 })

@@ -1,18 +1,21 @@
 /**
- * The projection's per-message work: decode → upsert → resolve (the Kafka module then commits).
+ * The projection's work on what one fetch returned for one partition: decode every message → write the
+ * decodable events as one batch → resolve (the Kafka module then commits the batch's last offset once).
  *
  * - A message that can never be decoded (not the wire format, unknown schema id, breaks the contract) is
- *   a poison pill: it goes to `<topic>.dlq` with the reason, and the handler resolves so the partition
- *   moves on to the next, good message.
- * - When the database does not answer, the same event is retried with exponential backoff until it is
+ *   a poison pill: it goes to `<topic>.dlq` with the reason, on its own, and the rest of its batch is
+ *   written, so the partition moves on without stalling.
+ * - A decode failure that is not the message's fault (registry down) fails the whole batch before
+ *   anything is dead-lettered or written: the Kafka module hands the same batch again after its backoff.
+ * - When the database does not answer, the same batch is retried with exponential backoff until it is
  *   written; meanwhile the topic is paused so nothing more is fetched. The handler does not resolve
  *   before the write is acknowledged, so no offset past an unapplied message is ever committed.
- * - Messages of one partition arrive one at a time in offset order (Kafka module contract), and a
- *   vehicle's events share a partition (keyed by vehicle id): writes for one key are serialised.
+ * - Batches of one partition arrive one at a time in offset order (Kafka module contract), and a
+ *   vehicle's events share a partition (keyed by vehicle id): the store keeps the newest per vehicle.
  */
-import type { ConsumedMessage, MessageHandler } from '@vehicles/kafka'
+import type { BatchHandler, ConsumedBatch, ConsumedMessage, MessageHandler } from '@vehicles/kafka'
 import type { ProcessedVehicle } from '../ads/model'
-import type { UpsertOutcome } from '../ads/repository'
+import type { BatchOutcome, UpsertOutcome } from '../ads/repository'
 
 /** Why a message was dead-lettered: stable words for the `dlq-reason` header and the metric label. */
 export type PoisonReason = 'wire-format' | 'unknown-schema' | 'contract-violation' | 'unprojectable'
@@ -35,10 +38,12 @@ export interface ProjectionDeps {
   decode(value: Buffer): Promise<ProcessedVehicle>
   /** A decode error that will never succeed → its reason; anything else (registry down) → undefined. */
   poisonReason(error: unknown): Exclude<PoisonReason, 'unprojectable'> | undefined
-  store: { upsert(event: ProcessedVehicle): Promise<UpsertOutcome> }
+  /** Writes a batch; per event `applied`, `stale` or `rejected` (see AdsRepository.upsertMany). */
+  store: { upsertMany(events: readonly ProcessedVehicle[]): Promise<BatchOutcome[]> }
   /**
-   * A store error that retrying cannot fix (the event itself is unusable, e.g. a date the version key
-   * cannot order) → true. Database errors are never final: they are retried until the write succeeds.
+   * Why the store rejected an event, when retrying cannot fix it (the event itself is unusable, e.g. a
+   * date the version key cannot order) → true. Errors of the whole write (the database) are never
+   * final: they are retried until the write succeeds.
    */
   isUnprojectable(error: unknown): boolean
   deadLetter(message: ConsumedMessage, reason: string): Promise<void>
@@ -64,7 +69,16 @@ const origin = (m: ConsumedMessage) => ({
   key: m.key,
 })
 
-export function createProjectionHandler(deps: ProjectionDeps): MessageHandler & { readonly blocked: number } {
+export interface ProjectionHandler {
+  /** What the service runs: one batch of one partition (Kafka module `runBatches`). */
+  readonly batch: BatchHandler
+  /** The same work for one message (a batch of one). */
+  readonly message: MessageHandler
+  /** Batches currently waiting for the database (the topic is paused while > 0). */
+  readonly blocked: number
+}
+
+export function createProjectionHandler(deps: ProjectionDeps): ProjectionHandler {
   const backoff = deps.backoff ?? DEFAULT_BACKOFF
   // Partitions run concurrently; the topic stays paused while any of them waits for the database.
   let blocked = 0
@@ -102,36 +116,31 @@ export function createProjectionHandler(deps: ProjectionDeps): MessageHandler & 
     })
   }
 
-  /** Writes until acknowledged; throws only at shutdown (then nothing is committed for this message). */
-  const write = async (message: ConsumedMessage, event: ProcessedVehicle): Promise<UpsertOutcome | 'dlq'> => {
+  /**
+   * Writes the batch until acknowledged; throws only at shutdown (then nothing of the batch is
+   * committed). `first` names the batch in logs.
+   */
+  const write = async (first: ConsumedMessage, events: ProcessedVehicle[]): Promise<BatchOutcome[]> => {
     let delay = backoff.initialMs
     let isBlocked = false
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const outcome = await deps.store.upsert(event)
+          const outcomes = await deps.store.upsertMany(events)
           if (isBlocked) {
             isBlocked = false
-            unblock(message, attempt)
+            unblock(first, attempt)
           }
-          return outcome
+          return outcomes
         } catch (error) {
-          if (deps.isUnprojectable(error)) {
-            if (isBlocked) {
-              isBlocked = false
-              unblock(message, attempt)
-            }
-            await deadLetter(message, 'unprojectable', error)
-            return 'dlq'
-          }
           if (!isBlocked) {
             isBlocked = true
-            block(message, error)
+            block(first, error)
           }
           deps.metrics.storeRetried()
           if (attempt % 10 === 0) {
             deps.log.warn('projection.retrying', 'database still unavailable', {
-              ...origin(message),
+              ...origin(first),
               attempt,
               error: describe(error),
             })
@@ -147,32 +156,65 @@ export function createProjectionHandler(deps: ProjectionDeps): MessageHandler & 
     }
   }
 
-  const handler = async (message: ConsumedMessage): Promise<void> => {
-    let event: ProcessedVehicle
-    try {
-      event = await deps.decode(message.value)
-    } catch (error) {
-      const reason = deps.poisonReason(error)
-      // Not poison (e.g. the registry is down): throw, so the Kafka module hands the same message
-      // again after its backoff and commits nothing.
-      if (reason === undefined) throw error
-      await deadLetter(message, reason, error)
-      return
+  const batch = async ({ messages }: ConsumedBatch): Promise<void> => {
+    const first = messages[0]
+    if (first === undefined) return
+    const decoded = await Promise.allSettled(messages.map((m) => deps.decode(m.value)))
+    // Not poison (e.g. the registry is down): throw before anything is dead-lettered or written, so
+    // the Kafka module hands the same batch again after its backoff and commits nothing.
+    for (const result of decoded) {
+      if (result.status === 'rejected' && deps.poisonReason(result.reason) === undefined) throw result.reason
     }
-    const outcome = await write(message, event)
-    if (outcome === 'dlq') return
-    deps.metrics.upserted(outcome)
-    if (outcome === 'stale') {
-      deps.log.info('projection.stale', 'the ad already holds this event or a newer one', {
-        ...origin(message),
-        vehicleId: event.vehicle.id,
-        eventId: event.eventId,
-      })
+    const good: { message: ConsumedMessage; event: ProcessedVehicle }[] = []
+    for (const [i, result] of decoded.entries()) {
+      const message = messages[i]
+      if (message === undefined) continue
+      if (result.status === 'fulfilled') good.push({ message, event: result.value })
+      else await deadLetter(message, deps.poisonReason(result.reason) ?? 'wire-format', result.reason)
+    }
+    if (good.length === 0) return
+    const outcomes = await write(
+      first,
+      good.map((g) => g.event),
+    )
+    let stale = 0
+    for (const [i, outcome] of outcomes.entries()) {
+      const entry = good[i]
+      if (entry === undefined) continue
+      if (typeof outcome === 'object') {
+        // The event cannot become an ad; anything else the store refused is retried with the batch.
+        if (!deps.isUnprojectable(outcome.rejected)) throw outcome.rejected
+        await deadLetter(entry.message, 'unprojectable', outcome.rejected)
+        continue
+      }
+      deps.metrics.upserted(outcome)
+      if (outcome === 'stale') stale++
+    }
+    // One line per batch, not per event: a replay of the topic is all stale.
+    if (stale > 0) {
+      deps.log.info(
+        'projection.stale',
+        `${stale} of ${messages.length} events: the ads already held them or newer ones`,
+        {
+          topic: first.topic,
+          partition: first.partition,
+          fromOffset: first.offset,
+          toOffset: messages[messages.length - 1]?.offset,
+          stale,
+        },
+      )
     }
   }
 
-  return Object.defineProperty(handler, 'blocked', { get: () => blocked }) as MessageHandler & {
-    readonly blocked: number
+  const message = (m: ConsumedMessage) =>
+    batch({ topic: m.topic, partition: m.partition, messages: [m], attempt: m.attempt })
+
+  return {
+    batch,
+    message,
+    get blocked() {
+      return blocked
+    },
   }
 }
 

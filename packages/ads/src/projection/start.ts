@@ -15,7 +15,7 @@ export interface ProjectionOptions {
   /** `stock.vehicle-processed` in the system; tests use a topic of their own. */
   topic: string
   contracts: Contracts
-  repository: Pick<AdsRepository, 'upsert'>
+  repository: Pick<AdsRepository, 'upsertMany'>
   /** Connected producer for `<topic>.dlq`. */
   producer: Producer
   log: ProjectionLog
@@ -46,6 +46,11 @@ export async function startProjection(options: ProjectionOptions): Promise<Proje
     retryBackoffMs: options.retryBackoffMs ?? 1_000,
     onError: (error, context) =>
       log.warn('projection.consumer_error', error.message, { ...context, error: error.name }),
+    onRecovered: ({ stoppedMs, sameMember }) =>
+      log.info('projection.consumer_recovered', `fetching again after ${stoppedMs} ms`, {
+        stoppedMs,
+        sameMember,
+      }),
   })
   const shutdown = new AbortController()
   const handler = createProjectionHandler({
@@ -64,7 +69,9 @@ export async function startProjection(options: ProjectionOptions): Promise<Proje
     signal: shutdown.signal,
   })
   try {
-    await consumer.run(handler)
+    // Batches: what a fetch returned for a partition is decoded, written with one bulk write and
+    // committed once, instead of one round trip to the database and one commit per event.
+    await consumer.runBatches(handler.batch)
   } catch (error) {
     // Not joined: release its connections, so a retry starts clean.
     await consumer.close().catch(() => undefined)
