@@ -60,3 +60,69 @@ test('every error nginx can produce is answered with a JSON body, never its HTML
   expect(source).toContain('default_type application/json;')
   expect(source).toMatch(/proxy_next_upstream error timeout http_502 http_503/)
 })
+
+/** A free loopback port for nginx to listen on (the kernel picks it, then it is released). */
+function freePort(): number {
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = probe.port
+  probe.stop(true)
+  return port
+}
+
+test('a schema id unknown to a lagging instance is asked of the next one; unknown to all, the 404 passes', async () => {
+  // Three stand-in registries: the first has not applied the journal entry for id 7 yet.
+  const hits = [0, 0, 0]
+  const instances = [0, 1, 2].map((index) =>
+    Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch(request) {
+        hits[index] = (hits[index] ?? 0) + 1
+        const known = new URL(request.url).pathname === '/apis/ccompat/v7/schemas/ids/7' && index > 0
+        return known
+          ? Response.json({ schema: '{"type":"object"}' })
+          : Response.json({ error_code: 40403, message: 'Schema not found' }, { status: 404 })
+      },
+    }),
+  )
+  const home = mkdtempSync(join(tmpdir(), 'stack-nginx-'))
+  mkdirSync(join(home, 'tmp'))
+  const config = { ...loadConfig(), dir: home }
+  config.ports = { ...config.ports, registry: instances.map((s) => s.port ?? 0), nginx: freePort() }
+  const conf = join(home, 'nginx.conf')
+  writeFileSync(conf, renderNginxConf(source, config, home))
+  const nginx = Bun.spawn(
+    ['/usr/sbin/nginx', '-p', `${home}/`, '-c', conf, '-e', 'stderr', '-g', 'daemon off;'],
+    {
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  )
+  const base = `http://127.0.0.1:${config.ports.nginx}/apis/ccompat/v7/schemas/ids`
+  try {
+    let up = false
+    for (let attempt = 0; attempt < 50 && !up; attempt++) {
+      up = await fetch(`http://127.0.0.1:${config.ports.nginx}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+      if (!up) await Bun.sleep(100)
+    }
+    expect(up, 'nginx did not answer /health within 5 s').toBe(true)
+
+    const statuses: number[] = []
+    for (let i = 0; i < 9; i++) statuses.push((await fetch(`${base}/7`)).status)
+    expect(statuses, `answers for id 7, hits per instance ${hits.join('/')}`).toEqual(Array(9).fill(200))
+    // Round robin must have sent some of those to the lagging instance first, or nothing was tested.
+    expect(hits[0]).toBeGreaterThan(0)
+
+    const unknown = await fetch(`${base}/8`)
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toEqual({ error_code: 40403, message: 'Schema not found' })
+  } finally {
+    nginx.kill('SIGQUIT')
+    await nginx.exited
+    for (const instance of instances) instance.stop(true)
+    rmSync(home, { recursive: true, force: true })
+  }
+})
