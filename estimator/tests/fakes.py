@@ -65,6 +65,7 @@ class FakeConsumer:
         self.next_offsets: dict[tuple[str, int], int] = {}
         self.probes = 0
         self.generation = 1  # the group generation; every rebalance moves it on
+        self.brokers_down = False  # metadata requests fail
 
     def push(
         self,
@@ -143,6 +144,8 @@ class FakeConsumer:
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> object:
         self.probes += 1
+        if self.brokers_down:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT, "all brokers down"))
         return object()
 
     def close(self) -> None:
@@ -161,7 +164,10 @@ class Produced:
 
 
 class FakeProducer:
-    """Records of a committed transaction land in `committed`; offsets land in `offsets`."""
+    """Records of a committed transaction land in `committed`; offsets land in `offsets`.
+
+    Like librdkafka, a transactional call that timed out is still under way: until the same call is made
+    again and finishes, any other transactional call is refused with `_CONFLICT` (retriable)."""
 
     def __init__(self) -> None:
         self.open: list[Produced] = []
@@ -181,10 +187,30 @@ class FakeProducer:
         self.reports: list[tuple[object, KafkaError | None]] = []
         self.failed_delivery = False
         self.begun = 0
+        self.metadata_requests: list[str | None] = []
         self.commits = 0
         self.aborts = 0
+        self.under_way: str | None = None  # the timed-out call librdkafka goes on with
+        self.conflicts = 0
+
+    def _api(self, name: str) -> None:
+        if self.under_way is not None and self.under_way != name:
+            self.conflicts += 1
+            raise KafkaException(
+                KafkaError(
+                    KafkaError._CONFLICT,
+                    f"Conflicting {self.under_way} API call is already in progress",
+                    retriable=True,
+                )
+            )
+        self.under_way = None
+
+    def _timed_out(self, name: str, what: str) -> KafkaException:
+        self.under_way = name
+        return KafkaException(KafkaError(KafkaError._TIMED_OUT, f"injected: {what}", retriable=True))
 
     def begin_transaction(self) -> None:
+        self._api("begin_transaction")
         assert not self.in_txn, "begin_transaction inside an open transaction"
         self.in_txn = True
         self.begun += 1
@@ -204,6 +230,10 @@ class FakeProducer:
         error = self.delivery_errors.pop(0) if self.delivery_errors else None
         self.reports.append((on_delivery, error))
 
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> object:
+        self.metadata_requests.append(topic)
+        return object()
+
     def poll(self, timeout: float) -> int:
         reports, self.reports = self.reports, []
         for callback, error in reports:
@@ -221,6 +251,7 @@ class FakeProducer:
     def send_offsets_to_transaction(
         self, offsets: list[TopicPartition], metadata: object, timeout: float
     ) -> None:
+        self._api("send_offsets_to_transaction")
         assert self.in_txn
         assert str(metadata).startswith("generation-")
         if self.current_group is not None and metadata != self.current_group():
@@ -234,19 +265,18 @@ class FakeProducer:
         for tp in offsets:
             self.open_offsets[(tp.topic, tp.partition)] = tp.offset
 
-    def _maybe_time_out(self) -> None:
+    def _maybe_time_out(self, name: str) -> None:
         if self.time_out_next_calls > 0:
             self.time_out_next_calls -= 1
-            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "injected: timed out", retriable=True))
+            raise self._timed_out(name, "timed out")
 
     def commit_transaction(self, timeout: float) -> None:
+        self._api("commit_transaction")
         assert self.in_txn
-        self._maybe_time_out()
+        self._maybe_time_out("commit_transaction")
         if self.time_out_commits > 0:
             self.time_out_commits -= 1
-            raise KafkaException(
-                KafkaError(KafkaError._TIMED_OUT, "injected: commit timed out", retriable=True)
-            )
+            raise self._timed_out("commit_transaction", "commit timed out")
         if self.commit_errors:
             raise KafkaException(self.commit_errors.pop(0))
         if self.failed_delivery:
@@ -266,13 +296,12 @@ class FakeProducer:
         self.commits += 1
 
     def abort_transaction(self, timeout: float) -> None:
+        self._api("abort_transaction")
         assert self.in_txn
-        self._maybe_time_out()
+        self._maybe_time_out("abort_transaction")
         if self.time_out_aborts > 0:
             self.time_out_aborts -= 1
-            raise KafkaException(
-                KafkaError(KafkaError._TIMED_OUT, "injected: abort timed out", retriable=True)
-            )
+            raise self._timed_out("abort_transaction", "abort timed out")
         self._reset()
         self.aborts += 1
 

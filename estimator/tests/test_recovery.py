@@ -29,6 +29,7 @@ def test_unknown_topic_at_produce_aborts_and_redoes_instead_of_exiting() -> None
     ]
     estimator.turn()  # raised to the top before: exit 1
     assert producer.aborts == 1
+    assert producer.metadata_requests == [OUT]  # librdkafka would refuse the topic for minutes otherwise
     turn_until(estimator, lambda: producer.offsets.get((IN, 0)) == 4)
     assert keys(producer.committed) == sorted(e["vehicle"]["id"] for e in events)
     assert health.ready
@@ -137,26 +138,61 @@ def test_records_fetched_for_a_partition_no_longer_owned_are_ignored() -> None:
     assert estimator.in_flight == 0
 
 
-def test_an_abort_that_cannot_reach_kafka_is_owed_while_the_loop_keeps_polling() -> None:
+def test_an_abort_that_cannot_reach_kafka_is_resumed_while_the_loop_keeps_polling() -> None:
     estimator, consumer, producer, _, health = build_with_health(transaction_timeout_ms=1_000)
     consumer.assign_now([(IN, 0)])
     events = push_events(consumer, 0, 3)
-    producer.time_out_commits = 1_000
-    producer.time_out_aborts = 1_000  # every broker away: neither commit nor abort goes through
-    turn_until(estimator, lambda: producer.aborts == 0 and producer.begun == 1 and not health.ready)
+    producer.commit_errors = [
+        KafkaError(KafkaError.ILLEGAL_GENERATION, "generation id is not valid", txn_requires_abort=True)
+    ]
+    producer.time_out_aborts = 1_000  # every broker away: the abort does not go through
+    turn_until(estimator, lambda: producer.under_way == "abort_transaction" and not health.ready)
     polls = len(consumer.asked)
     started = time.monotonic()
     for _ in range(5):
-        estimator.turn()  # each turn tries the abort once and goes on polling
+        estimator.turn()  # each turn resumes the abort once and goes on polling
     assert time.monotonic() - started < 1.0
     assert len(consumer.asked) == polls + 5
-    assert producer.begun == 1  # no new transaction while the abort is owed
-    producer.time_out_commits = 0
+    assert producer.begun == 1  # no new transaction while the abort is under way
     producer.time_out_aborts = 0  # the brokers are back
     turn_until(estimator, lambda: producer.offsets.get((IN, 0)) == 3)
     assert producer.aborts == 1
+    assert producer.conflicts == 0
     assert keys(producer.committed) == sorted(e["vehicle"]["id"] for e in events)
     assert health.ready
+
+
+def test_a_call_stuck_while_kafka_answers_stops_the_process() -> None:
+    # Seen after every broker restarted: the producer's coordinator request never completed although
+    # records and metadata flowed again. A restart (init_transactions) clears it; waiting did not.
+    estimator, consumer, producer, _ = build(transaction_timeout_ms=1_000)
+    now = [1_000.0]
+
+    def ticking() -> float:  # each reading moves a little, as a real clock does
+        now[0] += 0.01
+        return now[0]
+
+    estimator._clock = ticking
+    consumer.assign_now([(IN, 0)])
+    push_events(consumer, 0, 1)
+    producer.time_out_commits = 1_000_000
+    consumer.brokers_down = True
+    estimator.turn()  # produces
+    now[0] += 1
+    estimator.turn()  # commits: times out, stays under way
+    assert producer.under_way == "commit_transaction"
+    now[0] += 120
+    estimator.turn()  # a long outage alone is no reason to exit
+    consumer.brokers_down = False
+    now[0] += 5  # probes are 5 s apart
+    estimator.turn()  # its metadata probe answers: from now on the commit is stuck, not waiting
+    assert consumer.probes >= 2
+    now[0] += 25
+    estimator.turn()
+    now[0] += 6
+    with pytest.raises(FatalKafkaError, match="stuck"):
+        estimator.turn()
+    assert producer.committed == []
 
 
 def test_a_stop_request_ends_the_retries_at_once() -> None:

@@ -6,6 +6,7 @@ registry lacks the schemas this build was made with (or differs from them), 4 wh
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import sys
 import threading
@@ -63,6 +64,9 @@ def run(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr, even while the loop is blocked in a call
+    # into librdkafka (a Python handler would only run once that call returns).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     try:
         created = Contract.load(settings.contracts_dir / CREATED_SCHEMA_FILE)

@@ -12,6 +12,11 @@ Why these values:
   partitions move on SIGTERM; librdkafka's static members never leave and would wait a session timeout.
 - `transactional.id` = `<group>-<instance>`: unique per running instance, stable across its restarts, so a
   restarted instance fences its own zombie; offsets are fenced by group generation (KIP-447).
+- producer `socket.timeout.ms=10000`: librdkafka's `send_offsets_to_transaction` waits for its
+  AddOffsetsToTxn request whatever timeout it is given, and a request to a coordinator that died only
+  fails after `socket.timeout.ms` (60 s by default): the loop then sat 52 to 60 s in one call while every
+  broker was down, deaf to SIGTERM and past the transaction's own timeout. 10 s bounds that call; a
+  produce request to a local broker that takes longer has failed anyway (and is retried, idempotently).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ def producer_config(settings: Settings) -> dict[str, str | int | float | bool]:
         "acks": "all",
         "partitioner": "murmur2_random",
         "transaction.timeout.ms": settings.transaction_timeout_ms,
+        "socket.timeout.ms": 10_000,
         "linger.ms": 5,
     }
 

@@ -8,10 +8,12 @@ One thread does everything with the Kafka clients (librdkafka runs its own I/O t
 - every `commit_interval_ms` (or `commit_max_records`) the transaction commits with the contiguous finished
   prefix of each partition (`send_offsets_to_transaction`), so an output and the offset that consumed its
   input become visible together or not at all;
-- an abortable error, a retriable one that outlasts its deadline, or a produce that fails locally (topic
-  metadata lost while every broker was away) aborts the transaction and puts its records back, due after
-  a growing back-off; an abort that cannot reach Kafka is owed and tried again every turn, while the
-  consumer keeps polling (rebalances are served, the process stays live and answers SIGTERM);
+- an abortable error or a produce that fails locally (topic metadata lost while every broker was away)
+  aborts the transaction and puts its records back, due after a growing back-off;
+- a transactional call that times out (every broker away) stays *pending*: librdkafka continues it in the
+  background and refuses any other transactional call until the same one is made again and finishes, so
+  it is resumed with a short timeout every turn while the consumer keeps polling (rebalances are served,
+  the process stays live and answers SIGTERM); nothing new is produced meanwhile;
 - a fatal one (fenced by a newer instance with the same id) stops the process with a non-zero exit.
 See `txn.py` for the error classes and the deadlines.
 """
@@ -36,7 +38,7 @@ from .health import Health, Metrics
 from .log import log
 from .pricing import estimate_price
 from .serde import Contract, Decoder, PoisonRecord, encode
-from .txn import CALL_TIMEOUT, Action, Backoff, classify, error_of, retry_until
+from .txn import CALL_TIMEOUT, Action, Backoff, classify, error_of
 from .window import Entry, TopicPartition, Window
 
 PROCESSED_EVENT_TYPE = "stock.vehicle-processed"
@@ -46,9 +48,15 @@ _LAG_EVERY = 5.0
 # How long a commit (send_offsets + commit) may be retried before the transaction is aborted instead: well
 # under transaction.timeout.ms, after which the broker would abort it anyway.
 _TXN_BUDGET = 15.0
-# An abort that has not gone through for this long (while the process keeps trying every turn) means the
-# producer is stuck: exit, a restart fences the old epoch and aborts the transaction for us.
-_ABORT_GIVE_UP = 180.0
+# A pending call that still does not finish this long after Kafka answers again (metadata, records) means
+# the producer is stuck (seen after every broker restarted: its coordinator request never completes): exit,
+# the restart's init_transactions fences the old epoch and aborts the transaction for us. While no broker
+# answers at all the call simply stays pending, however long the outage.
+_PENDING_STUCK = 30.0
+_RETRY_GAP = 0.1  # between tries inside one bounded attempt (some failures come back at once)
+_RETRY_LOG_EVERY = 5.0
+
+Pending = Literal["send_offsets", "commit", "abort"]
 # Delivery reports of records that our own abort purged from the queue: expected, not a new failure.
 _PURGED = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT})
 
@@ -143,8 +151,13 @@ class Estimator:
         self._stop: threading.Event | None = None
         self._txn_seq = 0  # which transaction a delivery report belongs to
         self._failed_delivery: str | None = None
-        self._abort_owed: str | None = None  # why the open transaction must be aborted before anything else
-        self._abort_since = 0.0
+        # The transactional call under way (resumed until it finishes), the offsets its transaction carries,
+        # and why an abort is under way.
+        self._pending: Pending | None = None
+        self._txn_offsets: dict[TopicPartition, int] = {}
+        self._abort_reason = ""
+        self._pending_answered: float | None = None  # when Kafka first answered while a call was pending
+        self._last_retry_log = 0.0
         self._hold_until = 0.0  # no record is released before this (back-off after an abort)
         self._backoff = Backoff()
         self._txn_budget = min(_TXN_BUDGET, settings.transaction_timeout_ms / 1000 / 4)
@@ -181,9 +194,11 @@ class Estimator:
                 break
             self.turn()
         try:
-            while self._abort_owed is not None and self._clock() < grace_end:
-                self._try_abort()
+            if self._pending is not None:
+                self._drive(grace_end)
             self._commit()
+            if self._pending is not None:
+                log.warn("estimator.pending_left", f"{self._pending} still pending at the end of the grace")
         except (FatalKafkaError, KafkaException) as error:
             # Kafka did not answer within the grace period: nothing finished is lost, the broker aborts the
             # open transaction (or the next start fences it) and the records are redone.
@@ -203,8 +218,8 @@ class Estimator:
 
     def turn(self) -> None:
         self._health.turned()
-        if self._abort_owed is not None:
-            self._try_abort()
+        if self._pending is not None:
+            self._drive(self._clock())  # one short try: resumes the call librdkafka continued meanwhile
         now = self._clock()
         in_flight = self._window.in_flight
         room = self._s.max_in_flight - in_flight
@@ -220,7 +235,7 @@ class Estimator:
             self._accept(message)
         self._release_due()
         self._producer.poll(0)
-        if self._failed_delivery is not None and self._txn_open and self._abort_owed is None:
+        if self._failed_delivery is not None and self._txn_open and self._pending is None:
             # The commit would only report it as abortable: abort now, without waiting for the interval.
             self._abort(f"delivery failed: {self._failed_delivery}")
         elif self._txn_open and (
@@ -246,6 +261,8 @@ class Estimator:
             self._health.reason = f"kafka unavailable: {why}"
 
     def _kafka_available(self) -> None:
+        if self._pending is not None and self._pending_answered is None:
+            self._pending_answered = self._clock()
         if self._kafka_down is None:
             return
         log.info("kafka.available", "Kafka answers again", was=self._kafka_down)
@@ -270,7 +287,9 @@ class Estimator:
         """How long consume() may block: not past the next due record or the open transaction's commit."""
         wait = _MAX_WAIT
         next_due = self._window.next_due()
-        if next_due is not None and self._abort_owed is None:
+        if self._pending is not None:
+            return wait  # nothing is released until the pending call finishes: poll, then resume it
+        if next_due is not None:
             wait = min(wait, max(next_due, self._hold_until) - now)
         if self._txn_open:
             wait = min(wait, self._txn_started + self._s.commit_interval_ms / 1000 - now)
@@ -317,8 +336,8 @@ class Estimator:
         return min(delay, max(0.0, stamp / 1000 + delay - time.time()))
 
     def _release_due(self) -> None:
-        if self._abort_owed is not None or self._clock() < self._hold_until:
-            return  # the open transaction is being aborted, or Kafka failed a moment ago: back off
+        if self._pending is not None or self._clock() < self._hold_until:
+            return  # a transactional call is under way, or Kafka failed a moment ago: back off
         room = self._s.commit_max_records - self._txn_records
         for entry in self._window.pop_due(self._clock(), max(1, room)):
             # Popped entries belong to the open transaction from here on: an abort puts all back.
@@ -400,15 +419,25 @@ class Estimator:
                 if classify(error) is Action.FATAL:
                     raise FatalKafkaError(f"produce: {error.str()}") from failure
                 # _UNKNOWN_TOPIC / _UNKNOWN_PARTITION after every broker was away, a transport error...:
-                # the metadata comes back with the brokers, the records are redone after a back-off.
+                # the records are redone after a back-off.
                 self._kafka_unavailable(f"produce: {error.str()}")
+                if error.code() in (KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION):
+                    self._refresh_metadata(topic)
                 raise _ProduceFailed(f"produce to {topic}: {error.str()}") from failure
+
+    def _refresh_metadata(self, topic: str) -> None:
+        """A restarted broker may have answered 'unknown topic' before it loaded its logs; librdkafka then
+        keeps refusing the topic until its next periodic refresh (minutes). Ask for it now."""
+        try:
+            self._producer.list_topics(topic, timeout=CALL_TIMEOUT)
+        except KafkaException as failure:
+            log.debug("producer.metadata", f"metadata of {topic}: {error_of(failure).str()}")
 
     def _delivered(self, seq: int, error: KafkaError | None, message: Message) -> None:
         if error is None or error.code() in _PURGED:
             return
         log.warn("producer.delivery_failed", error.str(), topic=message.topic(), code=error.code())
-        if seq == self._txn_seq and self._txn_open:
+        if seq == self._txn_seq and self._txn_open and self._pending is None:
             # The transaction cannot commit with a failed record: turn() aborts it.
             self._failed_delivery = error.str()
 
@@ -432,9 +461,10 @@ class Estimator:
         self._txn_priced = 0
 
     def _commit(self) -> None:
-        """Commits the open transaction with every partition's finished prefix; aborts it on failure."""
-        if self._abort_owed is not None:
-            return  # turn() finishes the abort first
+        """Commits the open transaction with every partition's finished prefix; aborts it on failure. A
+        call that times out stays pending (see `_drive`)."""
+        if self._pending is not None:
+            return  # turn() resumes it first
         offsets = self._window.committable()
         if not self._txn_open and not offsets:
             return
@@ -443,27 +473,73 @@ class Estimator:
         except _ProduceFailed as failed:
             self._abort(str(failed))
             return
-        deadline = self._deadline()
-        try:
-            if offsets:
-                tps = [KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()]
-                # The group metadata is read for every try: after a rebalance the generation has moved on,
-                # and offsets sent with the old one are refused (ILLEGAL_GENERATION, abortable).
-                self._retrying(
-                    "send_offsets",
-                    lambda timeout: self._producer.send_offsets_to_transaction(
-                        tps, self._consumer.consumer_group_metadata(), timeout
-                    ),
-                    deadline,
-                )
-            self._retrying("commit", lambda timeout: self._producer.commit_transaction(timeout), deadline)
-        except KafkaException as failure:
-            error = error_of(failure)
-            if classify(error) is Action.FATAL:
-                raise FatalKafkaError(f"transaction: {error.str()}") from failure
-            # Abortable, or retriable but still failing at the deadline: abort, and redo its records.
-            self._abort(error.str())
-            return
+        self._txn_offsets = offsets
+        self._start_pending("send_offsets" if offsets else "commit")
+        self._drive(self._deadline())
+
+    def _start_pending(self, call: Pending) -> None:
+        self._pending = call
+        self._pending_answered = None
+
+    def _call(self, call: Pending, timeout: float) -> None:
+        if call == "send_offsets":
+            tps = [KafkaTopicPartition(t, p, o) for (t, p), o in self._txn_offsets.items()]
+            # The group metadata is read for every try: after a rebalance the generation has moved on, and
+            # offsets sent with the old one are refused (ILLEGAL_GENERATION, abortable).
+            self._producer.send_offsets_to_transaction(tps, self._consumer.consumer_group_metadata(), timeout)
+        elif call == "commit":
+            self._producer.commit_transaction(timeout)
+        else:
+            self._producer.abort_transaction(timeout)
+
+    def _drive(self, deadline: float) -> None:
+        """Makes the pending call until it finishes or `deadline` passes (at least one short try), each
+        try bounded by CALL_TIMEOUT. A timed-out call stays pending for the next turn."""
+        while self._pending is not None:
+            call = self._pending
+            started = self._clock()
+            try:
+                self._call(call, max(0.1, min(CALL_TIMEOUT, deadline - started)))
+            except KafkaException as failure:
+                error = error_of(failure)
+                action = classify(error)
+                if action is Action.FATAL:
+                    raise FatalKafkaError(f"{call}: {error.str()}") from failure
+                if action is Action.ABORT and call != "abort":
+                    # Abortable: the transaction cannot commit (a record failed, the generation moved on).
+                    self._abort_reason = error.str()
+                    self._start_pending("abort")
+                    continue
+                self._still_pending(call, error)
+                now = self._clock()
+                if now >= deadline or self._stopping():
+                    return
+                time.sleep(max(0.0, min(_RETRY_GAP - (now - started), deadline - now)))
+                continue
+            if call == "send_offsets":
+                self._pending = "commit"
+            elif call == "commit":
+                self._pending = None
+                self._committed()
+            else:
+                self._pending = None
+                self._redo(self._abort_reason)
+
+    def _still_pending(self, call: Pending, error: KafkaError) -> None:
+        """A try timed out (or was refused for now): Kafka is not answering; exit if it is stuck."""
+        self._kafka_unavailable(f"{call}: {error.str()}")
+        self._health.turned()  # alive: each try is bounded
+        now = self._clock()
+        if self._pending_answered is not None and now - self._pending_answered >= _PENDING_STUCK:
+            raise FatalKafkaError(
+                f"{call} stuck {now - self._pending_answered:.0f} s while Kafka answers: {error.str()}"
+            )
+        if now - self._last_retry_log >= _RETRY_LOG_EVERY:
+            self._last_retry_log = now
+            log.warn("txn.retry", f"{call}: {error.str()}", code=error.code())
+
+    def _committed(self) -> None:
+        offsets, self._txn_offsets = self._txn_offsets, {}
         self._txn_open = False
         self._backoff.reset()
         self._kafka_available()
@@ -485,50 +561,20 @@ class Estimator:
             deadline = min(deadline, self._grace_end)
         return deadline
 
-    def _retrying(self, what: str, call: Callable[[float], None], deadline: float) -> None:
-        retry_until(what, call, deadline, self._clock, stopping=self._stopping, on_retry=self._on_retry)
-
-    def _on_retry(self, what: str, error: KafkaError) -> None:
-        log.warn("txn.retry", f"{what}: {error.str()}", code=error.code())
-        self._kafka_unavailable(f"{what}: {error.str()}")
-        self._health.turned()  # alive: retrying, each try bounded
-
     def _abort(self, reason: str) -> None:
-        """Aborts the open transaction (or owes the abort while Kafka does not answer) and redoes its
-        records; without an open transaction only the records are put back."""
+        """Aborts the open transaction and redoes its records (one short try here, resumed every turn
+        while Kafka does not answer); without an open transaction only the records are put back."""
         if not self._txn_open:
             self._redo(reason)
             return
-        if self._abort_owed is None:
-            self._abort_owed = reason
-            self._abort_since = self._clock()
-        self._try_abort()
-
-    def _try_abort(self) -> None:
-        """One bounded try; a failure leaves the abort owed to the next turn, the loop keeps polling."""
-        reason = self._abort_owed
-        assert reason is not None
-        timeout = CALL_TIMEOUT
-        if self._grace_end is not None:
-            timeout = max(0.1, min(timeout, self._grace_end - self._clock()))
-        try:
-            self._producer.abort_transaction(timeout)
-        except KafkaException as failure:
-            error = error_of(failure)
-            if classify(error) is Action.FATAL:
-                raise FatalKafkaError(f"abort: {error.str()}") from failure
-            self._kafka_unavailable(f"abort: {error.str()}")
-            waited = self._clock() - self._abort_since
-            if waited >= _ABORT_GIVE_UP:
-                raise FatalKafkaError(f"abort failing for {waited:.0f} s: {error.str()}") from failure
-            log.warn("txn.abort_retry", f"abort: {error.str()}", code=error.code(), waited=round(waited, 1))
-            self._health.turned()
-            return
-        self._txn_open = False
-        self._abort_owed = None
-        self._redo(reason)
+        if self._pending is None:
+            self._abort_reason = reason
+            self._start_pending("abort")
+        self._drive(self._clock())
 
     def _redo(self, reason: str) -> None:
+        self._txn_open = False
+        self._txn_offsets = {}
         self._failed_delivery = None
         self._txn_records = 0
         self._txn_priced = 0
@@ -552,6 +598,8 @@ class Estimator:
         # ones so no later transaction carries their offsets. Their waiting records go to the new owner.
         tps = [(p.topic, p.partition) for p in partitions]
         if not self._closing:  # when closing, shutdown() has just committed
+            if self._pending is not None:
+                self._drive(self._deadline())  # finish the call under way first, within its budget
             self._commit()  # bounded; on failure the transaction is aborted (or the abort owed)
         dropped = self._window.drop(tps)
         self._forget_lag(tps)
@@ -564,8 +612,8 @@ class Estimator:
         # committed. Abort the open transaction; work of partitions still owned is put back as due.
         tps = [(p.topic, p.partition) for p in partitions]
         dropped = self._window.drop(tps)
-        if self._txn_open and self._abort_owed is None:
-            self._abort("partitions lost")  # one bounded try here, the rest in later turns
+        if self._txn_open and self._pending is None:
+            self._abort("partitions lost")  # one short try here, resumed in later turns
         self._forget_lag(tps)
         log.warn("partitions.lost", f"{len(tps)} partitions lost", partitions=_tps_text(tps), dropped=dropped)
 

@@ -9,8 +9,9 @@ librdkafka sorts transactional errors into classes (see confluent-kafka's `Kafka
 - retriable: the same call may be made again and resumes where it stopped (a timeout, the coordinator
   moving or unreachable).
 
-A retriable call is retried only within a deadline well under `transaction.timeout.ms` (past it the broker
-aborts the transaction anyway), each try short so a SIGTERM is noticed between tries.
+A retriable call that timed out goes on inside librdkafka, which refuses every other transactional call
+(`_CONFLICT`) until the same call is made again and finishes: the loop resumes it, each try short so a
+SIGTERM is noticed between tries (see `service.Estimator._drive`).
 
 `produce()` itself raises for local conditions (`_UNKNOWN_TOPIC` after the metadata was lost while every
 broker was away, a full queue is handled by the caller): any non-fatal one aborts the transaction and the
@@ -20,15 +21,11 @@ records are redone after a back-off, rather than ending the process.
 from __future__ import annotations
 
 import enum
-import time
-from collections.abc import Callable
 
 from confluent_kafka import KafkaError, KafkaException
 
 # One try of a transactional call: short, so the loop sees a stop request and the health check a turn.
 CALL_TIMEOUT = 2.0
-# Some failures come back at once ("Broker transport failure (after 0ms)"): space the tries out a little.
-_RETRY_GAP = 0.1
 
 # Fenced: another producer with our transactional id (a newer start of this instance) owns it now.
 _FATAL_CODES = frozenset(
@@ -62,32 +59,6 @@ def error_of(failure: KafkaException) -> KafkaError:
     if isinstance(first, KafkaError):
         return first
     return KafkaError(KafkaError._FAIL, str(failure))
-
-
-def retry_until(
-    what: str,
-    call: Callable[[float], None],
-    deadline: float,
-    clock: Callable[[], float],
-    *,
-    stopping: Callable[[], bool],
-    on_retry: Callable[[str, KafkaError], None],
-    pause: Callable[[float], None] = time.sleep,
-) -> None:
-    """Calls `call(timeout)` until it succeeds, raising its KafkaException when the error is not
-    retriable, when the deadline has passed, or when the process is asked to stop."""
-    while True:
-        started = clock()
-        timeout = max(0.1, min(CALL_TIMEOUT, deadline - started))
-        try:
-            call(timeout)
-            return
-        except KafkaException as failure:
-            error = error_of(failure)
-            if classify(error) is not Action.RETRY or clock() >= deadline or stopping():
-                raise
-            on_retry(what, error)
-            pause(max(0.0, min(_RETRY_GAP - (clock() - started), deadline - clock())))
 
 
 class Backoff:
