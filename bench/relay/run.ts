@@ -15,9 +15,12 @@
  * Both topics: 6 partitions, RF 3, min.insync.replicas=2, like the system's; both counted afterwards
  * (sum of end offsets = N), then deleted with the database.
  *
- * bun bench/relay/run.ts [--events 50000] [--runs 200x1[,1000x1,200x4]]
- *   one relay run per `<RELAY_BATCH_SIZE>x<instances>`, each on a fresh outbox; instances > 1 are that many
- *   relays (each with its own pool and producer) on one outbox, as several stock processes would run.
+ * bun bench/relay/run.ts [--events 50000] [--runs 200x1[,1000x1,200x4c8]]
+ *   one relay run per `<RELAY_BATCH_SIZE>x<instances>[c<RELAY_CONCURRENCY>]` (default: the stock's
+ *   RELAY_CONCURRENCY), each on a fresh outbox; instances > 1 are that many relays (each with its own
+ *   pool and producer) on one outbox, as several stock processes would run: one leads, the others stand by.
+ *   OUTBOX_RETENTION_MS=0 in the environment: the relays delete sent rows (the stock's option) instead of
+ *   marking them.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -28,6 +31,7 @@ import {
   type VehicleCreatedEvent,
 } from '../../packages/contracts/src/index'
 import { createLogger } from '../../packages/platform/src/index'
+import { StockConfigSchema } from '../../packages/stock/src/config'
 import { type Database, openPostgres, type Sql } from '../../packages/stock/src/db/database'
 import { createKafkaPublisher, type Publisher } from '../../packages/stock/src/outbox/publisher'
 import { createRelay } from '../../packages/stock/src/outbox/relay'
@@ -42,7 +46,7 @@ const RUNS = (stringArg('runs') ?? '200x1').split(',').map((spec) => {
   const match = /^(\d+)x(\d+)(?:c(\d+))?$/.exec(spec)
   const batch = Number(match?.[1])
   const instances = Number(match?.[2])
-  const concurrency = Number(match?.[3] ?? 1)
+  const concurrency = Number(match?.[3] ?? StockConfigSchema.properties.RELAY_CONCURRENCY.default)
   if (
     match === null ||
     batch < 1 ||
@@ -50,13 +54,17 @@ const RUNS = (stringArg('runs') ?? '200x1').split(',').map((spec) => {
     instances < 1 ||
     instances > 8 ||
     concurrency < 1 ||
-    concurrency > 8
+    concurrency > 16
   ) {
     console.error(`--runs: ${spec} is not <batch 1..1000>x<instances 1..8> (e.g. 200x1,1000x1,200x4)`)
     process.exit(2)
   }
   return { batch, instances, concurrency }
 })
+/** OUTBOX_RETENTION_MS of the relays (default: the stock's); 0 = sent rows deleted when marked. */
+const RETENTION_MS = Number(
+  process.env.OUTBOX_RETENTION_MS ?? StockConfigSchema.properties.OUTBOX_RETENTION_MS.default,
+)
 const say = (line: string) => console.log(`[relay] ${line}`)
 
 const env = stackEnv()
@@ -108,7 +116,9 @@ function outboxRows(n: number, topic: string) {
   return rows
 }
 
-async function fill(url: string, n: number, topic: string): Promise<void> {
+type OutboxRow = ReturnType<typeof outboxRows>[number]
+
+async function fill(url: string, n: number, topic: string): Promise<OutboxRow[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   try {
     const rows = outboxRows(n, topic)
@@ -122,6 +132,7 @@ async function fill(url: string, n: number, topic: string): Promise<void> {
       )
     }
     await sql`analyze outbox`
+    return rows
   } finally {
     await sql.end()
   }
@@ -141,11 +152,16 @@ interface Stages {
   markMs: number
   encodeMs: number
   publishMs: number
-  transactionMs: number
+  otherMs: number
+  firstSendAt?: number
+  sends: number
   batches: number
 }
 
-/** The stock's database seam with every statement and transaction timed (by what the statement does). */
+/**
+ * The stock's database seam with every statement of the relay's leader connection timed, by what the
+ * statement does (the relay's read records the batch in flight; its mark also records the offsets).
+ */
 function timedDatabase(db: Database, stages: Stages): Database {
   const timedQuery =
     (inner: Sql['query']): Sql['query'] =>
@@ -155,26 +171,25 @@ function timedDatabase(db: Database, stages: Stages): Database {
         return await inner(text, params)
       } finally {
         const ms = performance.now() - started
-        if (/^\s*select/i.test(text)) stages.selectMs += ms
-        else stages.markMs += ms
+        if (/^\s*with s as/i.test(text)) {
+          stages.selectMs += ms
+          stages.batches += 1
+        } else if (/^\s*with m as/i.test(text)) stages.markMs += ms
+        else stages.otherMs += ms
       }
     }
   return {
     ...db,
     query: timedQuery(db.query),
-    async transaction(work) {
-      const started = performance.now()
-      try {
-        return await db.transaction((tx) => work({ query: timedQuery(tx.query) }))
-      } finally {
-        stages.transactionMs += performance.now() - started
-        stages.batches += 1
-      }
+    async reserve() {
+      const reserved = await db.reserve()
+      return { query: timedQuery(reserved.query), release: reserved.release }
     },
   }
 }
 
 interface RelayRun {
+  batchSize: number
   stages: Stages
   seconds: number
   secondsFromFirstSend: number
@@ -207,10 +222,12 @@ function oneRelay(url: string, batchSize: number, concurrency: number, stages: S
     },
     async publish(events) {
       const started = performance.now()
+      stages.firstSendAt ??= started
       try {
-        await inner.publish(events)
+        return await inner.publish(events)
       } finally {
         stages.publishMs += performance.now() - started
+        stages.sends += 1
       }
     },
   }
@@ -221,6 +238,8 @@ function oneRelay(url: string, batchSize: number, concurrency: number, stages: S
     batchSize,
     concurrency,
     pollIntervalMs: 1_000,
+    // The stock keeps sent rows unless OUTBOX_RETENTION_MS=0 (then its relay deletes them as it marks them).
+    keepSentRows: RETENTION_MS > 0,
     backoffMinMs: 250,
     backoffMaxMs: 15_000,
   })
@@ -233,34 +252,41 @@ async function runRelay(
   instances: number,
   concurrency: number,
 ): Promise<RelayRun> {
-  const stages: Stages = { selectMs: 0, markMs: 0, encodeMs: 0, publishMs: 0, transactionMs: 0, batches: 0 }
+  const stages: Stages = {
+    selectMs: 0,
+    markMs: 0,
+    encodeMs: 0,
+    publishMs: 0,
+    otherMs: 0,
+    sends: 0,
+    batches: 0,
+  }
   const relays = Array.from({ length: instances }, (_, i) => oneRelay(url, batchSize, concurrency, stages, i))
   const watch = postgres(url, { max: 1, onnotice: () => {} })
   try {
     const cpuBefore = process.cpuUsage()
     const started = performance.now()
-    const startedAt = Date.now()
     for (const r of relays) r.relay.start()
     const deadline = started + 15 * 60_000
-    for (;;) {
-      const { pending, failed } = await pendingRows(watch)
-      if (failed > 0)
-        throw new Error(
-          `${failed} outbox rows were marked failed: ${JSON.stringify(relays.map((r) => r.relay.status()))}`,
-        )
-      if (pending === 0) break
+    // Done when the relays marked every row sent (their own count, read in this process: a database poll
+    // every few ms would take CPU from the run it measures); the outbox is checked once at the end.
+    const marked = () => relays.reduce((n, r) => n + r.relay.status().sent, 0)
+    while (marked() < EVENTS) {
       if (performance.now() > deadline)
         throw new Error(
-          `relay still has ${pending} rows pending after 15 min: ${JSON.stringify(relays.map((r) => r.relay.status()))}`,
+          `relay still has ${EVENTS - marked()} rows to send after 15 min: ${JSON.stringify(relays.map((r) => r.relay.status()))}`,
         )
-      await Bun.sleep(25)
+      await Bun.sleep(5)
     }
     const seconds = (performance.now() - started) / 1000
     const cpu = process.cpuUsage(cpuBefore)
-    const [first] = await watch<{ first: Date }[]>`select min(sent_at) as first from outbox`
-    const firstSendAfter = ((first?.first.getTime() ?? startedAt) - startedAt) / 1000
+    const { pending, failed } = await pendingRows(watch)
+    if (pending !== 0 || failed !== 0)
+      throw new Error(`after the relay: ${pending} rows pending, ${failed} failed (want 0 and 0)`)
+    const firstSendAfter = ((stages.firstSendAt ?? started) - started) / 1000
     await Promise.all(relays.map((r) => r.relay.stop()))
     return {
+      batchSize,
       stages,
       seconds,
       secondsFromFirstSend: seconds - Math.max(0, firstSendAfter),
@@ -292,16 +318,12 @@ interface KcatRun {
   valueBytes: number
 }
 
-async function runKcat(url: string): Promise<KcatRun> {
+/** The same records as the first relay run's outbox (rows in id order), produced by kcat. */
+async function runKcat(rows: readonly OutboxRow[]): Promise<KcatRun> {
   const contracts = await connectContracts({
     registryUrl: env.SCHEMA_REGISTRY_URL,
     contracts: EVENT_CONTRACTS.filter((c) => c.topic === TOPICS.vehicleCreated),
   })
-  const sql = postgres(url, { max: 1, onnotice: () => {} })
-  const rows = await sql<
-    { key: string; payload: VehicleCreatedEvent }[]
-  >`select key, payload from outbox order by id`
-  await sql.end()
   const records = rows.map((row) => ({
     key: Buffer.from(row.key),
     value: contracts.encode(TOPICS.vehicleCreated, row.payload),
@@ -360,8 +382,9 @@ async function runKcat(url: string): Promise<KcatRun> {
   }
 }
 
-const command = `bun run bench:relay${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
-const report = createReport('relay', command)
+const command = `${process.env.OUTBOX_RETENTION_MS !== undefined ? `OUTBOX_RETENTION_MS=${process.env.OUTBOX_RETENTION_MS} ` : ''}bun run bench:relay${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+// Deleting sent rows is another configuration: its own report file beside the default's.
+const report = createReport(RETENTION_MS > 0 ? 'relay' : 'relay-delete-sent', command)
 const kafka = new Kafka({ clientId: `bench-relay-admin-${tag}`, brokers, logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
 await admin.connect()
@@ -384,22 +407,23 @@ try {
     (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
 
   const relays: { label: string; run: RelayRun; onTopic: number }[] = []
+  let firstRows: OutboxRow[] | undefined
   for (const [i, { batch, instances, concurrency }] of RUNS.entries()) {
     const label = `RELAY_BATCH_SIZE ${batch}, RELAY_CONCURRENCY ${concurrency}, ${instances} relay${instances > 1 ? 's' : ''}`
     const topic = relayTopics[i] ?? relayTopic
     const db = await freshDatabase(`bench_relay_${tag}_${i}`)
     databases.push(db)
     say(`filling a fresh outbox with ${EVENTS} rows for ${topic}`)
-    await fill(db.url, EVENTS, topic)
+    const rows = await fill(db.url, EVENTS, topic)
+    firstRows ??= rows
     report.mark(`outbox filled (${label})`)
     const run = await runRelay(db.url, batch, instances, concurrency)
     report.mark(`after relay (${label})`)
     say(`relay, ${label}: ${fixed(EVENTS / run.seconds)} events/s (${fixed(run.seconds, 2)} s)`)
     relays.push({ label, run, onTopic: await count(topic) })
   }
-  const first = databases[0]
-  if (first === undefined) throw new Error('no relay run')
-  const kcat = await runKcat(first.url)
+  if (firstRows === undefined) throw new Error('no relay run')
+  const kcat = await runKcat(firstRows)
   report.mark('after kcat')
   say(`kcat: ${fixed(EVENTS / kcat.seconds)} events/s (${fixed(kcat.seconds, 2)} s)`)
   const onKcatTopic = await count(kcatTopic)
@@ -437,22 +461,23 @@ try {
   )
   for (const { label, run } of relays) {
     const st = run.stages
-    const other = st.transactionMs - st.selectMs - st.markMs - st.encodeMs - st.publishMs
-    const share = (ms: number) => [
+    const wallMs = run.seconds * 1000
+    const row = (stage: string, ms: number, per: number, unit: string) => [
+      stage,
       fixed(ms),
-      pct(ms / st.transactionMs),
-      fixed(ms / Math.max(1, st.batches), 1),
+      pct(ms / wallMs),
+      `${fixed(ms / Math.max(1, per), 1)} per ${unit}`,
     ]
     report.section(
-      `Where the relay's time goes, ${label} (${st.batches} transactions, timed around each call, summed over relays)`,
+      `Where the relay's time goes, ${label} (${st.batches} reads of up to ${run.batchSize} rows, ${st.sends} sends of ${fixed(EVENTS / Math.max(1, st.sends))} records on average; timed around each call, summed over relays; the stages overlap, so shares of the wall time add up to more than 100 %)`,
       table(
-        ['stage', 'total ms', 'share', 'ms per batch'],
+        ['stage', 'total ms', 'of wall time', 'ms'],
         [
-          ['select pending rows (for update skip locked, head of aggregate)', ...share(st.selectMs)],
-          ['encode (schema validation + wire format)', ...share(st.encodeMs)],
-          ['publish, until every record is acknowledged (acks=all)', ...share(st.publishMs)],
-          ['mark sent (update … where id = any)', ...share(st.markMs)],
-          ['begin, commit and the rest of the transaction', ...share(other)],
+          row('read pending rows, recording them in flight (one statement)', st.selectMs, st.batches, 'read'),
+          row('encode (schema validation + wire format)', st.encodeMs, st.batches, 'read'),
+          row('publish, until every record is acknowledged (acks=all)', st.publishMs, st.sends, 'send'),
+          row('mark sent + acknowledged offsets (one statement)', st.markMs, st.sends, 'send'),
+          row('other statements (leader lock, doubt check, first offsets)', st.otherMs, 1, 'run'),
         ],
       ),
     )
@@ -472,9 +497,14 @@ try {
       }),
     ),
   )
-  report.note("The stock's defaults: RELAY_BATCH_SIZE 200, one relay per stock process.")
   report.note(
-    'The relay runs in the benchmark process (its CPU column includes the 25 ms pending-count poll).',
+    `Sent rows: ${RETENTION_MS > 0 ? 'kept, marked sent_at (the default, OUTBOX_RETENTION_MS > 0)' : 'deleted as they are marked (OUTBOX_RETENTION_MS=0)'}.`,
+  )
+  report.note(
+    `The stock's defaults: RELAY_BATCH_SIZE ${StockConfigSchema.properties.RELAY_BATCH_SIZE.default}, RELAY_CONCURRENCY ${StockConfigSchema.properties.RELAY_CONCURRENCY.default} (batches read ahead while a send waits; they leave as one send). Several relays on one outbox: one leads (advisory lock), the others stand by.`,
+  )
+  report.note(
+    'The relay runs in the benchmark process (its CPU column is the whole process); the run ends when the relays counted every row marked sent, then the outbox is checked (0 pending, 0 failed).',
   )
   report.note(
     "kcat sends one set of header values for all records (same sizes as the relay's per-record headers).",

@@ -22,10 +22,17 @@ export interface Listener {
   unlisten(): Promise<void>
 }
 
+/** One connection of its own (session state such as advisory locks stays with it) until released. */
+export interface Reserved extends Sql {
+  release(): void
+}
+
 export interface Database extends Sql {
   readonly kind: 'postgres' | 'pglite'
   readonly orm: StockOrm
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>
+  /** A connection taken out of the pool (PGlite: its one connection). */
+  reserve(): Promise<Reserved>
   /** Calls `onNotify` for every NOTIFY on `channel` (postgres.js re-listens after a reconnect). */
   listen(channel: string, onNotify: () => void): Promise<Listener>
   ping(): Promise<void>
@@ -52,7 +59,7 @@ export function openPostgres(options: PostgresOptions): Database {
     connection: { application_name: options.applicationName },
   })
   const run = <T extends Row>(
-    sql: postgres.Sql | postgres.TransactionSql,
+    sql: postgres.Sql | postgres.TransactionSql | postgres.ReservedSql,
     text: string,
     params?: readonly unknown[],
   ) => sql.unsafe(text, (params ?? []) as Param[], { prepare: true }) as unknown as Promise<T[]>
@@ -62,6 +69,13 @@ export function openPostgres(options: PostgresOptions): Database {
     query: (text, params) => run(client, text, params),
     transaction: <T>(work: (tx: Sql) => Promise<T>) =>
       client.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<T>,
+    async reserve() {
+      const reserved = await client.reserve()
+      return {
+        query: (text, params) => run(reserved, text, params),
+        release: () => reserved.release(),
+      }
+    },
     async listen(channel, onNotify) {
       const meta = await client.listen(channel, () => onNotify())
       return { unlisten: () => meta.unlisten() }
@@ -98,6 +112,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
     query: (text, params) => run(client, text, params),
     transaction: <T>(work: (tx: Sql) => Promise<T>) =>
       client.transaction((tx) => work({ query: (text, params) => run(tx, text, params) })),
+    reserve: async () => ({ query: (text, params) => run(client, text, params), release: () => {} }),
     async listen(channel, onNotify) {
       const unlisten = await client.listen(channel, () => onNotify())
       return { unlisten }

@@ -4,12 +4,14 @@
  */
 import { sql } from 'drizzle-orm'
 import {
+  bigint,
   bigserial,
   check,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -62,14 +64,38 @@ export const outbox = pgTable(
   },
   (t) => [
     uniqueIndex('outbox_event_id_key').on(t.eventId),
-    // The relay's scan: pending rows in id order, and "is there an earlier pending row of this aggregate".
+    // The relay's scan: pending rows in id order (one sender at a time, so no per-aggregate probe).
     index('outbox_pending_idx').on(t.id).where(sql`${t.sentAt} is null and ${t.failedAt} is null`),
-    index('outbox_pending_aggregate_idx')
-      .on(t.aggregateId, t.id)
-      .where(sql`${t.sentAt} is null and ${t.failedAt} is null`),
     // Pruning of sent rows by age.
     index('outbox_sent_at_idx').on(t.sentAt).where(sql`${t.sentAt} is not null`),
   ],
+)
+
+/**
+ * The outbox rows the leading relay has read and may have handed to Kafka, one row per read batch, in
+ * read (= send) order. Written by the statement that reads the batch, so it is committed before the
+ * send; deleted by the statement that marks the batch sent. Whatever is left after a crash or a failed
+ * send is "in doubt", and `outbox_relay_offsets` tells which of it Kafka appended (src/outbox/doubt.ts).
+ */
+export const outboxRelayInflight = pgTable('outbox_relay_inflight', {
+  seq: bigserial('seq', { mode: 'bigint' }).primaryKey(),
+  ids: bigint('ids', { mode: 'bigint' }).array().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+})
+
+/**
+ * Per topic partition, the offset after the last record the relay knows it wrote (from the brokers'
+ * acknowledgements, advanced in the statement that marks rows sent). Records past it on the partition
+ * were written by a send whose acknowledgement the relay did not record.
+ */
+export const outboxRelayOffsets = pgTable(
+  'outbox_relay_offsets',
+  {
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    nextOffset: bigint('next_offset', { mode: 'bigint' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.topic, t.partition] })],
 )
 
 /** First result of each `Idempotency-Key`, so a retried POST answers the same. */

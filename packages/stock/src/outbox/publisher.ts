@@ -11,7 +11,7 @@ import {
   type EventValues,
   TOPICS,
 } from '@vehicles/contracts'
-import { type Admin, createAdmin, createProducer, type Producer } from '@vehicles/kafka'
+import { type Admin, createAdmin, createProducer, type Producer, partitionForKey } from '@vehicles/kafka'
 
 export interface OutgoingEvent {
   topic: string
@@ -20,13 +20,28 @@ export interface OutgoingEvent {
   headers: Record<string, string>
 }
 
+/** Where the brokers put one record (from their acknowledgement). */
+export interface Delivery {
+  topic: string
+  partition: number
+  /** Decimal string (Kafka offsets are 64-bit). */
+  offset: string
+}
+
 export interface Publisher {
   /** Connects the producer and binds the schema ids; rejects while Kafka or the registry is away. */
   start(): Promise<void>
   /** Throws `ContractViolation` when the payload breaks its schema (it can never be sent). */
   encode(event: OutgoingEvent): Buffer
-  /** Resolves once every record is acknowledged by all in-sync replicas. */
-  publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<void>
+  /** Resolves once every record is acknowledged by all in-sync replicas, with where each one went. */
+  publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<Delivery[]>
+  /**
+   * The end offset (high watermark) of every partition of each topic, index = partition. The relay
+   * compares them with the offsets it recorded to tell which records of a send in doubt were written.
+   */
+  endOffsets(topics: readonly string[]): Promise<Map<string, bigint[]>>
+  /** The partition the producer sends `key` to (the same partitioner). */
+  partitionFor(key: string, partitionCount: number): number
   ping(): Promise<void>
   /**
    * Resolves when the topics can take acks=all writes now (every partition has a leader and at least
@@ -52,6 +67,19 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
   let producer: Producer | undefined
   let contracts: Contracts | undefined
   let admin: Admin | undefined
+  const connectedAdmin = async (): Promise<Admin> => {
+    if (admin === undefined) {
+      const created = createAdmin({ brokers: options.brokers, clientId: `${options.clientId}-admin` })
+      try {
+        await created.connect()
+      } catch (error) {
+        await created.disconnect().catch(() => {})
+        throw error
+      }
+      admin = created
+    }
+    return admin
+  }
   return {
     async start() {
       // The registry first: it is cheap and, when the schema is not registered, the reason to say so.
@@ -82,7 +110,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     },
     async publish(events) {
       if (producer === undefined) throw new Error('publisher not started')
-      await producer.send(
+      return await producer.send(
         events.map(({ event, value }) => ({
           topic: event.topic,
           key: event.key,
@@ -91,19 +119,34 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         })),
       )
     },
+    async endOffsets(topics) {
+      const reader = await connectedAdmin()
+      // The admin's lag report carries every partition's end offset; a group that never commits
+      // makes it just that.
+      const lags = await reader.groupLag(`${options.clientId}-end-offsets`, topics)
+      const ends = new Map<string, bigint[]>()
+      for (const lag of lags) {
+        const list = ends.get(lag.topic) ?? []
+        list[lag.partition] = BigInt(lag.end)
+        ends.set(lag.topic, list)
+      }
+      for (const topic of topics) {
+        const list = ends.get(topic)
+        if (list === undefined || list.length === 0 || list.some((end) => end === undefined))
+          throw new Error(`no end offsets for ${topic}`)
+      }
+      return ends
+    },
+    partitionFor: (key, partitionCount) => partitionForKey(key, partitionCount),
     async ping() {
       if (producer === undefined) throw new Error('not connected yet')
       await producer.ping()
     },
     async writable() {
       try {
-        if (admin === undefined) {
-          const created = createAdmin({ brokers: options.brokers, clientId: `${options.clientId}-admin` })
-          await created.connect()
-          admin = created
-        }
+        const reader = await connectedAdmin()
         const problems: string[] = []
-        for (const topic of await admin.describeTopics([TOPICS.vehicleCreated])) {
+        for (const topic of await reader.describeTopics([TOPICS.vehicleCreated])) {
           const minIsr = Number(topic.configs['min.insync.replicas'] ?? '1')
           for (const p of topic.partitions) {
             if (p.leader < 0) problems.push(`${topic.topic}/${p.partition} has no leader`)

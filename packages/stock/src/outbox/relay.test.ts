@@ -6,10 +6,28 @@ import { enqueueCte, OUTBOX_CHANNEL, outboxEntry } from './enqueue'
 import type { OutgoingEvent, Publisher } from './publisher'
 import { createRelay } from './relay'
 
-/** A publisher that records what it was given, and fails on demand. */
+const PARTITIONS = 3
+const partitionFor = (key: string, count: number) =>
+  [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % count
+
+/**
+ * A publisher that records what it was given, and fails on demand: `down` writes nothing, `ackLost`
+ * writes the records and then fails (the acknowledgement never reached the relay), `ackLostOn` writes
+ * only the records of those partitions and then fails. `log` is the topic: one array per partition.
+ */
 function fakePublisher() {
   const published: OutgoingEvent[][] = []
-  const state = { down: false, started: 0 }
+  const log = new Map<string, OutgoingEvent[][]>()
+  const partitions = (topic: string) => {
+    let list = log.get(topic)
+    if (list === undefined) {
+      list = Array.from({ length: PARTITIONS }, () => [])
+      log.set(topic, list)
+    }
+    return list
+  }
+  const state = { down: false, started: 0, ackLost: false, ackLostOn: undefined as number[] | undefined }
+  const written = () => [...log.values()].flatMap((list) => list.flat())
   const publisher: Publisher = {
     async start() {
       state.started++
@@ -22,12 +40,27 @@ function fakePublisher() {
     },
     async publish(events) {
       if (state.down) throw new Error('all brokers down')
+      const deliveries = []
+      const only = state.ackLostOn
+      for (const { event } of events) {
+        const partition = partitionFor(event.key, PARTITIONS)
+        if (only !== undefined && !only.includes(partition)) continue
+        const list = partitions(event.topic)[partition] as OutgoingEvent[]
+        list.push(event)
+        deliveries.push({ topic: event.topic, partition, offset: String(list.length - 1) })
+      }
+      if (state.ackLost || only !== undefined) throw new Error('records not acknowledged within 15000 ms')
       published.push(events.map((e) => e.event))
+      return deliveries
     },
+    async endOffsets(topics) {
+      return new Map(topics.map((t) => [t, partitions(t).map((list) => BigInt(list.length))]))
+    },
+    partitionFor,
     async ping() {},
     async close() {},
   }
-  return { publisher, published, state }
+  return { publisher, published, state, written }
 }
 
 let db: Database
@@ -42,6 +75,8 @@ afterAll(async () => {
 })
 beforeEach(async () => {
   await db.query('delete from outbox')
+  await db.query('delete from outbox_relay_inflight')
+  await db.query('delete from outbox_relay_offsets')
 })
 
 async function enqueue(aggregateId: string, payload: Record<string, unknown> = {}) {
@@ -106,18 +141,19 @@ test('a failed send marks nothing and records the attempt; the next run sends', 
   expect(await pending()).toBe(0)
 })
 
-test("one vehicle's events leave one after another, in id order, never together in one batch out of order", async () => {
+test("one vehicle's events leave in id order, also when a batch boundary falls between them", async () => {
   const { publisher, published } = fakePublisher()
   const vehicle = crypto.randomUUID()
   const other = crypto.randomUUID()
   await enqueue(vehicle, { n: 1 })
   await enqueue(other, { n: 1 })
   await enqueue(vehicle, { n: 2 })
-  const relay = relayWith(publisher)
-  expect(await relay.runOnce()).toBe(2) // the vehicle's second event waits for its first
-  expect(await relay.runOnce()).toBe(1)
+  await enqueue(vehicle, { n: 3 })
+  const relay = relayWith(publisher, 2)
+  expect(await relay.runOnce()).toBe(2)
+  expect(await relay.runOnce()).toBe(2)
   const order = published.flat().filter((e) => e.key === vehicle)
-  expect(order.map((e) => (e.payload as { n: number }).n)).toEqual([1, 2])
+  expect(order.map((e) => (e.payload as { n: number }).n)).toEqual([1, 2, 3])
 })
 
 test('a row that breaks its schema is marked failed and does not block the others', async () => {
@@ -166,13 +202,13 @@ test('a NOTIFY wakes the idle relay (polling interval here is a minute)', async 
   await relay.stop()
 })
 
-test('several lanes: every row sent exactly once, one vehicle still in order', async () => {
+test('read-ahead: batches read while a send waits leave together; every row once, in id order', async () => {
   const { publisher, published } = fakePublisher()
   const slow: Publisher = {
     ...publisher,
     async publish(events) {
-      await Bun.sleep(2)
-      await publisher.publish(events)
+      await Bun.sleep(20)
+      return await publisher.publish(events)
     },
   }
   const vehicle = crypto.randomUUID()
@@ -187,7 +223,7 @@ test('several lanes: every row sent exactly once, one vehicle still in order', a
     logger,
     registry: new Registry(),
     batchSize: 3,
-    concurrency: 3,
+    concurrency: 4,
     pollIntervalMs: 20,
     backoffMinMs: 10,
     backoffMaxMs: 20,
@@ -197,13 +233,57 @@ test('several lanes: every row sent exactly once, one vehicle still in order', a
   while ((await pending()) !== 0 && Date.now() < deadline) await Bun.sleep(10)
   await relay.stop()
   const sentKeys = published.flat().map((e) => e.key)
-  expect(sentKeys.filter((k) => k !== vehicle).sort()).toEqual([...keys].sort())
+  expect(sentKeys.filter((k) => k !== vehicle)).toEqual(keys)
   expect(
     published
       .flat()
       .filter((e) => e.key === vehicle)
       .map((e) => (e.payload as { n: number }).n),
   ).toEqual([0, 10, 20, 30])
+  // The first send is one read of 3 × 4 rows; none is larger.
+  expect(published[0]).toHaveLength(12)
+  expect(Math.max(...published.map((p) => p.length))).toBe(12)
+  const [left] = await db.query<{ n: number }>('select count(*)::int as n from outbox_relay_inflight')
+  expect(left?.n).toBe(0)
+})
+
+test('a send Kafka wrote but did not acknowledge in time is not sent again: the rows in doubt are found on the topic', async () => {
+  const { publisher, published, state, written } = fakePublisher()
+  for (let i = 0; i < 6; i++) await enqueue(crypto.randomUUID())
+  const relay = relayWith(publisher)
+  state.ackLost = true
+  await expect(relay.runOnce()).rejects.toThrow('not acknowledged')
+  expect(written()).toHaveLength(6) // on the topic, but the relay was told it failed
+  expect(await pending()).toBe(6)
+  state.ackLost = false
+  expect(await relay.runOnce()).toBe(0) // nothing left to send: all six were found written
+  expect(await pending()).toBe(0)
+  expect(published).toHaveLength(0)
+  expect(written()).toHaveLength(6)
+  expect(lines.some((l) => l.includes('outbox.relay.doubt_resolved') && l.includes('"written":6'))).toBe(true)
+})
+
+test('of a send written on some partitions only, exactly the missing rows are sent again, in order', async () => {
+  const { publisher, state, written } = fakePublisher()
+  const vehicle = crypto.randomUUID()
+  await enqueue(vehicle, { n: 1 })
+  for (let i = 0; i < 9; i++) await enqueue(crypto.randomUUID())
+  await enqueue(vehicle, { n: 2 })
+  const relay = relayWith(publisher, 20)
+  // A first clean send, so the relay has recorded offsets that are not zero.
+  expect(await relay.runOnce()).toBe(11)
+  for (let i = 0; i < 12; i++) await enqueue(crypto.randomUUID())
+  await enqueue(vehicle, { n: 3 })
+  state.ackLostOn = [partitionFor(vehicle, PARTITIONS)]
+  await expect(relay.runOnce()).rejects.toThrow('not acknowledged')
+  state.ackLostOn = undefined
+  while ((await relay.runOnce()) > 0) {}
+  expect(await pending()).toBe(0)
+  const all = written()
+  expect(all).toHaveLength(24)
+  expect(new Set(all.map((e) => e.headers['event-id'])).size).toBe(24) // no event twice
+  const order = all.filter((e) => e.key === vehicle).map((e) => (e.payload as { n: number }).n)
+  expect(order).toEqual([1, 2, 3])
 })
 
 test('after a failure the relay resumes only once the cluster is writable, with a fresh client', async () => {
