@@ -3,10 +3,16 @@
  * this write's read and its write is exactly what a real server cannot be made to do on cue.
  */
 import { describe, expect, test } from 'bun:test'
-import { type Collection, type Db, MongoServerError } from 'mongodb'
+import {
+  type BulkWriteResult,
+  type Collection,
+  type Db,
+  MongoBulkWriteError,
+  MongoServerError,
+} from 'mongodb'
 import { at, processedEvent } from '../testing/events'
 import type { AdDocument } from './model'
-import { AdsRepository, adDocument, WriteContentionError } from './repository'
+import { AdsRepository, adDocument, IncompleteWriteError, WriteContentionError } from './repository'
 
 type Step = { findOne?: Partial<AdDocument> | null; insertOne?: 'ok' | 'duplicate'; updateOne?: number }
 
@@ -100,5 +106,60 @@ describe('write paths', () => {
     ).toBe('stale')
     expect(await repo.upsert(event)).toBe('applied')
     expect(seen).toEqual([mine])
+  })
+})
+
+describe('batch writes (one unordered bulk insert)', () => {
+  /** A collection whose bulkWrite answers as scripted; findOne finds every existing ad at `version`. */
+  function bulk(answer: (count: number) => unknown, version?: string) {
+    const applied: string[] = []
+    const collection = {
+      bulkWrite: async (operations: unknown[]) => {
+        const outcome = answer(operations.length)
+        if (outcome instanceof Error) throw outcome
+        return outcome
+      },
+      findOne: async () => (version === undefined ? null : { version }),
+    }
+    const repo = new AdsRepository({} as Db, {
+      collection: collection as unknown as Collection<AdDocument>,
+      onApplied: (doc) => applied.push(doc._id),
+    })
+    return { repo, applied }
+  }
+  const result = (insertedCount: number) => ({ insertedCount }) as BulkWriteResult
+  const events = [processedEvent({ occurredAt: at(10) }), processedEvent({ occurredAt: at(10) })]
+
+  test('every insert acknowledged → all applied', async () => {
+    const { repo, applied } = bulk((n) => result(n))
+    expect(await repo.upsertMany(events)).toEqual(['applied', 'applied'])
+    expect(applied.length).toBe(2)
+  })
+
+  test('a duplicate key on one → the others applied, that one compared with the stored version', async () => {
+    const { repo, applied } = bulk(
+      () =>
+        new MongoBulkWriteError(
+          { message: 'E11000', code: 11000, writeErrors: [{ index: 1, code: 11000 }] } as never,
+          result(1),
+        ),
+      newer,
+    )
+    expect(await repo.upsertMany(events)).toEqual(['applied', 'stale'])
+    expect(applied).toEqual([events[0]?.vehicle.id ?? 'first'])
+  })
+
+  test('a bulk error without write errors (connection pool cleared: FerretDB stopping) is not success', async () => {
+    const { repo, applied } = bulk(
+      () => new MongoBulkWriteError({ message: 'Connection pool was cleared', code: 0 } as never, result(0)),
+    )
+    await expect(repo.upsertMany(events)).rejects.toBeInstanceOf(MongoBulkWriteError)
+    expect(applied).toEqual([])
+  })
+
+  test('fewer inserts acknowledged than sent, no error → IncompleteWriteError, nothing counted applied', async () => {
+    const { repo, applied } = bulk(() => result(1))
+    await expect(repo.upsertMany(events)).rejects.toBeInstanceOf(IncompleteWriteError)
+    expect(applied).toEqual([])
   })
 })

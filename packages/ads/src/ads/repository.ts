@@ -119,6 +119,11 @@ export class WriteContentionError extends Error {
   override readonly name = 'WriteContentionError'
 }
 
+/** The server acknowledged fewer inserts than it was sent, without saying why: the caller retries. */
+export class IncompleteWriteError extends Error {
+  override readonly name = 'IncompleteWriteError'
+}
+
 const MAX_ATTEMPTS = 5
 
 export interface AdsRepositoryOptions {
@@ -215,11 +220,19 @@ export class AdsRepository {
       insertOne: { document },
     }))
     try {
-      await this.ads.bulkWrite(operations, { ordered: false })
+      const result = await this.ads.bulkWrite(operations, { ordered: false })
+      // Every insert must be accounted for: one the server neither inserted nor refused (seen while
+      // FerretDB shuts down) would be counted applied without being stored. Retried as a whole.
+      if (result.insertedCount !== docs.length) {
+        throw new IncompleteWriteError(
+          `bulk insert acknowledged ${result.insertedCount} of ${docs.length} ads`,
+        )
+      }
       return new Set()
     } catch (error) {
       if (!(error instanceof MongoBulkWriteError) || error.writeConcernError !== undefined) throw error
       const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]
+      if (error.result.insertedCount + failures.length !== docs.length) throw error
       const existing = new Set<number>()
       // Anything but a duplicate key is not about the ad existing: the whole call fails (and is retried).
       for (const failure of failures) {
