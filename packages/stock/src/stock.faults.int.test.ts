@@ -164,3 +164,75 @@ describe('SIGTERM during a burst of POSTs', () => {
     expect(await second.stop('SIGTERM')).toBe(0)
   }, 180_000)
 })
+
+describe('the relay process killed (SIGKILL) in the middle of its sends', () => {
+  test('twice: every event on Kafka exactly once, none lost; the next leader finds what the dead one had in flight', async () => {
+    const database = await createTestDatabase('stock_fault_sigkill')
+    databases.push(database)
+    // The backlog first, with no relay, through the API.
+    const writer = await startStock(stackVars(database, { RELAY_ENABLED: 'false' }))
+    processes.push(writer)
+    const ids = new Set<string>()
+    let n = 0
+    const total = 3_000
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (n < total) {
+          const r = await postVehicle(writer.url, vehicleBody(20_000 + n++))
+          expect(r.status).toBe(201)
+          ids.add((r.json as Vehicle).id)
+        }
+      }),
+    )
+    expect(ids.size).toBe(total)
+    // Small sends, so that the relay is killed with one in flight rather than between two.
+    const relayVars = stackVars(database, {
+      RELAY_BATCH_SIZE: '40',
+      RELAY_CONCURRENCY: '1',
+      KAFKA_DELIVERY_TIMEOUT_MS: '5000',
+    })
+    const counts = async () => {
+      const [row] = await database.sql<{ sent: number; pending: number; inflight: number }[]>`
+        select count(*) filter (where sent_at is not null)::int as sent,
+               count(*) filter (where sent_at is null)::int as pending,
+               (select count(*)::int from outbox_relay_inflight) as inflight
+        from outbox`
+      if (row === undefined) throw new Error('no counts')
+      return row
+    }
+    const killedWith: { sent: number; pending: number; inflight: number }[] = []
+    for (const atLeast of [600, 1_500]) {
+      const relay = await startStock(relayVars)
+      processes.push(relay)
+      await waitFor(
+        `${atLeast} rows sent (relay pid ${relay.pid})`,
+        async () => ((await counts()).sent >= atLeast ? true : undefined),
+        { timeoutMs: 60_000, intervalMs: 5 },
+      )
+      expect(await relay.stop('SIGKILL')).not.toBe(0)
+      const at = await counts()
+      console.log(`killed relay pid ${relay.pid}: ${JSON.stringify(at)}`)
+      killedWith.push(at)
+    }
+    // Killed mid-batch: rows were recorded in flight and still pending at the moment of death.
+    for (const at of killedWith) {
+      expect(at.pending).toBeGreaterThan(0)
+      expect(at.inflight).toBeGreaterThan(0)
+    }
+
+    const last = await startStock(relayVars)
+    processes.push(last)
+    try {
+      await expectExactlyOnce(ids, database, 90_000)
+    } catch (error) {
+      const relayLines = last.logs().filter((l) => String(l.event ?? '').startsWith('outbox'))
+      console.log(relayLines.map((l) => JSON.stringify(l)).join('\n'))
+      throw error
+    }
+    const resolved = last.logs().find((l) => l.event === 'outbox.relay.doubt_resolved')
+    console.log(`the last leader resolved: ${JSON.stringify(resolved)}`)
+    expect(resolved).toBeDefined()
+    expect(await last.metric('outbox_relay_leader')).toBe(1)
+    expect(await last.stop('SIGTERM')).toBe(0)
+  }, 240_000)
+})
