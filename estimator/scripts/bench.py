@@ -3,8 +3,10 @@
     cd estimator && .venv/bin/python scripts/bench.py --vehicles 10000 --delay 0 --instances 2
 
 Uses the integration harness (its own topics, subjects and group, deleted afterwards) and prints one JSON
-line: how long producing the input took, and how long from the first send until every vehicle was read
-back priced with read_committed.
+line: how long producing the input took, how long from the first send until every vehicle was read back
+priced with read_committed, when the first and the last price were produced (the output records' create
+time), and per vehicle how much later than its due time (input written + delay) it was priced
+(`beyond_delay_ms`: the estimator's own share, whatever the input rate).
 """
 
 from __future__ import annotations
@@ -44,14 +46,32 @@ def main() -> None:
             estimators.wait_ready(instance)
         estimators.wait_assignment(instances)
         _, records = created_records(topics, args.vehicles)
+        sent_at: dict[bytes, float] = {}
         with harness.committed_reader(brokers, topics.output) as reader:
             started = time.monotonic()
-            harness.produce_all(harness.producer(brokers), topics.input, records)
+            wall_start = time.time()
+            sender = harness.producer(brokers)
+            for key, value, headers in records:
+                assert key is not None
+                sent_at[key] = time.time()  # the input's create time is taken in produce(), right after
+                wire_headers: list[tuple[str, str | bytes | None]] = list(headers)
+                while True:
+                    try:
+                        sender.produce(topics.input, key=key, value=value, headers=wire_headers)
+                        break
+                    except BufferError:
+                        sender.poll(0.05)
+                sender.poll(0)
+            assert sender.flush(30) == 0, "input not delivered"
             produced = time.monotonic() - started
             seen = harness.read_until(
                 reader, lambda m: distinct_keys(m) >= args.vehicles, timeout=args.timeout
             )
             elapsed = time.monotonic() - started
+        priced_at = {m.key(): m.timestamp()[1] / 1000 for m in seen}
+        beyond = sorted(
+            (at - sent_at[key] - args.delay) * 1000 for key, at in priced_at.items() if key in sent_at
+        )
         result = {
             "vehicles": args.vehicles,
             "delay_s": args.delay,
@@ -61,6 +81,13 @@ def main() -> None:
             "priced": distinct_keys(seen),
             "records_read": len(seen),
             "per_s_after_delay": round(args.vehicles / max(0.001, elapsed - args.delay), 1),
+            "first_priced_s": round(min(priced_at.values()) - wall_start, 2),
+            "last_priced_s": round(max(priced_at.values()) - wall_start, 2),
+            "beyond_delay_ms": {
+                "p50": round(beyond[len(beyond) // 2], 1),
+                "p99": round(beyond[int(len(beyond) * 0.99)], 1),
+                "max": round(beyond[-1], 1),
+            },
         }
         sys.stdout.write(json.dumps(result) + "\n")
     finally:

@@ -29,7 +29,7 @@ def test_unknown_topic_at_produce_aborts_and_redoes_instead_of_exiting() -> None
     ]
     estimator.turn()  # raised to the top before: exit 1
     assert producer.aborts == 1
-    assert producer.metadata_requests == [OUT]  # librdkafka would refuse the topic for minutes otherwise
+    assert OUT in producer.metadata_requests  # librdkafka would refuse the topic for minutes otherwise
     turn_until(estimator, lambda: producer.offsets.get((IN, 0)) == 4)
     assert keys(producer.committed) == sorted(e["vehicle"]["id"] for e in events)
     assert health.ready

@@ -23,8 +23,13 @@ from .log import log
 from .registry import RegistryClient, RegistryError, SchemaNotRegistered
 from .serde import CREATED_SCHEMA_FILE, PROCESSED_SCHEMA_FILE, Contract, Decoder
 from .service import Estimator, FatalKafkaError
+from .watchdog import Watchdog
 
 _UNKNOWN_ID_RECHECK = 1.0
+_TOPICS_CONFIRM = 10.0
+# Longer than any single call the loop makes (a transactional call is bounded by the producer's
+# socket.timeout.ms, 10 s), so only a call librdkafka never returns from trips it.
+_STUCK_AFTER = 40.0
 
 
 def _schema_fetcher(registry: RegistryClient) -> Callable[[int], str | None]:
@@ -41,9 +46,16 @@ def _schema_fetcher(registry: RegistryClient) -> Callable[[int], str | None]:
 
 
 def _missing_topics(producer: Producer, settings: Settings) -> list[str]:
+    """Topics absent from the cluster's metadata. Brokers that have just restarted answer before they have
+    loaded every topic, so an absence is confirmed for a few seconds before it counts."""
     wanted = [settings.input_topic, settings.output_topic, settings.dead_letter_topic]
-    metadata = producer.list_topics(timeout=30)
-    return [t for t in wanted if t not in metadata.topics or metadata.topics[t].error is not None]
+    deadline = time.monotonic() + _TOPICS_CONFIRM
+    while True:
+        metadata = producer.list_topics(timeout=30)
+        missing = [t for t in wanted if t not in metadata.topics or metadata.topics[t].error is not None]
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(1.0)
 
 
 def run(settings: Settings) -> int:
@@ -104,7 +116,13 @@ def run(settings: Settings) -> int:
         producer.init_transactions(60)
         consumer = make_consumer(settings)
         estimator = Estimator(settings, consumer, producer, decoder, processed, output_id, metrics, health)
-        estimator.run(stop)
+        watchdog = Watchdog(health, stuck_after=_STUCK_AFTER, grace=settings.shutdown_grace_seconds + 4)
+        health.turned()
+        watchdog.start()
+        try:
+            estimator.run(stop)
+        finally:
+            watchdog.stop()
     except (FatalKafkaError, KafkaException) as error:
         log.error("estimator.fatal", f"fatal Kafka error, exiting: {error}")
         server.stop()

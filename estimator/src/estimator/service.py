@@ -482,6 +482,16 @@ class Estimator:
         self._pending_answered = None
 
     def _call(self, call: Pending, timeout: float) -> None:
+        if self._kafka_down is not None:
+            # librdkafka's transactional calls do not all honour their timeout: send_offsets waited 41 s
+            # for a coordinator while every broker was down. A metadata request does; while it fails, the
+            # call is not made (it stays pending, as if it had timed out).
+            try:
+                self._producer.list_topics(self._s.output_topic, timeout=min(1.0, timeout))
+            except KafkaException as failure:
+                raise KafkaException(
+                    KafkaError(KafkaError._TIMED_OUT, f"no broker answers: {error_of(failure).str()}")
+                ) from failure
         if call == "send_offsets":
             tps = [KafkaTopicPartition(t, p, o) for (t, p), o in self._txn_offsets.items()]
             # The group metadata is read for every try: after a rebalance the generation has moved on, and
