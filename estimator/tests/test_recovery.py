@@ -165,7 +165,8 @@ def test_an_abort_that_cannot_reach_kafka_is_resumed_while_the_loop_keeps_pollin
 def test_a_call_stuck_while_kafka_answers_stops_the_process() -> None:
     # Seen after every broker restarted: the producer's coordinator request never completed although
     # records and metadata flowed again. A restart (init_transactions) clears it; waiting did not.
-    estimator, consumer, producer, _ = build(transaction_timeout_ms=1_000)
+    estimator, consumer, producer, _ = build(transaction_timeout_ms=600_000)
+    estimator._txn_budget = 0.25
     now = [1_000.0]
 
     def ticking() -> float:  # each reading moves a little, as a real clock does
@@ -193,6 +194,20 @@ def test_a_call_stuck_while_kafka_answers_stops_the_process() -> None:
     with pytest.raises(FatalKafkaError, match="stuck"):
         estimator.turn()
     assert producer.committed == []
+
+
+def test_a_transaction_older_than_its_timeout_stops_the_process_once_kafka_answers() -> None:
+    # The coordinator aborted it by its timeout and bumped the epoch: every call would be fenced (some
+    # hung instead), so the instance restarts at once rather than after the watchdog.
+    estimator, consumer, producer, _ = build(transaction_timeout_ms=1_000)
+    consumer.assign_now([(IN, 0)])
+    push_events(consumer, 0, 1)
+    producer.time_out_commits = 1_000
+    consumer.brokers_down = True
+    turn_until(estimator, lambda: producer.under_way == "commit_transaction")
+    time.sleep(1.1)
+    with pytest.raises(FatalKafkaError, match=r"past transaction\.timeout\.ms"):
+        turn_until(estimator, lambda: False, seconds=8.0)
 
 
 def test_a_stop_request_ends_the_retries_at_once() -> None:

@@ -27,9 +27,11 @@ from .watchdog import Watchdog
 
 _UNKNOWN_ID_RECHECK = 1.0
 _TOPICS_CONFIRM = 10.0
-# Longer than any single call the loop makes (a transactional call is bounded by the producer's
-# socket.timeout.ms, 10 s), so only a call librdkafka never returns from trips it.
-_STUCK_AFTER = 40.0
+# Over twice the longest single call the loop makes (a transactional call is bounded by the producer's
+# socket.timeout.ms, 10 s, and the loop marks a turn after each try), so only a call librdkafka does not
+# return from trips it: send_offsets after every broker restarted, waiting on a coordinator that had
+# aborted the transaction (seen for minutes).
+_STUCK_AFTER = 25.0
 
 
 def _schema_fetcher(registry: RegistryClient) -> Callable[[int], str | None]:

@@ -492,6 +492,12 @@ class Estimator:
                 raise KafkaException(
                     KafkaError(KafkaError._TIMED_OUT, f"no broker answers: {error_of(failure).str()}")
                 ) from failure
+        age = self._clock() - self._txn_started
+        if self._txn_open and age >= self._s.transaction_timeout_ms / 1000:
+            # Kafka answers, but the coordinator has aborted this transaction by its timeout and bumped the
+            # epoch: the producer is fenced whatever it calls next (librdkafka: fatal), and some calls hung
+            # instead of saying so. A restart gets a new epoch at once.
+            raise FatalKafkaError(f"{call}: the transaction is {age:.0f} s old, past transaction.timeout.ms")
         if call == "send_offsets":
             tps = [KafkaTopicPartition(t, p, o) for (t, p), o in self._txn_offsets.items()]
             # The group metadata is read for every try: after a rebalance the generation has moved on, and
