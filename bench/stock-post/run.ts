@@ -327,6 +327,23 @@ if (selected.includes('stock-smol') && selected.includes('stock')) {
     '',
   ])
 }
+if (selected.includes('stock-purge') && selected.includes('stock')) {
+  ratios.push([
+    'POST throughput stock (MIMALLOC_PURGE_DELAY=0) / stock',
+    pct(of('stock-purge', rps) / of('stock', rps)),
+    '',
+    '',
+  ])
+  ratios.push([
+    'stock (MIMALLOC_PURGE_DELAY=0) RSS peak under POST load',
+    `${fixed(
+      of('stock-purge', (r) => r.rssPeakMiB),
+      1,
+    )} MiB`,
+    '',
+    '',
+  ])
+}
 if (selected.includes('stock')) {
   const peak = of('stock', (r) => r.rssPeakMiB)
   ratios.push([

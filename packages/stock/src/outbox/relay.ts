@@ -118,6 +118,14 @@ const LEADER_LOCK = 7_310_421_102
 
 const TAKE_LEAD = 'select pg_try_advisory_lock($1) as locked, pg_backend_pid() as pid'
 
+// Whether the leader session still holds the lock, asked from any pool connection (beside the leader
+// connection's read in progress) before each send: a relay that lost its session sends nothing more.
+const STILL_LEADS = `select exists (
+    select 1 from pg_locks
+    where locktype = 'advisory' and granted and pid = $2
+      and ((classid::bigint << 32) | objid::bigint) = $1::bigint and objsubid = 1
+  ) as leads`
+
 // Pending rows after the cursor in id order (partial index outbox_pending_idx), and their ids recorded as
 // in flight in the same statement, so the record is committed before anything is sent. The backend pid
 // proves the statement ran on the session holding the leader lock (not on a silently new connection).
@@ -438,6 +446,8 @@ export function createRelay(options: RelayOptions): Relay {
     const records = group.flatMap((b) => b.ready)
     if (records.length === 0) return []
     await knowTopics([...new Set(records.map((r) => r.event.topic))])
+    const [check] = await db.query<{ leads: boolean }>(STILL_LEADS, [LEADER_LOCK, session?.pid ?? 0])
+    if (check?.leads !== true) throw new LeadershipLost('the leader session no longer holds the lock')
     state = 'sending'
     const timer = sendSeconds.startTimer()
     try {
