@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 from confluent_kafka import KafkaException, Producer
 
@@ -23,8 +24,10 @@ from .log import log
 from .registry import RegistryClient, RegistryError, SchemaNotRegistered
 from .serde import CREATED_SCHEMA_FILE, PROCESSED_SCHEMA_FILE, Contract, Decoder
 from .service import Estimator, FatalKafkaError
+from .txn import Action, classify, error_of
 from .watchdog import Watchdog
 
+T = TypeVar("T")
 _UNKNOWN_ID_RECHECK = 1.0
 _TOPICS_CONFIRM = 10.0
 # Over twice the longest single call the loop makes (a transactional call is bounded by the producer's
@@ -47,13 +50,27 @@ def _schema_fetcher(registry: RegistryClient) -> Callable[[int], str | None]:
     return fetch
 
 
-def _missing_topics(producer: Producer, settings: Settings) -> list[str]:
+def _until_kafka_answers(what: str, call: Callable[[], T], stop: threading.Event) -> T:
+    """Started while Kafka is down (the orchestrator restarts an instance whatever the cluster's state):
+    wait for it rather than exit and be restarted in a loop. Fatal errors still end the start."""
+    while True:
+        try:
+            return call()
+        except KafkaException as failure:
+            error = error_of(failure)
+            if classify(error) is Action.FATAL or stop.is_set():
+                raise
+            log.warn("kafka.waiting", f"{what}: {error.str()}; trying again")
+            stop.wait(1.0)
+
+
+def _missing_topics(producer: Producer, settings: Settings, stop: threading.Event) -> list[str]:
     """Topics absent from the cluster's metadata. Brokers that have just restarted answer before they have
     loaded every topic, so an absence is confirmed for a few seconds before it counts."""
     wanted = [settings.input_topic, settings.output_topic, settings.dead_letter_topic]
     deadline = time.monotonic() + _TOPICS_CONFIRM
     while True:
-        metadata = producer.list_topics(timeout=30)
+        metadata = _until_kafka_answers("metadata", lambda: producer.list_topics(timeout=10), stop)
         missing = [t for t in wanted if t not in metadata.topics or metadata.topics[t].error is not None]
         if not missing or time.monotonic() >= deadline:
             return missing
@@ -106,7 +123,7 @@ def run(settings: Settings) -> int:
     decoder = Decoder(created, {input_id: created.check}, fetch)
     producer = make_producer(settings)
     try:
-        missing = _missing_topics(producer, settings)
+        missing = _missing_topics(producer, settings, stop)
         if missing:
             # Auto-created topics would get the broker's defaults (partitions, RF): refuse instead.
             log.error(
@@ -115,7 +132,7 @@ def run(settings: Settings) -> int:
             server.stop()
             return 4
         # Fences any earlier producer with this transactional.id and aborts what it left open.
-        producer.init_transactions(60)
+        _until_kafka_answers("init_transactions", lambda: producer.init_transactions(10), stop)
         consumer = make_consumer(settings)
         estimator = Estimator(settings, consumer, producer, decoder, processed, output_id, metrics, health)
         watchdog = Watchdog(health, stuck_after=_STUCK_AFTER, grace=settings.shutdown_grace_seconds + 4)

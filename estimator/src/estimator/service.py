@@ -482,10 +482,12 @@ class Estimator:
         self._pending_answered = None
 
     def _call(self, call: Pending, timeout: float) -> None:
-        if self._kafka_down is not None:
-            # librdkafka's transactional calls do not all honour their timeout: send_offsets waited 41 s
-            # for a coordinator while every broker was down. A metadata request does; while it fails, the
-            # call is not made (it stays pending, as if it had timed out).
+        if self._kafka_down is not None or call == "send_offsets":
+            # librdkafka's transactional calls do not all honour their timeout: send_offsets waited 25 to
+            # 41 s for a coordinator when every broker had just died. A metadata request does; while it
+            # fails, the call is not made (it stays pending, as if it had timed out). Before send_offsets
+            # always (it opens each commit: one metadata request per transaction), before the others only
+            # while Kafka is known to be down.
             try:
                 self._producer.list_topics(self._s.output_topic, timeout=min(1.0, timeout))
             except KafkaException as failure:
