@@ -55,11 +55,23 @@ const SAME_MEMBER_ATTEMPTS = 3
  * Back-off of the library's retries. A fetch whose leader was just killed keeps failing until the
  * controller has moved the partition (the brokers' ZooKeeper session, 6 s here, plus the election);
  * the library ends the whole fetch stream when its retries run out. So fetches wait 0.5+1+2+3+4 s in
- * all, longer than a failover, and each retry reads fresh metadata (the new leader); everything else
- * keeps the short fixed delay, so a join or a commit against an unreachable cluster fails in seconds.
+ * all, longer than a failover, and each retry reads fresh metadata (the new leader). Joining the
+ * group, committing and reading offsets get the same room: the group's coordinator moves with a
+ * broker's death and again when the broker is back (preferred leaders), answering NOT_COORDINATOR
+ * meanwhile (seen failing a join after 6 tries in 3 s). Lookups nested in those
+ * (metadata, finding the coordinator) keep the short fixed delay, so nested retries do not multiply into
+ * minutes against an unreachable cluster.
  */
+const PATIENT_OPERATIONS = new Set([
+  'fetch',
+  'joinGroup',
+  'syncGroup',
+  'commit',
+  'listCommits',
+  'listOffsets',
+])
 function retryDelay(_client: unknown, operationId: string, attempt: number): number {
-  if (operationId !== 'fetch') return 500
+  if (!PATIENT_OPERATIONS.has(operationId)) return 500
   return [500, 1_000, 2_000, 3_000][attempt - 1] ?? 4_000
 }
 
