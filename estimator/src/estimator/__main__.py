@@ -68,11 +68,12 @@ def _missing_topics(producer: Producer, settings: Settings, stop: threading.Even
     """Topics absent from the cluster's metadata. Brokers that have just restarted answer before they have
     loaded every topic, so an absence is confirmed for a few seconds before it counts."""
     wanted = [settings.input_topic, settings.output_topic, settings.dead_letter_topic]
-    deadline = time.monotonic() + _TOPICS_CONFIRM
+    deadline: float | None = None
     while True:
         metadata = _until_kafka_answers("metadata", lambda: producer.list_topics(timeout=10), stop)
+        deadline = deadline or time.monotonic() + _TOPICS_CONFIRM  # counted from the first answer
         missing = [t for t in wanted if t not in metadata.topics or metadata.topics[t].error is not None]
-        if not missing or time.monotonic() >= deadline:
+        if not missing or time.monotonic() >= deadline or stop.is_set():
             return missing
         time.sleep(1.0)
 
