@@ -14,8 +14,8 @@ which on every record capped an instance near 1,000 records/s). Both get the sam
 from __future__ import annotations
 
 import json
+import re
 import struct
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,18 +49,33 @@ def _format_checker() -> FormatChecker:
 
     @checker.checks("uuid", raises=ValueError)
     def _is_uuid(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        return len(value) == 36 and str(uuid.UUID(value)) == value.lower()
+        # The canonical 8-4-4-4-12 hex form, any case (what `str(uuid.UUID(value)) == value.lower()` says,
+        # at a tenth of its cost: two uuids are checked in every record read and written).
+        return not isinstance(value, str) or _UUID.fullmatch(value) is not None
 
     return checker
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 FORMATS = _format_checker()
+
+
+def _direct(name: str) -> Callable[[str], bool]:
+    """A format's check without FormatChecker.conforms around it (a third of the validation time)."""
+    check, raises = FORMATS.checkers[name]
+
+    def conforms(value: str) -> bool:
+        try:
+            return bool(check(value))
+        except raises:
+            return False
+
+    return conforms
+
+
 # The same checks for the compiled validator (it applies them to strings only, like jsonschema).
 _FAST_FORMATS: dict[str, Callable[[str], bool]] = {
-    name: (lambda fmt: lambda value: FORMATS.conforms(value, fmt))(name)
-    for name in ("uuid", "date-time", "date", "time")
+    name: _direct(name) for name in ("uuid", "date-time", "date", "time")
 }
 
 

@@ -55,6 +55,7 @@ _TXN_BUDGET = 15.0
 _PENDING_STUCK = 30.0
 _RETRY_GAP = 0.1  # between tries inside one bounded attempt (some failures come back at once)
 _RETRY_LOG_EVERY = 5.0
+_SEEN_RECENTLY = 1.0
 
 Pending = Literal["send_offsets", "commit", "abort"]
 # Delivery reports of records that our own abort purged from the queue: expected, not a new failure.
@@ -158,6 +159,7 @@ class Estimator:
         self._abort_reason = ""
         self._pending_answered: float | None = None  # when Kafka first answered while a call was pending
         self._last_retry_log = 0.0
+        self._kafka_seen = clock()  # the last time Kafka answered (a record, a commit, a probe)
         self._hold_until = 0.0  # no record is released before this (back-off after an abort)
         self._backoff = Backoff()
         self._txn_budget = min(_TXN_BUDGET, settings.transaction_timeout_ms / 1000 / 4)
@@ -261,6 +263,7 @@ class Estimator:
             self._health.reason = f"kafka unavailable: {why}"
 
     def _kafka_available(self) -> None:
+        self._kafka_seen = self._clock()
         if self._pending is not None and self._pending_answered is None:
             self._pending_answered = self._clock()
         if self._kafka_down is None:
@@ -482,12 +485,12 @@ class Estimator:
         self._pending_answered = None
 
     def _call(self, call: Pending, timeout: float) -> None:
-        if self._kafka_down is not None or call == "send_offsets":
+        if self._kafka_down is not None or self._clock() - self._kafka_seen > _SEEN_RECENTLY:
             # librdkafka's transactional calls do not all honour their timeout: send_offsets waited 25 to
-            # 41 s for a coordinator when every broker had just died. A metadata request does; while it
-            # fails, the call is not made (it stays pending, as if it had timed out). Before send_offsets
-            # always (it opens each commit: one metadata request per transaction), before the others only
-            # while Kafka is known to be down.
+            # 41 s for a coordinator while every broker was down. A metadata request does; while it fails,
+            # the call is not made (it stays pending, as if it had timed out). Only when Kafka has not
+            # answered lately: under load a commit follows records read a moment ago, and a metadata
+            # round trip per transaction would tax every commit.
             try:
                 self._producer.list_topics(self._s.output_topic, timeout=min(1.0, timeout))
             except KafkaException as failure:
