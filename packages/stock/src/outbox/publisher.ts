@@ -122,8 +122,16 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     async endOffsets(topics) {
       const reader = await connectedAdmin()
       // The admin's lag report carries every partition's end offset; a group that never commits
-      // makes it just that.
-      const lags = await reader.groupLag(`${options.clientId}-end-offsets`, topics)
+      // makes it just that (the Kafka module has no end-offsets call of its own yet).
+      let lags: Awaited<ReturnType<Admin['groupLag']>>
+      try {
+        lags = await reader.groupLag(`${options.clientId}-end-offsets`, topics)
+      } catch (error) {
+        // A fresh admin next time: this one may hold connections to brokers that went away.
+        await admin?.disconnect().catch(() => {})
+        admin = undefined
+        throw error
+      }
       const ends = new Map<string, bigint[]>()
       for (const lag of lags) {
         const list = ends.get(lag.topic) ?? []
