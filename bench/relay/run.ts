@@ -41,6 +41,12 @@ import { type FreshDatabase, freshDatabase, runTag } from '../lib/database'
 import { createReport, fixed, pct, table } from '../lib/report'
 
 const EVENTS = intArg('events', 50_000, 100, 1_000_000)
+/**
+ * Rows relayed once, untimed, before the measured runs: the first run in a fresh process otherwise pays
+ * for compiling the encode/producer/driver paths (measured: the first of two identical runs took 2 to
+ * 3.5 times as long as the second), which a stock process that has been running does not.
+ */
+const WARMUP_EVENTS = intArg('warmup-events', 10_000, 0, 1_000_000)
 /** `<RELAY_BATCH_SIZE>x<relay instances>[c<RELAY_CONCURRENCY>]` per run, e.g. `200x1,1000x1,500x1c4`. */
 const RUNS = (stringArg('runs') ?? '200x1').split(',').map((spec) => {
   const match = /^(\d+)x(\d+)(?:c(\d+))?$/.exec(spec)
@@ -251,6 +257,7 @@ async function runRelay(
   batchSize: number,
   instances: number,
   concurrency: number,
+  events = EVENTS,
 ): Promise<RelayRun> {
   const stages: Stages = {
     selectMs: 0,
@@ -271,10 +278,10 @@ async function runRelay(
     // Done when the relays marked every row sent (their own count, read in this process: a database poll
     // every few ms would take CPU from the run it measures); the outbox is checked once at the end.
     const marked = () => relays.reduce((n, r) => n + r.relay.status().sent, 0)
-    while (marked() < EVENTS) {
+    while (marked() < events) {
       if (performance.now() > deadline)
         throw new Error(
-          `relay still has ${EVENTS - marked()} rows to send after 15 min: ${JSON.stringify(relays.map((r) => r.relay.status()))}`,
+          `relay still has ${events - marked()} rows to send after 15 min: ${JSON.stringify(relays.map((r) => r.relay.status()))}`,
         )
       await Bun.sleep(5)
     }
@@ -388,6 +395,7 @@ const report = createReport(RETENTION_MS > 0 ? 'relay' : 'relay-delete-sent', co
 const kafka = new Kafka({ clientId: `bench-relay-admin-${tag}`, brokers, logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
 await admin.connect()
+const warmupTopic = `${relayTopic}.warmup`
 const relayTopics = RUNS.map(
   ({ batch, instances, concurrency }, i) => `${relayTopic}.${i}-${batch}x${instances}c${concurrency}`,
 )
@@ -396,7 +404,7 @@ const problems: string[] = []
 try {
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [...relayTopics, kcatTopic].map((topic) => ({
+    topics: [...relayTopics, kcatTopic, warmupTopic].map((topic) => ({
       topic,
       numPartitions: 6,
       replicationFactor: 3,
@@ -408,6 +416,15 @@ try {
 
   const relays: { label: string; run: RelayRun; onTopic: number }[] = []
   let firstRows: OutboxRow[] | undefined
+  if (WARMUP_EVENTS > 0) {
+    const db = await freshDatabase(`bench_relay_${tag}_warmup`)
+    databases.push(db)
+    say(`warm-up: relaying ${WARMUP_EVENTS} rows (not measured)`)
+    await fill(db.url, WARMUP_EVENTS, warmupTopic)
+    const first = RUNS[0] ?? { batch: 500, concurrency: 4 }
+    await runRelay(db.url, first.batch, 1, first.concurrency, WARMUP_EVENTS)
+    report.mark('after the warm-up')
+  }
   for (const [i, { batch, instances, concurrency }] of RUNS.entries()) {
     const label = `RELAY_BATCH_SIZE ${batch}, RELAY_CONCURRENCY ${concurrency}, ${instances} relay${instances > 1 ? 's' : ''}`
     const topic = relayTopics[i] ?? relayTopic
@@ -504,6 +521,9 @@ try {
     `The stock's defaults: RELAY_BATCH_SIZE ${StockConfigSchema.properties.RELAY_BATCH_SIZE.default}, RELAY_CONCURRENCY ${StockConfigSchema.properties.RELAY_CONCURRENCY.default} (batches read ahead while a send waits; they leave as one send). Several relays on one outbox: one leads (advisory lock), the others stand by.`,
   )
   report.note(
+    `Before the measured runs, ${WARMUP_EVENTS} rows are relayed once, untimed (--warmup-events), as a stock process that has been running would be warm.`,
+  )
+  report.note(
     'The relay runs in the benchmark process (its CPU column is the whole process); the run ends when the relays counted every row marked sent, then the outbox is checked (0 pending, 0 failed).',
   )
   report.note(
@@ -516,7 +536,7 @@ try {
   report.print()
 } finally {
   await admin
-    .deleteTopics({ topics: [...relayTopics, kcatTopic] })
+    .deleteTopics({ topics: [...relayTopics, kcatTopic, warmupTopic] })
     .catch((e) => say(`cannot delete topics: ${e}`))
   await admin.disconnect()
   for (const db of databases) await db.drop()
