@@ -88,7 +88,12 @@ test('a schema id unknown to a lagging instance is asked of the next one; unknow
   const home = mkdtempSync(join(tmpdir(), 'stack-nginx-'))
   mkdirSync(join(home, 'tmp'))
   const config = { ...loadConfig(), dir: home }
-  config.ports = { ...config.ports, registry: instances.map((s) => s.port ?? 0), nginx: freePort() }
+  const port = (index: number) => instances[index]?.port ?? 0
+  config.ports = {
+    ...config.ports,
+    registry: [port(0), port(1), port(2)],
+    nginx: freePort(),
+  }
   const conf = join(home, 'nginx.conf')
   writeFileSync(conf, renderNginxConf(source, config, home))
   const nginx = Bun.spawn(
