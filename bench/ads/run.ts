@@ -6,13 +6,18 @@
  *    unordered bulkWrite, in the same run and on the same server;
  * 2. read: `GET /ads?limit=50` (and two context queries) over ADS ads, served by the real service
  *    (`packages/ads/src/main.ts` as a subprocess), loaded with wrk; req/s and p99 from wrk's own report.
+ * 3. hop (`--hop-only`, or with the others via `--hop`): the projection's share of the pipeline's latency.
+ *    Events produced one by one at a steady rate (open loop); for each, the time from its send to its
+ *    ad's write being acknowledged (the repository's `onApplied`, in process: no polling of the
+ *    database, which on FerretDB scans the collection for an `$in` and slows what it measures).
  *
  * Usage: bun bench/ads/run.ts [--ads 100000] [--ingest 5000] [--duration 30] [--connections 4]
+ *   [--hop-count 3000] [--hop-rate 50]
  * Everything it creates is its own (topic, group, databases `ads_bench_*`) and removed at the end.
  */
 
 import { cpus, loadavg } from 'node:os'
-import type { AdDocument } from '../../packages/ads/src/ads/model'
+import type { AdDocument, ProcessedVehicle } from '../../packages/ads/src/ads/model'
 import { adDocument, COLLECTION } from '../../packages/ads/src/ads/repository'
 import { connectMongo } from '../../packages/ads/src/db'
 import { connectProcessedContract } from '../../packages/ads/src/projection/contract'
@@ -49,6 +54,8 @@ const PORT = arg('port', 3993)
 /** The one-statement guarded upsert scans the collection on FerretDB/SQLite: O(n²) in total, so fewer. */
 const GUARDED = arg('guarded', 1_000)
 const LATE = arg('late', 1_000)
+const HOP_COUNT = arg('hop-count', 3_000)
+const HOP_RATE = arg('hop-rate', 50)
 
 const env = stackEnv()
 const run = crypto.randomUUID().slice(0, 8)
@@ -130,6 +137,108 @@ async function ingest() {
     await reference.db.dropDatabase().catch(() => undefined)
     await target.db.dropDatabase().catch(() => undefined)
     await reference.close()
+    await target.close()
+    await dropTopics().catch(() => undefined)
+    await admin.disconnect()
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+  )
+}
+
+async function hop() {
+  const admin = await connectAdmin()
+  const topic = uniqueName('bench-hop')
+  const dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  const target = await connectMongo({ url: env.MONGODB_URL, database: `ads_bench_hop_${run}` })
+  try {
+    await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
+      { subject: subjectOf(topic), schema: toJsonSchemaText(VehicleProcessedEvent) },
+    ])
+    const contracts = await connectProcessedContract(env.SCHEMA_REGISTRY_URL, topic)
+    const producer = createProducer({
+      brokers: env.KAFKA_BROKERS.split(','),
+      clientId: uniqueName('bench-hop'),
+    })
+    await producer.connect()
+    const writtenAt = new Map<string, number>()
+    const repository = await prepare(target.db, {
+      onApplied: (doc) => writtenAt.set(doc._id, performance.now()),
+    })
+    const rec = recorder()
+    const projection = await startProjection({
+      brokers: env.KAFKA_BROKERS.split(','),
+      clientId: uniqueName('bench-hop-ads'),
+      groupId: uniqueName('bench-hop-group'),
+      topic,
+      contracts,
+      repository,
+      producer,
+      log: rec.log,
+      metrics: rec.metrics,
+    })
+    const record = (event: ProcessedVehicle): ProducerRecord => ({
+      topic,
+      key: event.vehicle.id,
+      value: contracts.encode(TOPICS.vehicleProcessed, event),
+      headers: {
+        'event-id': event.eventId,
+        'event-type': TOPICS.vehicleProcessed,
+        'content-type': 'application/json',
+      },
+    })
+    // Warm-up: the group joined and every partition fetched once before anything is timed.
+    const warm = syntheticEvents(60, 17)
+    await sendRetrying(producer, warm.map(record))
+    await waitFor(
+      'the warm-up ads',
+      () => (warm.every((e) => writtenAt.has(e.vehicle.id)) ? true : undefined),
+      {
+        timeoutMs: 120_000,
+      },
+    )
+    const events = syntheticEvents(HOP_COUNT, 19)
+    const sentAt = new Map<string, number>()
+    const ackedAt = new Map<string, number>()
+    const started = performance.now()
+    const sends: Promise<void>[] = []
+    for (const [i, event] of events.entries()) {
+      const due = started + (i * 1_000) / HOP_RATE
+      const wait = due - performance.now()
+      if (wait > 0) await Bun.sleep(wait)
+      sentAt.set(event.vehicle.id, performance.now())
+      sends.push(
+        sendRetrying(producer, [record(event)]).then(() => {
+          ackedAt.set(event.vehicle.id, performance.now())
+        }),
+      )
+    }
+    await Promise.all(sends)
+    await waitFor(
+      `all ${HOP_COUNT} hop ads`,
+      () => {
+        const missing = events.filter((e) => !writtenAt.has(e.vehicle.id)).length
+        if (missing === 0) return true
+        throw new Error(`${missing} not written yet`)
+      },
+      { timeoutMs: 300_000, intervalMs: 50 },
+    )
+    await projection.stop()
+    await producer.disconnect()
+    const since = (from: Map<string, number>) =>
+      events
+        .map((e) => (writtenAt.get(e.vehicle.id) ?? Number.NaN) - (from.get(e.vehicle.id) ?? Number.NaN))
+        .sort((a, b) => a - b)
+    const describe = (sorted: number[]) =>
+      `p50 ${percentile(sorted, 50).toFixed(1)} ms, p90 ${percentile(sorted, 90).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ms`
+    keep(
+      `hop: ${HOP_COUNT} events at ${HOP_RATE}/s, send → ad write acknowledged: ${describe(since(sentAt))}; from the broker's ack: ${describe(since(ackedAt))}`,
+    )
+  } finally {
+    await target.db.dropDatabase().catch(() => undefined)
     await target.close()
     await dropTopics().catch(() => undefined)
     await admin.disconnect()
@@ -337,7 +446,9 @@ const which = process.argv.includes('--read-only')
   ? ['read']
   : process.argv.includes('--ingest-only')
     ? ['ingest']
-    : ['ingest', 'read']
+    : process.argv.includes('--hop-only')
+      ? ['hop']
+      : ['ingest', 'read', ...(process.argv.includes('--hop') ? ['hop'] : [])]
 // The machine is shared (2 cores): the load around the run is part of the result.
 const loadAverage = () =>
   loadavg()
@@ -346,6 +457,7 @@ const loadAverage = () =>
 keep(`load average at start: ${loadAverage()} (${cpus().length} cores)`)
 if (which.includes('ingest')) await ingest()
 if (which.includes('read')) await read()
+if (which.includes('hop')) await hop()
 keep(`load average at end: ${loadAverage()}`)
 console.log('\n=== results')
 for (const line of results) console.log(line)

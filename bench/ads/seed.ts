@@ -3,7 +3,13 @@
  * upserts the projection issues (`upsertModel`): the raw-driver reference rate of the benchmark.
  */
 import type { AdDocument, ProcessedVehicle } from '../../packages/ads/src/ads/model'
-import { AdsRepository, adDocument, COLLECTION, upsertModel } from '../../packages/ads/src/ads/repository'
+import {
+  AdsRepository,
+  type AdsRepositoryOptions,
+  adDocument,
+  COLLECTION,
+  upsertModel,
+} from '../../packages/ads/src/ads/repository'
 import type { Db } from '../../packages/ads/src/db'
 
 const MAKES = [
@@ -81,8 +87,8 @@ export async function bulkInsert(db: Db, events: ProcessedVehicle[], batch = 1_0
   return events.length / ((performance.now() - started) / 1000)
 }
 
-export async function prepare(db: Db): Promise<AdsRepository> {
-  const repo = new AdsRepository(db)
+export async function prepare(db: Db, options: AdsRepositoryOptions = {}): Promise<AdsRepository> {
+  const repo = new AdsRepository(db, options)
   await repo.ensureIndexes()
   return repo
 }
