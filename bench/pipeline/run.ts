@@ -412,7 +412,9 @@ async function latency(): Promise<LatencyResult> {
         await Bun.sleep(POLL_MS)
       }
     })()
-    say(`latency: ${LATENCY_COUNT} vehicles at ${RATE}/s, ads looked up by _id every ${POLL_MS} ms (the ${WATCH_BATCH} oldest awaited)`)
+    say(
+      `latency: ${LATENCY_COUNT} vehicles at ${RATE}/s, ads looked up by _id every ${POLL_MS} ms (the ${WATCH_BATCH} oldest awaited)`,
+    )
     const started = performance.now()
     const inFlight: Promise<void>[] = []
     for (let i = 0; i < LATENCY_COUNT; i++) {
