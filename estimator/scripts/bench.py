@@ -31,6 +31,9 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="extra setting of the instances"
+    )
     args = parser.parse_args()
 
     env = harness.stack_env()
@@ -39,7 +42,11 @@ def main() -> None:
     estimators = harness.Estimators(env, topics)
     try:
         instances = [
-            estimators.start(f"bench-{n}", ESTIMATE_DELAY_SECONDS=str(args.delay))
+            estimators.start(
+                f"bench-{n}",
+                ESTIMATE_DELAY_SECONDS=str(args.delay),
+                **dict(item.split("=", 1) for item in args.env),
+            )
             for n in range(args.instances)
         ]
         for instance in instances:
@@ -76,6 +83,7 @@ def main() -> None:
             "vehicles": args.vehicles,
             "delay_s": args.delay,
             "instances": args.instances,
+            "env": args.env,
             "produce_s": round(produced, 2),
             "all_priced_s": round(elapsed, 2),
             "priced": distinct_keys(seen),
