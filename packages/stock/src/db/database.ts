@@ -31,7 +31,10 @@ export interface Database extends Sql {
   readonly kind: 'postgres' | 'pglite'
   readonly orm: StockOrm
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>
-  /** A connection taken out of the pool (PGlite: its one connection). */
+  /**
+   * A session of its own, outside the pool, for state that lives in one session (the relay's advisory
+   * lock); `release` closes it. PGlite: its one connection.
+   */
   reserve(): Promise<Reserved>
   /** Calls `onNotify` for every NOTIFY on `channel` (postgres.js re-listens after a reconnect). */
   listen(channel: string, onNotify: () => void): Promise<Listener>
@@ -70,10 +73,27 @@ export function openPostgres(options: PostgresOptions): Database {
     transaction: <T>(work: (tx: Sql) => Promise<T>) =>
       client.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<T>,
     async reserve() {
-      const reserved = await client.reserve()
+      // Not the pool's reserve(): a reserve queued behind busy connections can stay pending forever
+      // (porsager/postgres#1195; seen here as a relay that never led, silently, under a burst of POSTs).
+      // A one-connection client of its own connects within connect_timeout or fails, and never retires
+      // its connection on a timer (max_lifetime), which would drop the session's lock.
+      const own = postgres(options.url, {
+        max: 1,
+        connect_timeout: options.connectTimeoutSeconds,
+        max_lifetime: null,
+        prepare: true,
+        onnotice: () => {},
+        connection: { application_name: `${options.applicationName}-session` },
+      })
+      try {
+        await own`select 1`
+      } catch (error) {
+        await own.end({ timeout: 0 })
+        throw error
+      }
       return {
-        query: (text, params) => run(reserved, text, params),
-        release: () => reserved.release(),
+        query: (text, params) => run(own, text, params),
+        release: () => void own.end({ timeout: 5 }),
       }
     },
     async listen(channel, onNotify) {

@@ -246,6 +246,9 @@ export function createRelay(options: RelayOptions): Relay {
   /** The close of a failed client: nothing is resolved or sent before it finished. */
   let closing: Promise<void> | undefined
   let session: { conn: Reserved; pid: number } | undefined
+  /** A standby's session, on which it asks for the lock again. */
+  let candidate: Reserved | undefined
+  let announcedStandby = false
   /** Rows may be in doubt: resolve against the topic before sending anything. */
   let doubt = true
   let takeover = true
@@ -308,16 +311,25 @@ export function createRelay(options: RelayOptions): Relay {
     return Math.round(exp / 2 + (Math.random() * exp) / 2)
   }
 
-  /** Takes the leader lock if free; false while another relay leads. */
+  /**
+   * Takes the leader lock if free; false while another relay leads. A standby keeps its session and
+   * asks again on it at every round, rather than opening a connection per round.
+   */
   async function lead(): Promise<boolean> {
     if (session !== undefined) return true
-    const conn = await db.reserve()
+    const conn = candidate ?? (await db.reserve())
+    candidate = conn
     try {
       const [row] = await conn.query<{ locked: boolean; pid: number }>(TAKE_LEAD, [LEADER_LOCK])
       if (row?.locked !== true) {
-        conn.release()
+        if (!announcedStandby) {
+          announcedStandby = true
+          logger.info('outbox.relay.standby', 'another relay leads: this one stands by to take over')
+        }
         return false
       }
+      candidate = undefined
+      announcedStandby = false
       session = { conn, pid: row.pid }
       doubt = true
       takeover = true
@@ -326,6 +338,7 @@ export function createRelay(options: RelayOptions): Relay {
       logger.info('outbox.relay.leading', 'this relay leads: it is the one sending the outbox')
       return true
     } catch (error) {
+      candidate = undefined
       conn.release()
       throw error
     }
@@ -335,6 +348,8 @@ export function createRelay(options: RelayOptions): Relay {
     const current = session
     session = undefined
     leaderGauge.set(0)
+    candidate?.release()
+    candidate = undefined
     if (current === undefined) return
     await current.conn.query('select pg_advisory_unlock($1)', [LEADER_LOCK]).catch(() => {})
     current.conn.release()
