@@ -363,6 +363,19 @@ interface LatencyResult {
   postMs: number[]
   statuses: string
   rss: Record<string, RssStats>
+  /** The ads service's own histogram of Kafka record timestamp → ad written: cumulative counts by bound (s). */
+  adsDelay: { le: string; count: number }[]
+}
+
+/** Cumulative buckets of one histogram from a Prometheus text exposition. */
+async function histogramOf(url: string, name: string): Promise<{ le: string; count: number }[]> {
+  const text = await (await fetch(url)).text()
+  const buckets: { le: string; count: number }[] = []
+  for (const [, le, count] of text.matchAll(
+    new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)$`, 'gm'),
+  ))
+    buckets.push({ le: le ?? '', count: Number(count) })
+  return buckets
 }
 
 async function latency(): Promise<LatencyResult> {
@@ -444,6 +457,7 @@ async function latency(): Promise<LatencyResult> {
     await watcher
     await stopWatching()
     if (missing > 0) say(`latency: ${missing} ads never appeared within 120 s of the last POST`)
+    const adsDelay = await histogramOf(`${system.adsUrl}/metrics`, 'ads_projection_delay_seconds')
     const stages = await stageBreakdown(system, mongo, timeline, readableAt)
     await stopProfiledEstimator?.()
     stopProfiledEstimator = undefined
@@ -460,6 +474,7 @@ async function latency(): Promise<LatencyResult> {
       postMs: results.map((r) => r.ms).sort((a, b) => a - b),
       statuses: statusCounts(results),
       rss: rss.stop(),
+      adsDelay,
     }
   } finally {
     await stopProfiledEstimator?.()
@@ -675,6 +690,18 @@ if (only.includes('latency')) {
         fixed(percentile(list, 50), 1),
         fixed(percentile(list, 90), 1),
         fixed(percentile(list, 99), 1),
+      ]),
+    ),
+  )
+  const delayTotal = r.adsDelay.at(-1)?.count ?? 0
+  report.section(
+    "The ads hop as the ads service measures it (`ads_projection_delay_seconds`: the processed record's Kafka timestamp → its ad written; warm-up included), without our polling",
+    table(
+      ['written within', 'ads', 'share'],
+      r.adsDelay.map(({ le, count }) => [
+        le === '+Inf' ? 'any time' : `${Number(le) * 1000} ms`,
+        count,
+        `${fixed((100 * count) / Math.max(1, delayTotal), 1)} %`,
       ]),
     ),
   )

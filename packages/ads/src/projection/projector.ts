@@ -27,7 +27,8 @@ export interface ProjectionLog {
 }
 
 export interface ProjectionMetrics {
-  upserted(outcome: UpsertOutcome): void
+  /** `delayMs`: from the record's Kafka timestamp (when the estimator produced it) to the write acknowledged. */
+  upserted(outcome: UpsertOutcome, delayMs: number): void
   deadLettered(reason: PoisonReason): void
   storeRetried(): void
   /** The topic is paused while the database is away (1) or flowing (0). */
@@ -177,6 +178,7 @@ export function createProjectionHandler(deps: ProjectionDeps): ProjectionHandler
       first,
       good.map((g) => g.event),
     )
+    const writtenAt = Date.now()
     let stale = 0
     for (const [i, outcome] of outcomes.entries()) {
       const entry = good[i]
@@ -187,7 +189,7 @@ export function createProjectionHandler(deps: ProjectionDeps): ProjectionHandler
         await deadLetter(entry.message, 'unprojectable', outcome.rejected)
         continue
       }
-      deps.metrics.upserted(outcome)
+      deps.metrics.upserted(outcome, writtenAt - entry.message.timestamp)
       if (outcome === 'stale') stale++
     }
     // One line per batch, not per event: a replay of the topic is all stale.
