@@ -24,6 +24,13 @@ export interface AdDocument {
   version: string
   /** The event this document holds, for tracing an ad back to its message. */
   eventId: string
+  /**
+   * When this service wrote the version the document holds (its own clock): with the event's times,
+   * how long the pipeline took to make the ad visible, readable afterwards without watching for it.
+   * Set when the write is sent (its acknowledgement follows within the write's duration); absent on ads
+   * written before the field existed.
+   */
+  projectedAt?: Date
 }
 
 /** An ad as the API returns it (the contracts' `Ad`). */

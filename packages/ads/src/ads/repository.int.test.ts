@@ -33,6 +33,22 @@ describe('upsert', () => {
     expect(ad?.updatedAt).toBe(new Date(event.occurredAt).toISOString())
   }, 120_000)
 
+  test('projectedAt says when this service wrote the version the ad holds; a stale event leaves it', async () => {
+    const vehicleId = crypto.randomUUID()
+    const first = processedEvent({ vehicleId, occurredAt: at(10) })
+    const before = Date.now()
+    expect(await repo.upsertMany([first])).toEqual(['applied'])
+    const written = (await raw().findOne({ _id: vehicleId }))?.projectedAt?.getTime()
+    expect(written, 'projectedAt of the first write').toBeGreaterThanOrEqual(before)
+    expect(written).toBeLessThanOrEqual(Date.now())
+    await Bun.sleep(5)
+    expect(await repo.upsertMany([first])).toEqual(['stale'])
+    expect((await raw().findOne({ _id: vehicleId }))?.projectedAt?.getTime()).toBe(written as number)
+    expect(await repo.upsert(processedEvent({ vehicleId, occurredAt: at(20) }))).toBe('applied')
+    const rewritten = (await raw().findOne({ _id: vehicleId }))?.projectedAt?.getTime()
+    expect(rewritten, 'projectedAt after a newer version').toBeGreaterThan(written as number)
+  }, 120_000)
+
   test('an older version after a newer one leaves the newer in place', async () => {
     const vehicleId = crypto.randomUUID()
     const newer = processedEvent({ vehicleId, occurredAt: at(60), amount: 20_000 })

@@ -94,6 +94,7 @@ export function adDocument(event: ProcessedVehicle): AdDocument {
     updatedAt: new Date(event.occurredAt),
     version: versionKey(event.occurredAt, event.eventId),
     eventId: event.eventId,
+    projectedAt: new Date(),
   }
 }
 
