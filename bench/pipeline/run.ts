@@ -294,7 +294,7 @@ interface AdsCollection {
 
 /**
  * Where each vehicle's latency went, from the timestamps the system itself keeps: the POST (our clock),
- * the relay's transaction (outbox.sent_at, PostgreSQL's clock at the start of the transaction that sent
+ * the relay's mark (outbox.sent_at, PostgreSQL's clock when the relay marked it sent, after Kafka acked it),
  * it), the estimate (the ad's estimatedAt, stamped by the estimator as it produced the processed event)
  * and the ad written (its projectedAt). One machine, one clock.
  */
@@ -672,7 +672,7 @@ if (only.includes('latency')) {
   )
   const delayTotal = r.adsDelay.at(-1)?.count ?? 0
   report.section(
-    "The ads hop as the ads service measures it (`ads_projection_delay_seconds`: the processed record's Kafka timestamp → its ad written to the write acknowledged; warm-up included)",
+    "The ads hop as the ads service measures it (`ads_projection_delay_seconds`: the processed record's Kafka timestamp → its ad's write acknowledged; warm-up included)",
     table(
       ['written within', 'ads', 'share'],
       r.adsDelay.map(({ le, count }) => [
