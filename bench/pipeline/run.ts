@@ -295,7 +295,7 @@ interface AdsCollection {
 /**
  * Where each vehicle's latency went, from the timestamps the system itself keeps: the POST (our clock),
  * the relay's mark (outbox.sent_at, PostgreSQL's clock when the relay marked it sent, after Kafka acked it),
- * it), the estimate (the ad's estimatedAt, stamped by the estimator as it produced the processed event)
+ * the estimate (the ad's estimatedAt, stamped by the estimator as it produced the processed event)
  * and the ad written (its projectedAt). One machine, one clock.
  */
 async function stageBreakdown(
