@@ -3,40 +3,16 @@
  * a time per partition; one commit per batch, after the handler resolved; a batch whose handler threw
  * comes back whole (same offsets, attempt + 1) and nothing of it is committed before it succeeds.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
-import { createAdmin } from './admin'
 import { createConsumer } from './consumer'
-import { createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
-import { createProducer } from './producer'
-import type { Admin, ConsumedBatch, Producer } from './types'
+import { numberedRecords, topicFixture, uniqueName } from './int-support'
+import type { ConsumedBatch } from './types'
 
-const brokers = stackBrokers()
-const topic = uniqueName('batch')
-let admin: Admin
-let producer: Producer
-let dropTopics: () => Promise<void> = async () => {}
+const kafka = topicFixture('batch')
+const { brokers, topic } = kafka
 
-beforeAll(async () => {
-  admin = createAdmin({ brokers, clientId: uniqueName('admin') })
-  await admin.connect()
-  dropTopics = await createTestTopics(admin, [topicSpec(topic)])
-  producer = createProducer({ brokers, clientId: uniqueName('producer') })
-  await producer.connect()
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await dropTopics()
-  await admin?.disconnect()
-})
-
-const records = (from: number, to: number) =>
-  Array.from({ length: to - from }, (_, i) => ({
-    topic,
-    key: `vehicle-${from + i}`,
-    value: Buffer.from(String(from + i)),
-  }))
+const records = (from: number, to: number) => numberedRecords(topic, from, to)
 
 test('batches per partition, in offset order, one commit per batch; a failed batch comes back whole', async () => {
   const group = uniqueName('group')
@@ -55,7 +31,7 @@ test('batches per partition, in offset order, one commit per batch; a failed bat
     maxBatchSize: 40,
   })
   // Everything is on the topic before the member joins: the first fetch returns many per partition.
-  await producer.send(records(0, 600))
+  await kafka.producer.send(records(0, 600))
   try {
     await consumer.runBatches(async (batch) => {
       const running = inFlight.get(batch.partition) ?? 0
@@ -86,7 +62,7 @@ test('batches per partition, in offset order, one commit per batch; a failed bat
     await waitFor(
       'the group to have committed every offset',
       async () => {
-        const lag = await admin.groupLag(group, [topic])
+        const lag = await kafka.admin.groupLag(group, [topic])
         if (lag.every((p) => p.lag === 0)) return true
         throw new Error(lag.map((p) => `p${p.partition} ${p.committed}/${p.end}`).join(', '))
       },

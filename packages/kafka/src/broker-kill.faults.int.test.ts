@@ -16,7 +16,7 @@ import { startComponent, stopComponent } from '../../../infra/stack/control'
 import { createAdmin } from './admin'
 import { createConsumer } from './consumer'
 import type { KafkaError } from './errors'
-import { createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
+import { createTestTopics, numberedRecords, stackBrokers, topicSpec, uniqueName } from './int-support'
 import { createProducer } from './producer'
 import type { Admin, ConsumedMessage, Producer, ProducerRecord } from './types'
 
@@ -81,12 +81,7 @@ afterAll(async () => {
   await admin?.disconnect()
 })
 
-const batch = (from: number, to: number): ProducerRecord[] =>
-  Array.from({ length: to - from }, (_, i) => ({
-    topic,
-    key: `vehicle-${from + i}`,
-    value: Buffer.from(String(from + i)),
-  }))
+const batch = (from: number, to: number) => numberedRecords(topic, from, to)
 
 /** Sends until acknowledged: while leaders move, a send fails for a few seconds. */
 async function sendRetrying(records: ProducerRecord[], deadlineMs = 60_000): Promise<void> {

@@ -2,10 +2,12 @@
  * Helpers for this package's integration tests (`*.int.test.ts`) and the bake-off: brokers from the
  * local stack, uniquely named throwaway topics, collecting consumed messages with a deadline.
  */
+import { afterAll, beforeAll } from 'bun:test'
 import { stackEnv, waitFor } from '@vehicles/testing'
 import { createAdmin } from './admin'
 import { parseBrokers } from './brokers'
-import type { Admin, ConsumedMessage, CreateTopicSpec } from './types'
+import { createProducer } from './producer'
+import type { Admin, ConsumedMessage, CreateTopicSpec, Producer, ProducerRecord } from './types'
 
 /** Brokers of the local stack; throws with what to run when the stack is not up. */
 export function stackBrokers(): string[] {
@@ -37,6 +39,62 @@ export async function createTestTopics(admin: Admin, specs: CreateTopicSpec[]): 
     { timeoutMs: 30_000, intervalMs: 200 },
   )
   return () => admin.deleteTopics(specs.map((s) => s.topic))
+}
+
+/** Records `from` … `to - 1` for `topic`: key `vehicle-<n>`, value `<n>`, so order per key can be checked. */
+export function numberedRecords(topic: string, from: number, to: number): ProducerRecord[] {
+  return Array.from({ length: to - from }, (_, i) => ({
+    topic,
+    key: `vehicle-${from + i}`,
+    value: Buffer.from(String(from + i)),
+  }))
+}
+
+/** A test file's Kafka: the stack's brokers, one throwaway topic, a connected admin and producer. */
+export interface TopicFixture {
+  readonly brokers: string[]
+  readonly topic: string
+  /** Connected in the file's beforeAll, disconnected (after the topic is deleted) in its afterAll. */
+  readonly admin: Admin
+  readonly producer: Producer
+}
+
+/**
+ * Registers the file's beforeAll/afterAll: creates the topic (`topicSpec(topic, overrides)`, every
+ * partition with a leader) and connects an admin and a producer; afterwards deletes the topic again.
+ */
+export function topicFixture(prefix: string, overrides: Partial<CreateTopicSpec> = {}): TopicFixture {
+  const brokers = stackBrokers()
+  const topic = uniqueName(prefix)
+  let admin: Admin | undefined
+  let producer: Producer | undefined
+  let dropTopics: () => Promise<void> = async () => {}
+  beforeAll(async () => {
+    admin = createAdmin({ brokers, clientId: uniqueName('admin') })
+    await admin.connect()
+    dropTopics = await createTestTopics(admin, [topicSpec(topic, overrides)])
+    producer = createProducer({ brokers, clientId: uniqueName('producer') })
+    await producer.connect()
+  })
+  afterAll(async () => {
+    await producer?.disconnect()
+    await dropTopics()
+    await admin?.disconnect()
+  })
+  const connected = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`topicFixture: the ${what} is connected in beforeAll, not yet`)
+    return value
+  }
+  return {
+    brokers,
+    topic,
+    get admin() {
+      return connected(admin, 'admin')
+    },
+    get producer() {
+      return connected(producer, 'producer')
+    },
+  }
 }
 
 export async function withAdmin<T>(run: (admin: Admin) => Promise<T>): Promise<T> {

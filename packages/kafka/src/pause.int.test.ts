@@ -1,31 +1,11 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
-import { createAdmin } from './admin'
 import { createConsumer } from './consumer'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
+import { collector, topicFixture, uniqueName } from './int-support'
 import { partitionForKey } from './murmur2'
-import { createProducer } from './producer'
-import type { Admin, Producer } from './types'
 
-const brokers = stackBrokers()
-const topic = uniqueName('pause')
-let admin: Admin
-let producer: Producer
-let dropTopics: () => Promise<void> = async () => {}
-
-beforeAll(async () => {
-  admin = createAdmin({ brokers, clientId: uniqueName('admin') })
-  await admin.connect()
-  dropTopics = await createTestTopics(admin, [topicSpec(topic, { partitions: 2 })])
-  producer = createProducer({ brokers, clientId: uniqueName('producer') })
-  await producer.connect()
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await dropTopics()
-  await admin?.disconnect()
-})
+const kafka = topicFixture('pause', { partitions: 2 })
+const { brokers, topic } = kafka
 
 /** Keys that murmur2 puts on the given partition of a 2-partition topic. */
 function keysFor(partition: number, count: number): string[] {
@@ -48,7 +28,7 @@ test('a paused partition hands out nothing while the other goes on; resume conti
     await consumer.run(seen.handler)
     consumer.pause(topic, [1])
     const send = (partition: number, from: number, to: number) =>
-      producer.send(
+      kafka.producer.send(
         keysFor(partition, to)
           .slice(from)
           .map((key, i) => ({ topic, key, value: Buffer.from(`p${partition}-${from + i}`) })),

@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
-import { createAdmin } from './admin'
 import { createConsumer, kInjectStreamError } from './consumer'
 import type { KafkaError } from './errors'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
-import { createProducer } from './producer'
-import type { Admin, ConsumerErrorContext, Producer } from './types'
+import { collector, numberedRecords, topicFixture, uniqueName } from './int-support'
+import type { ConsumerErrorContext } from './types'
 
 /**
  * The library gives its fetch stream up after a few failed fetches (seen when a broker is killed: "fetch
@@ -13,32 +11,10 @@ import type { Admin, ConsumerErrorContext, Producer } from './types'
  * committed offsets. The failure is injected into the stream, the way a dead broker ends it; killing a
  * broker of the shared stack is the fault suite's job.
  */
-const brokers = stackBrokers()
-const topic = uniqueName('recovery')
-let admin: Admin
-let producer: Producer
-let dropTopics: () => Promise<void> = async () => {}
+const kafka = topicFixture('recovery')
+const { brokers, topic } = kafka
 
-beforeAll(async () => {
-  admin = createAdmin({ brokers, clientId: uniqueName('admin') })
-  await admin.connect()
-  dropTopics = await createTestTopics(admin, [topicSpec(topic)])
-  producer = createProducer({ brokers, clientId: uniqueName('producer') })
-  await producer.connect()
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await dropTopics()
-  await admin?.disconnect()
-})
-
-const batch = (from: number, to: number) =>
-  Array.from({ length: to - from }, (_, i) => ({
-    topic,
-    key: `vehicle-${from + i}`,
-    value: Buffer.from(String(from + i)),
-  }))
+const batch = (from: number, to: number) => numberedRecords(topic, from, to)
 
 test('a consumer whose fetch stream dies starts over on the same member, at once, and loses nothing', async () => {
   const errors: { error: KafkaError; context: ConsumerErrorContext }[] = []
@@ -57,7 +33,7 @@ test('a consumer whose fetch stream dies starts over on the same member, at once
     onRecovered: (info) => recovered.push(info),
   })
   try {
-    await producer.send(batch(0, 30))
+    await kafka.producer.send(batch(0, 30))
     await consumer.run(seen.handler)
     await seen.until(30)
     await consumer.ping()
@@ -69,7 +45,7 @@ test('a consumer whose fetch stream dies starts over on the same member, at once
     expect(errors[0]?.context.stage).toBe('consumer')
     expect(errors[0]?.error.message).toContain('injected')
     // Not ready while it restarts (or already recovered: either is honest, never a stale "ready").
-    await producer.send(batch(30, 60))
+    await kafka.producer.send(batch(30, 60))
 
     await waitFor(
       'all 60 values after the restart',

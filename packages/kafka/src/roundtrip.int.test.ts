@@ -1,36 +1,16 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { createAdmin } from './admin'
+import { expect, test } from 'bun:test'
 import { createConsumer } from './consumer'
 import { KafkaTopicNotFoundError } from './errors'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
+import { collector, topicFixture, uniqueName } from './int-support'
 import { partitionForKey } from './murmur2'
-import { createProducer } from './producer'
-import type { Admin, Producer } from './types'
 
-const brokers = stackBrokers()
-const topic = uniqueName('roundtrip')
-let admin: Admin
-let producer: Producer
-let dropTopics: () => Promise<void> = async () => {}
-
-beforeAll(async () => {
-  admin = createAdmin({ brokers, clientId: uniqueName('admin') })
-  await admin.connect()
-  dropTopics = await createTestTopics(admin, [topicSpec(topic)])
-  producer = createProducer({ brokers, clientId: uniqueName('producer') })
-  await producer.connect()
-})
-
-afterAll(async () => {
-  await producer?.disconnect()
-  await dropTopics()
-  await admin?.disconnect()
-})
+const kafka = topicFixture('roundtrip')
+const { brokers, topic } = kafka
 
 test('cluster and topic look like the system needs them: 3 brokers, 6 partitions, RF 3, min ISR 2', async () => {
-  const cluster = await admin.describeCluster()
+  const cluster = await kafka.admin.describeCluster()
   expect(cluster.brokers.length).toBe(3)
-  const [described] = await admin.describeTopics([topic])
+  const [described] = await kafka.admin.describeTopics([topic])
   expect(described?.partitions.length).toBe(6)
   for (const p of described?.partitions ?? []) {
     expect(p.replicas.length).toBe(3)
@@ -45,7 +25,7 @@ test('produce → consume keeps key, value, headers; murmur2 partition; per-key 
   const reports = []
   for (let round = 0; round < 3; round++) {
     reports.push(
-      ...(await producer.send(
+      ...(await kafka.producer.send(
         keys.map((key) => ({
           topic,
           key,
@@ -101,7 +81,7 @@ test('produce → consume keeps key, value, headers; murmur2 partition; per-key 
 test('concurrent sends are coalesced but each caller gets the reports of its own records', async () => {
   const keys = Array.from({ length: 200 }, () => crypto.randomUUID())
   const reports = await Promise.all(
-    keys.map((key) => producer.send([{ topic, key, value: Buffer.from(`concurrent ${key}`) }])),
+    keys.map((key) => kafka.producer.send([{ topic, key, value: Buffer.from(`concurrent ${key}`) }])),
   )
   const slots = new Set<string>()
   reports.forEach(([report], i) => {
@@ -116,13 +96,15 @@ test('concurrent sends are coalesced but each caller gets the reports of its own
 test('sending to a topic that does not exist is a KafkaTopicNotFoundError, not a hang', async () => {
   const missing = uniqueName('missing')
   const started = Date.now()
-  const error = await producer.send([{ topic: missing, key: 'k', value: Buffer.from('v') }]).catch((e) => e)
+  const error = await kafka.producer
+    .send([{ topic: missing, key: 'k', value: Buffer.from('v') }])
+    .catch((e) => e)
   expect(error).toBeInstanceOf(KafkaTopicNotFoundError)
   expect((error as KafkaTopicNotFoundError).topic).toBe(missing)
   expect(Date.now() - started).toBeLessThan(15_000)
 })
 
 test('ping answers for producer and admin', async () => {
-  await producer.ping()
-  await admin.ping()
+  await kafka.producer.ping()
+  await kafka.admin.ping()
 })
