@@ -187,9 +187,9 @@ function timedDatabase(db: Database, stages: Stages): Database {
   return {
     ...db,
     query: timedQuery(db.query),
-    async reserve() {
-      const reserved = await db.reserve()
-      return { query: timedQuery(reserved.query), release: reserved.release }
+    async openSession() {
+      const session = await db.openSession()
+      return { query: timedQuery(session.query), release: session.release }
     },
   }
 }

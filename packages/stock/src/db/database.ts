@@ -23,7 +23,7 @@ export interface Listener {
 }
 
 /** One connection of its own (session state such as advisory locks stays with it) until released. */
-export interface Reserved extends Sql {
+export interface Session extends Sql {
   release(): void
 }
 
@@ -35,7 +35,7 @@ export interface Database extends Sql {
    * A session of its own, outside the pool, for state that lives in one session (the relay's advisory
    * lock); `release` closes it. PGlite: its one connection.
    */
-  reserve(): Promise<Reserved>
+  openSession(): Promise<Session>
   /** Calls `onNotify` for every NOTIFY on `channel` (postgres.js re-listens after a reconnect). */
   listen(channel: string, onNotify: () => void): Promise<Listener>
   ping(): Promise<void>
@@ -72,7 +72,7 @@ export function openPostgres(options: PostgresOptions): Database {
     query: (text, params) => run(client, text, params),
     transaction: <T>(work: (tx: Sql) => Promise<T>) =>
       client.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<T>,
-    async reserve() {
+    async openSession() {
       // Not the pool's reserve(): a reserve queued behind busy connections can stay pending forever
       // (porsager/postgres#1195; seen here as a relay that never led, silently, under a burst of POSTs).
       // A one-connection client of its own connects within connect_timeout or fails, and never retires
@@ -132,7 +132,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
     query: (text, params) => run(client, text, params),
     transaction: <T>(work: (tx: Sql) => Promise<T>) =>
       client.transaction((tx) => work({ query: (text, params) => run(tx, text, params) })),
-    reserve: async () => ({ query: (text, params) => run(client, text, params), release: () => {} }),
+    openSession: async () => ({ query: (text, params) => run(client, text, params), release: () => {} }),
     async listen(channel, onNotify) {
       const unlisten = await client.listen(channel, () => onNotify())
       return { unlisten }

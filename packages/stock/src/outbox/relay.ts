@@ -23,7 +23,7 @@
  */
 import { ContractViolation } from '@vehicles/contracts'
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@vehicles/platform'
-import type { Database, Listener, Reserved } from '../db/database'
+import type { Database, Listener, Session } from '../db/database'
 import { isUnavailable } from '../db/errors'
 import { INIT_OFFSETS, resolveDoubt } from './doubt'
 import { OUTBOX_CHANNEL } from './enqueue'
@@ -245,9 +245,9 @@ export function createRelay(options: RelayOptions): Relay {
   let connecting: Promise<void> | undefined
   /** The close of a failed client: nothing is resolved or sent before it finished. */
   let closing: Promise<void> | undefined
-  let session: { conn: Reserved; pid: number } | undefined
+  let session: { conn: Session; pid: number } | undefined
   /** A standby's session, on which it asks for the lock again. */
-  let candidate: Reserved | undefined
+  let candidate: Session | undefined
   let announcedStandby = false
   /** Rows may be in doubt: resolve against the topic before sending anything. */
   let doubt = true
@@ -317,7 +317,7 @@ export function createRelay(options: RelayOptions): Relay {
    */
   async function lead(): Promise<boolean> {
     if (session !== undefined) return true
-    const conn = candidate ?? (await db.reserve())
+    const conn = candidate ?? (await db.openSession())
     candidate = conn
     try {
       const [row] = await conn.query<{ locked: boolean; pid: number }>(TAKE_LEAD, [LEADER_LOCK])
@@ -355,7 +355,7 @@ export function createRelay(options: RelayOptions): Relay {
     current.conn.release()
   }
 
-  const leaderConn = (): Reserved => {
+  const leaderConn = (): Session => {
     if (session === undefined) throw new LeadershipLost('not the leader')
     return session.conn
   }
