@@ -45,3 +45,14 @@ export class KafkaTopicNotFoundError extends KafkaError {
 export class KafkaUsageError extends KafkaError {
   override readonly name = 'KafkaUsageError'
 }
+
+/**
+ * A newer producer with the same transactional id has been initialised (producer epoch bumped): this
+ * producer is fenced for good. Its open transaction is aborted by the coordinator; it must not retry.
+ */
+export class KafkaFencedError extends KafkaError {
+  override readonly name = 'KafkaFencedError'
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause, retriable: false })
+  }
+}

@@ -12,6 +12,7 @@ export { dlqTopic, sendToDlq } from './dlq'
 export {
   KafkaDeliveryError,
   KafkaError,
+  KafkaFencedError,
   KafkaTopicNotFoundError,
   KafkaUnavailableError,
   KafkaUsageError,

@@ -45,6 +45,34 @@ export interface Producer {
   disconnect(): Promise<void>
 }
 
+/**
+ * A producer whose records become visible only through committed transactions. The transactional id is
+ * fixed per writer role (one per outbox), so Kafka itself guarantees a single writer: `connect` bumps the
+ * producer epoch, which fences every older producer holding the same id and aborts its open transaction.
+ */
+export interface TransactionalProducerOptions extends ProducerOptions {
+  transactionalId: string
+  /** Broker-side bound of one open transaction before the coordinator aborts it (default 60 000 ms). */
+  transactionTimeoutMs?: number
+}
+
+export interface TransactionalProducer {
+  /** init_transactions: registers the id, fences older holders, aborts what they left open. */
+  connect(): Promise<void>
+  /**
+   * Sends `records` in one transaction (begin, produce, commit) and resolves with one delivery report per
+   * record, in order, once the commit is acknowledged. Rejects with:
+   * - `KafkaFencedError`: a newer producer holds the id; this one can never commit again, disconnect it;
+   * - any other `KafkaError`: the transaction was aborted, or its outcome is unknown (a commit that timed
+   *   out may still complete). The caller finds out which by reading the partitions back under
+   *   read_committed (`Admin.readCommitted`), never by counting.
+   * Calls are serialised: one transaction is open at a time.
+   */
+  sendTransaction(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
+  ping(): Promise<void>
+  disconnect(): Promise<void>
+}
+
 export interface ConsumerOptions {
   brokers: Brokers
   clientId: string
@@ -216,6 +244,12 @@ export interface Admin {
   describeCluster(): Promise<ClusterDescription>
   /** Committed offsets and lag of a group, per partition of the given topics. */
   groupLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>
+  /**
+   * Every committed record of one partition from `fromOffset` (inclusive) up to its last stable offset
+   * as of the call, read under read_committed without joining a group: aborted records and transaction
+   * markers are skipped, so what is returned is exactly what a consumer of the topic will ever see there.
+   */
+  readCommitted(topic: string, partition: number, fromOffset: string): Promise<ConsumedMessage[]>
   ping(): Promise<void>
   disconnect(): Promise<void>
 }
