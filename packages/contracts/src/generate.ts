@@ -1,12 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { GENERATED_FILES } from './artifacts'
+import { writeAsyncApi } from './asyncapi/generate'
 import { toJsonSchemaText } from './json-schema'
 
 /** Package root (`packages/contracts`). */
 export const packageRoot = resolve(import.meta.dir, '..')
 
-/** Writes every generated JSON Schema file from the TypeBox source. Run: `bun run generate`. */
+/** Writes every generated JSON Schema file, and the AsyncAPI document, from the source. Run: `bun run generate`. */
 export function generate(root: string = packageRoot): string[] {
   const written: string[] = []
   for (const { file, schema } of GENERATED_FILES) {
@@ -15,6 +16,7 @@ export function generate(root: string = packageRoot): string[] {
     writeFileSync(path, toJsonSchemaText(schema))
     written.push(file)
   }
+  written.push(writeAsyncApi(root))
   return written
 }
 

@@ -1,0 +1,73 @@
+/**
+ * The prose of the AsyncAPI document: the delivery guarantees, per topic and for the whole system.
+ * Worded by mechanism (outbox, transactions, read_committed, idempotent writes), not by implementation
+ * detail, so it stays true while the mechanisms' internals change.
+ */
+import { dlqTopic, subjectOf, TOPICS, type Topic } from '../topics'
+import { CONSUMER_GROUPS, SERVICES } from './system'
+
+interface TopicText {
+  channel: string
+  send: string
+  receive: string
+  deadLetter: string
+}
+
+const created = TOPICS.vehicleCreated
+const processed = TOPICS.vehicleProcessed
+
+export const GUARANTEES: Record<Topic, TopicText> = {
+  [created]: {
+    channel: `A vehicle entered the stock. Written by ${SERVICES.stock}'s outbox relay, read by ${SERVICES.estimator}.`,
+    send:
+      'Transactional outbox relay: the vehicle row and its event are written in one PostgreSQL transaction, so ' +
+      'an accepted POST always yields its event, even when Kafka is down at that moment. The relay publishes ' +
+      'outbox rows in order with an idempotent, acks=all producer inside Kafka transactions, and marks a row ' +
+      'sent only after Kafka acknowledged it.',
+    receive:
+      `Consumer group \`${CONSUMER_GROUPS[created]}\` (two instances share the partitions), isolation level ` +
+      'read_committed: records of aborted transactions are never seen. Consume-transform-produce in Kafka ' +
+      'transactions: the processed event (or the dead letter) and the input offset commit together, so each ' +
+      'created event yields its processed event once, also across crashes and rebalances.',
+    deadLetter:
+      `A created record that cannot be read (wire format, unknown schema id, invalid payload) goes to \`${dlqTopic(created)}\` ` +
+      'in the same Kafka transaction as its input offset.',
+  },
+  [processed]: {
+    channel: `The price estimate for one created event. Written by ${SERVICES.estimator}, read by ${SERVICES.ads}.`,
+    send:
+      'Produced in the same Kafka transaction as the consumed offset of the created event it answers ' +
+      '(consume-transform-produce): a crash before the commit aborts both, and the created event is read again.',
+    receive:
+      `Consumer group \`${CONSUMER_GROUPS[processed]}\`, isolation level read_committed. Idempotent read model: ` +
+      'one ad per vehicle, written by upsert keyed on the vehicle with the newest version kept, so a redelivered ' +
+      'or repeated event changes nothing. The offset is committed only after the write was acknowledged.',
+    deadLetter:
+      `A processed record that cannot be read goes to \`${dlqTopic(processed)}\`; its offset is committed only ` +
+      'after Kafka acknowledged the dead letter.',
+  },
+}
+
+/** The document's description (Markdown). */
+export function guaranteesText(): string {
+  return [
+    'The topics of the vehicles system: a vehicle is added to stock, priced, and published as an ad.',
+    '',
+    `\`${SERVICES.stock}\` → \`${created}\` → \`${SERVICES.estimator}\` → \`${processed}\` → \`${SERVICES.ads}\``,
+    '',
+    '## Records',
+    '',
+    '- **Key**: the vehicle id (UUID). Every producer uses the murmur2 partitioner (the Java client’s), so all events of one vehicle land on one partition, in order.',
+    '- **Headers**: `event-id` (the payload’s `eventId`), `event-type`, `content-type: application/json`.',
+    '- **Value**: Confluent wire format — magic byte `0`, a 4-byte big-endian schema id, then UTF-8 JSON.',
+    `- **Schemas**: JSON Schema draft-07, registered under the topic name strategy (\`${subjectOf(created)}\`, \`${subjectOf(processed)}\`) in a Confluent-compatible registry with BACKWARD compatibility; every object is closed, so adding an optional field is a compatible change.`,
+    '',
+    '## Delivery guarantees',
+    '',
+    '- **Stock**: transactional outbox relay — a vehicle and its event are committed together; the relay publishes with an idempotent producer in Kafka transactions, acks=all, and marks an event sent only once Kafka acknowledged it.',
+    '- **Estimator**: consume-transform-produce in Kafka transactions — output and input offsets commit atomically; its consumers read with isolation level read_committed.',
+    '- **Ads**: read_committed consumer and an idempotent read model (upsert per vehicle, newest version kept); offsets are committed after the write.',
+    '- **Dead letters**: a record that cannot be decoded or validated is copied unchanged to `<topic>.dlq` with a `dlq-reason` header and its source coordinates, and the source offset moves on only once the dead letter is stored. A poison record never stalls a partition.',
+    '- **Topics**: replicated across brokers with `min.insync.replicas` below the replication factor (each channel’s Kafka bindings give the numbers) and written with acks=all, so an acknowledged record survives the loss of a broker.',
+  ].join('\n')
+}
