@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a brand-new Debian 12 machine for this project, as root; idempotent (a second run only
 # checks). Installs only what is missing:
-#   - Debian packages: postgresql-15, nginx-light, kcat, librdkafka1, wrk (and maven if absent)
+#   - Debian packages: postgresql-15, nginx-light, kcat, librdkafka1, wrk, chromium (the browser test of
+#     the documentation pages) (and maven if absent)
 #   - Bun, pinned, from npm
 #   - the workspace's dependencies from bun.lock (frozen)
 #   - the estimator's Python environment (estimator/scripts/setup.sh, when present)
@@ -20,7 +21,7 @@ fail() { printf '[bootstrap] %s\n' "$*" >&2; exit 1; }
 started=$SECONDS
 
 step "Debian packages"
-packages=(postgresql-15 nginx-light kcat librdkafka1 wrk)
+packages=(postgresql-15 nginx-light kcat librdkafka1 wrk chromium)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
 missing=()
 for package in "${packages[@]}"; do

@@ -64,6 +64,7 @@ function testFiles(predicate: (path: string) => boolean): string[] {
 
 const isFaults = (path: string) => path.endsWith('.faults.int.test.ts') || path.startsWith('tests/faults/')
 const isLifecycle = (path: string) => path.endsWith('lifecycle.int.test.ts')
+const isBrowser = (path: string) => path.startsWith('tests/browser/')
 
 async function run(step: Step): Promise<StepResult> {
   const started = performance.now()
@@ -99,8 +100,15 @@ const steps: Step[] = [
   { name: 'stack up', cmd: ['bun', 'run', 'stack', 'up'], count: noCount },
 ]
 
-const mainFiles = testFiles((path) => !isFaults(path) && !isLifecycle(path))
+const mainFiles = testFiles((path) => !isFaults(path) && !isLifecycle(path) && !isBrowser(path))
 steps.push({ name: 'TypeScript suites', cmd: [...bunTest, ...mainFiles], count: bunCounts })
+
+// The documentation pages in headless Chromium with every non-loopback request blocked; screenshots
+// land in test-output/browser/ (TEST_OUTPUT_DIR to move it).
+const browserFiles = testFiles(isBrowser)
+if (browserFiles.length > 0) {
+  steps.push({ name: 'browser pages', cmd: [...bunTest, ...browserFiles], count: bunCounts })
+}
 
 const pytest = join(root, 'estimator', '.venv', 'bin', 'pytest')
 if (existsSync(join(root, 'estimator', 'pyproject.toml'))) {

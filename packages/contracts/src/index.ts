@@ -1,5 +1,6 @@
 /** @vehicles/contracts: the one seam between the services. See README.md. */
 export { EVENT_CONTRACTS, type EventContract, GENERATED_FILES } from './artifacts'
+export { ASYNCAPI_DOCUMENT_PATH } from './asyncapi/file'
 export { maxModelYear, normaliseVin, parseCreateVehicle } from './create-vehicle'
 export {
   ContractMismatchError,

@@ -165,7 +165,7 @@ test('access log and metrics: one line per request with status and duration; cou
   expect(metrics.text).toContain('http_request_duration_seconds_bucket')
 })
 
-test('OpenAPI: document at /openapi/json with route docs, page at /openapi', async () => {
+test('OpenAPI: document at /openapi/json with route docs, page at /docs (/openapi redirects there)', async () => {
   const doc = (await call('/openapi/json')).json as {
     info: { title: string }
     paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>
@@ -175,7 +175,9 @@ test('OpenAPI: document at /openapi/json with route docs, page at /openapi', asy
     type: 'object',
     properties: { a: { type: 'integer' } },
   })
-  const page = await call('/openapi')
+  const moved = await call('/openapi')
+  expect([moved.status, moved.response.headers.get('location')]).toEqual([308, '/docs'])
+  const page = await call('/docs')
   expect(page.status).toBe(200)
   expect(page.response.headers.get('content-type')).toContain('text/html')
 })

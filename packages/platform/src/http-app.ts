@@ -2,11 +2,12 @@
  * `createHttpApp`: the Elysia root every Bun service of the system starts from. It installs, once:
  * request ids, the access log, HTTP metrics, JSON body handling (415/413/400), one `onError` that renders
  * every failure as the contracts' `ErrorBody`, `/health/live`, `/health/ready`, `/metrics` and the
- * OpenAPI document (`/openapi`, `/openapi/json`). A service adds its feature routes with `.use(...)`.
+ * OpenAPI document (`/openapi/json`) with the documentation pages (`/docs`, `/asyncapi`). A service adds its feature routes with `.use(...)`.
  */
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { checkBodyHeaders, readJsonBody } from './body'
+import { docsPages } from './docs-pages'
 import { errorBody, HttpError, MalformedJsonError, NotFoundError } from './errors'
 import { createReadiness, type Readiness } from './health'
 import type { Logger } from './logger'
@@ -210,6 +211,8 @@ export function createHttpApp(options: HttpAppOptions) {
         openapi({
           path: '/openapi',
           specPath: '/openapi/json',
+          // The page is docs-pages' `/docs`, served from pinned local files; this plugin's would load a CDN.
+          provider: null,
           documentation: {
             info: {
               title: options.service,
@@ -220,6 +223,7 @@ export function createHttpApp(options: HttpAppOptions) {
           exclude: { paths: ['/openapi', '/openapi/json'] },
         }),
       )
+      .use(docsPages({ service: options.service }))
   )
 }
 

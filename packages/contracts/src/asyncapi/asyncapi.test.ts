@@ -9,7 +9,8 @@ import { Parser } from '@asyncapi/parser'
 import type { ConsumedMessage, Producer, ProducerRecord } from '../../../kafka/src/types'
 import { packageRoot } from '../generate'
 import { dlqTopic, TOPICS } from '../topics'
-import { ASYNCAPI_FILE, asyncApiSource } from './generate'
+import { ASYNCAPI_FILE } from './file'
+import { asyncApiSource } from './generate'
 import { CONSUMER_GROUPS, DEAD_LETTER_HEADERS, EVENT_HEADERS, readTopicSettings, SERVICES } from './system'
 
 const repoRoot = resolve(packageRoot, '..', '..')

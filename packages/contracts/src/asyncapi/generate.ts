@@ -3,10 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import packageJson from '../../package.json'
 import { asyncApiDocument, asyncApiText } from './document'
+import { ASYNCAPI_FILE } from './file'
 import { readTopicSettings } from './system'
-
-/** Package-relative path of the committed document; the services serve this file. */
-export const ASYNCAPI_FILE = 'asyncapi/asyncapi.json'
 
 /** The document's text as the current sources generate it. */
 export function asyncApiSource(packageRoot: string): string {
