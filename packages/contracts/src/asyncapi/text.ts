@@ -22,13 +22,12 @@ export const GUARANTEES: Record<Topic, TopicText> = {
     send:
       'Transactional outbox relay: the vehicle row and its event are written in one PostgreSQL transaction, so ' +
       'an accepted POST always yields its event, even when Kafka is down at that moment. The relay publishes ' +
-      'outbox rows in order with an idempotent, acks=all producer inside Kafka transactions, and marks a row ' +
-      'sent only after Kafka acknowledged it.',
+      'outbox rows with an idempotent, acks=all producer and marks a row sent only after Kafka acknowledged it.',
     receive:
       `Consumer group \`${CONSUMER_GROUPS[created]}\` (two instances share the partitions), isolation level ` +
       'read_committed: records of aborted transactions are never seen. Consume-transform-produce in Kafka ' +
-      'transactions: the processed event (or the dead letter) and the input offset commit together, so each ' +
-      'created event yields its processed event once, also across crashes and rebalances.',
+      'transactions: the processed event (or the dead letter) and the input offset commit together, so a crash ' +
+      'or a rebalance never leaves one without the other.',
     deadLetter:
       `A created record that cannot be read (wire format, unknown schema id, invalid payload) goes to \`${dlqTopic(created)}\` ` +
       'in the same Kafka transaction as its input offset.',
@@ -64,7 +63,7 @@ export function guaranteesText(): string {
     '',
     '## Delivery guarantees',
     '',
-    '- **Stock**: transactional outbox relay — a vehicle and its event are committed together; the relay publishes with an idempotent producer in Kafka transactions, acks=all, and marks an event sent only once Kafka acknowledged it.',
+    '- **Stock**: transactional outbox relay — a vehicle and its event are committed together in PostgreSQL; the relay publishes with an idempotent, acks=all producer and marks an event sent only once Kafka acknowledged it.',
     '- **Estimator**: consume-transform-produce in Kafka transactions — output and input offsets commit atomically; its consumers read with isolation level read_committed.',
     '- **Ads**: read_committed consumer and an idempotent read model (upsert per vehicle, newest version kept); offsets are committed after the write.',
     '- **Dead letters**: a record that cannot be decoded or validated is copied unchanged to `<topic>.dlq` with a `dlq-reason` header and its source coordinates, and the source offset moves on only once the dead letter is stored. A poison record never stalls a partition.',
