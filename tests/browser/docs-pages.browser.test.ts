@@ -9,7 +9,7 @@
  * `DOCS_SCREENSHOTS=1` they are also copied to docs/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Browser } from 'puppeteer-core'
@@ -79,6 +79,8 @@ async function checkPage(url: string, expected: readonly string[], screenshot: s
     await waitForTexts(visit.page, expected)
     const file = join(outputDir, screenshot)
     await visit.page.screenshot({ path: file })
+    // A blank page compresses to a few kilobytes; a rendered one does not.
+    expect(statSync(file).size).toBeGreaterThan(30_000)
     if (process.env.DOCS_SCREENSHOTS === '1') {
       mkdirSync(docsDir, { recursive: true })
       copyFileSync(file, join(docsDir, screenshot))
