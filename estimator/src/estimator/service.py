@@ -21,14 +21,11 @@ See `txn.py` for the error classes and the deadlines.
 from __future__ import annotations
 
 import contextlib
-import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka import TopicPartition as KafkaTopicPartition
@@ -36,12 +33,11 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 from .config import Settings
 from .health import Health, Metrics
 from .log import log
-from .pricing import estimate_price
+from .processed import PROCESSED_EVENT_TYPE, UnreadableTime, processed_event
 from .serde import Contract, Decoder, PoisonRecord, encode
 from .txn import CALL_TIMEOUT, Action, Backoff, classify, error_of
 from .window import Entry, TopicPartition, Window
 
-PROCESSED_EVENT_TYPE = "stock.vehicle-processed"
 _FETCH_BATCH = 500
 _MAX_WAIT = 0.1  # longest a turn blocks in consume(): bounds commit latency and shutdown reaction
 _LAG_EVERY = 5.0
@@ -80,36 +76,8 @@ class Work:
     key: bytes | None
     value: bytes | None
     headers: Headers
-    event: dict[str, Any] | None
+    answer: dict[str, Any] | None  # the processed event to produce, or None for poison
     reason: str | None
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def processed_event(
-    created: dict[str, Any], rng: random.Random, now: datetime | None = None
-) -> dict[str, Any]:
-    """The `stock.vehicle-processed` event answering one `stock.vehicle-created` event."""
-    at = now or datetime.now(UTC)
-    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    vehicle = created["vehicle"]
-    price = estimate_price(
-        year=int(vehicle["year"]),
-        odometer=int(vehicle["odometer"]),
-        unit=cast(Literal["km", "mi"], vehicle["odometerUnit"]),
-        current_year=at.year,
-        rng=rng,
-    )
-    return {
-        "eventId": str(uuid.uuid4()),
-        "occurredAt": stamp,
-        "causationId": created["eventId"],
-        "vehicle": vehicle,
-        "price": {"amount": price.amount, "currency": price.currency},
-        "estimatedAt": stamp,
-    }
 
 
 class Estimator:
@@ -124,7 +92,6 @@ class Estimator:
         metrics: Metrics,
         health: Health,
         *,
-        rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._s = settings
@@ -135,7 +102,6 @@ class Estimator:
         self._out_id = output_schema_id
         self._metrics = metrics
         self._health = health
-        self._rng = rng or random.Random()
         self._clock = clock
         self._window: Window[Work] = Window()
         self._txn_open = False
@@ -321,12 +287,15 @@ class Estimator:
         key = message.key()
         now = self._clock()
         try:
-            event = self._decoder.decode(value)
-        except PoisonRecord as poison:
-            work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), None, poison.reason)
+            # Priced on arrival: the answer depends on the record alone (see processed.py), and a time
+            # that cannot be read is a reason to dead-letter, found before the record waits its delay.
+            answer = processed_event(self._decoder.decode(value), self._s.estimate_delay_seconds)
+        except (PoisonRecord, UnreadableTime) as poison:
+            reason = poison.reason if isinstance(poison, PoisonRecord) else str(poison)
+            work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), None, reason)
             self._window.add((topic, partition), offset, now, work)
             return
-        work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), event, None)
+        work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), answer, None)
         self._window.add((topic, partition), offset, now + self._delay_left(message), work)
 
     def _delay_left(self, message: Message) -> float:
@@ -346,14 +315,14 @@ class Estimator:
             # Popped entries belong to the open transaction from here on: an abort puts all back.
             try:
                 self._begin()
-                if entry.item.event is not None:
+                if entry.item.answer is not None:
                     self._produce_processed(entry)
                 else:
                     self._produce_dead_letter(entry)
             except _ProduceFailed as failed:
                 self._abort(str(failed))
                 return
-            if entry.item.event is not None:
+            if entry.item.answer is not None:
                 self._txn_priced += 1
             self._window.finish(entry)
             self._txn_records += 1
@@ -361,9 +330,8 @@ class Estimator:
     # -- producing -----------------------------------------------------------------------------------------
 
     def _produce_processed(self, entry: Entry[Work]) -> None:
-        created = entry.item.event
-        assert created is not None
-        event = processed_event(created, self._rng)
+        event = entry.item.answer
+        assert event is not None
         headers = [
             ("event-id", event["eventId"].encode()),
             ("event-type", PROCESSED_EVENT_TYPE.encode()),
@@ -371,7 +339,7 @@ class Estimator:
         ]
         self._produce(
             self._s.output_topic,
-            str(created["vehicle"]["id"]).encode(),
+            str(event["vehicle"]["id"]).encode(),
             encode(self._out_id, self._out_contract, event),
             headers,
         )
