@@ -123,6 +123,8 @@ class Estimator:
         self._pending: Pending | None = None
         self._txn_offsets: dict[TopicPartition, int] = {}
         self._abort_reason = ""
+        # Why the open transaction must never commit (a partition it carries was revoked or lost), if so.
+        self._doomed: str | None = None
         self._pending_answered: float | None = None  # when Kafka first answered while a call was pending
         self._last_retry_log = 0.0
         self._kafka_seen = clock()  # the last time Kafka answered (a record, a commit, a probe)
@@ -436,6 +438,9 @@ class Estimator:
         call that times out stays pending (see `_drive`)."""
         if self._pending is not None:
             return  # turn() resumes it first
+        if self._doomed is not None:
+            self._abort(self._doomed)
+            return
         offsets = self._window.committable()
         if not self._txn_open and not offsets:
             return
@@ -505,7 +510,11 @@ class Estimator:
                     return
                 time.sleep(max(0.0, min(_RETRY_GAP - (now - started), deadline - now)))
                 continue
-            if call == "send_offsets":
+            if call == "send_offsets" and self._doomed is not None:
+                # A partition whose offsets this call carried was revoked or lost meanwhile: abort.
+                self._abort_reason = self._doomed
+                self._start_pending("abort")
+            elif call == "send_offsets":
                 self._pending = "commit"
             elif call == "commit":
                 self._pending = None
@@ -564,6 +573,7 @@ class Estimator:
     def _redo(self, reason: str) -> None:
         self._txn_open = False
         self._txn_offsets = {}
+        self._doomed = None
         self._failed_delivery = None
         self._txn_records = 0
         self._txn_priced = 0
@@ -583,28 +593,58 @@ class Estimator:
         log.info("partitions.assigned", f"{len(tps)} partitions assigned", partitions=_tps_text(tps))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
-        # Still the owner here: commit what finished (for every owned partition), then forget the revoked
-        # ones so no later transaction carries their offsets. Their waiting records go to the new owner.
         tps = [(p.topic, p.partition) for p in partitions]
-        if not self._closing:  # when closing, shutdown() has just committed
-            if self._pending is not None:
-                self._drive(self._deadline())  # finish the call under way first, within its budget
-            self._commit()  # bounded; on failure the transaction is aborted (or the abort owed)
-        dropped = self._window.drop(tps)
+        if self._closing:  # shutdown() has just committed what it could; only the waiting work is left
+            dropped = self._window.drop(tps)
+        else:
+            dropped = self._give_up(tps, "partitions revoked", self._deadline())
         self._forget_lag(tps)
         log.info(
             "partitions.revoked", f"{len(tps)} partitions revoked", partitions=_tps_text(tps), dropped=dropped
         )
 
     def _on_lost(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
-        # Lost (session timed out): another member may own them already, so their offsets must not be
-        # committed. Abort the open transaction; work of partitions still owned is put back as due.
+        # Lost (session timed out): another member may own them already. One short try of the abort
+        # here (the session is gone, nothing is gained by blocking), resumed in later turns.
         tps = [(p.topic, p.partition) for p in partitions]
-        dropped = self._window.drop(tps)
-        if self._txn_open and self._pending is None:
-            self._abort("partitions lost")  # one short try here, resumed in later turns
+        dropped = self._give_up(tps, "partitions lost", self._clock())
         self._forget_lag(tps)
         log.warn("partitions.lost", f"{len(tps)} partitions lost", partitions=_tps_text(tps), dropped=dropped)
+
+    def _give_up(self, tps: list[TopicPartition], why: str, deadline: float) -> int:
+        """Forgets partitions this instance no longer owns; aborts the open transaction if it carries any
+        of their work. Returns how many of their records were waiting (the new owner redoes them).
+
+        Why abort rather than commit: once this callback returns, the partitions may be assigned to the
+        other instance, which starts from the group's committed offset and redoes what is not committed.
+        Offsets of those partitions committed by this instance after that moment (a send_offsets resumed
+        after a timeout reads the group metadata again and is accepted in the new generation) would skip
+        records the new owner never saw, and outputs committed without their offsets would be produced a
+        second time by the new owner. A transaction that never commits does neither: its outputs are
+        never visible to read_committed readers, its offsets never move, and the new owner redoes the
+        work from the committed offset, exactly once. (A read_committed consumer's offset fetch waits
+        for a transaction holding offsets of its partitions to end, so the new owner does not start from
+        offsets this instance is still sending.) The records of partitions still owned are put back and
+        redone here (the price is a function of the record: same bytes).
+
+        The one exception is a commit already under way: its offsets were sent while this instance still
+        owned the partitions (any earlier revoke or loss would have doomed the transaction), so whichever
+        way it ends is consistent; it is finished, not aborted (librdkafka refuses an abort meanwhile).
+        A pending send_offsets must also finish first (the same refusal); the transaction is marked
+        doomed so that `_drive` turns it into an abort instead of a commit.
+        """
+        gone = set(tps)
+        carried = self._window.partitions_in_transaction() | set(self._txn_offsets)
+        affected = self._txn_open and not gone.isdisjoint(carried)
+        dropped = self._window.drop(tps)
+        if affected and self._pending != "commit":
+            self._doomed = f"{why} while the open transaction carried their work"
+            if self._pending is None:
+                self._start_pending("abort")
+                self._abort_reason = self._doomed
+        if self._pending is not None:
+            self._drive(deadline)  # bounded: what does not finish is resumed in later turns
+        return dropped
 
     def _set_paused(self, paused: bool) -> None:
         if paused == self._paused:
