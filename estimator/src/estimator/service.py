@@ -214,6 +214,7 @@ class Estimator:
         ):
             self._commit()
         self._metrics.in_flight.set(self._window.in_flight)
+        self._metrics.transaction_records.set(self._txn_records if self._txn_open else 0)
         self._metrics.assigned.set(len(self._window.owned()))
         if self._clock() - self._last_lag >= _LAG_EVERY:
             self._report_lag()
