@@ -92,6 +92,19 @@ export async function readProcessedSince(
   topic: string,
   marks: Marks,
 ): Promise<ProcessedRecord[]> {
+  return (await readRawSince(brokers, topic, marks)).map(({ value, ...record }) => ({
+    ...record,
+    ...answerOf(value, record),
+  }))
+}
+
+/** A record with its value's bytes (null for a tombstone). */
+export interface RawRecord extends TopicRecord {
+  value: Buffer | null
+}
+
+/** Every committed record of `topic` since the marks, with the exact bytes of each value. */
+export async function readRawSince(brokers: string, topic: string, marks: Marks): Promise<RawRecord[]> {
   const perPartition = await Promise.all(
     [...marks].map(async ([partition, from]) => {
       const args = ['-C', '-b', brokers, '-t', topic, '-p', String(partition), '-o', String(from), '-e', '-q']
@@ -108,15 +121,15 @@ export async function readProcessedSince(
         child.exited,
       ])
       if (code !== 0) throw new Error(`kcat -C ${topic}/${partition} failed: ${stderr.trim()}`)
-      return parseFramed(Buffer.from(bytes))
+      return parseRaw(Buffer.from(bytes))
     }),
   )
   return perPartition.flat()
 }
 
 /** Cuts kcat's `%p %o %S %k\t%h\n%s\n` output into records (exported for the unit test). */
-export function parseFramed(out: Buffer): ProcessedRecord[] {
-  const records: ProcessedRecord[] = []
+export function parseRaw(out: Buffer): RawRecord[] {
+  const records: RawRecord[] = []
   let at = 0
   while (at < out.length) {
     const eol = out.indexOf(10, at)
@@ -126,17 +139,16 @@ export function parseFramed(out: Buffer): ProcessedRecord[] {
     if (match === null) throw new Error(`unexpected kcat header line: ${line}`)
     const [, p = '', o = '', size = '', key = '', headers = ''] = match
     const length = Math.max(0, Number(size))
-    const value = out.subarray(eol + 1, eol + 1 + length)
+    const value = Number(size) < 0 ? null : Buffer.from(out.subarray(eol + 1, eol + 1 + length))
     at = eol + 1 + length + 1
-    const record = { partition: Number(p), offset: Number(o), key, headers }
-    records.push({ ...record, ...answerOf(value, record) })
+    records.push({ partition: Number(p), offset: Number(o), key, headers, value })
   }
   return records
 }
 
-function answerOf(value: Buffer, where: TopicRecord): { eventId: string; price: number | undefined } {
+function answerOf(value: Buffer | null, where: TopicRecord): { eventId: string; price: number | undefined } {
   const undecodable = { eventId: `undecodable@${where.partition}/${where.offset}`, price: undefined }
-  if (value.length < 5 || value[0] !== 0) return undecodable
+  if (value === null || value.length < 5 || value[0] !== 0) return undecodable
   try {
     const event = JSON.parse(value.subarray(5).toString('utf8')) as {
       eventId?: unknown
