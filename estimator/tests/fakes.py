@@ -127,6 +127,10 @@ class FakeConsumer:
             time.sleep(min(timeout, 0.01))
         return out
 
+    def poll(self, timeout: float) -> FakeMessage | None:
+        out = self.consume(1, timeout)
+        return out[0] if out else None
+
     def assignment(self) -> list[TopicPartition]:
         return [TopicPartition(t, p) for t, p in self.assigned]
 

@@ -5,7 +5,8 @@ One thread does everything with the Kafka clients (librdkafka runs its own I/O t
 - every turn it fetches what the window has room for, so the consumer keeps polling while thousands of
   vehicles wait (the original estimator's per-message timers and auto-commit lost work on restart);
 - records whose delay has passed are priced and produced inside the open transaction;
-- every `commit_interval_ms` (or `commit_max_records`) the transaction commits with the contiguous finished
+- at the end of every turn that produced something (or after `commit_interval_ms`, when set, or
+  `commit_max_records`) the transaction commits with the contiguous finished
   prefix of each partition (`send_offsets_to_transaction`), so an output and the offset that consumed its
   input become visible together or not at all;
 - an abortable error or a produce that fails locally (topic metadata lost while every broker was away)
@@ -106,9 +107,7 @@ class Estimator(Rebalancing, Producing):
             self._set_paused(True)
         elif self._paused and in_flight <= self._resume_below:
             self._set_paused(False)
-        for message in self._consumer.consume(
-            num_messages=max(1, min(_FETCH_BATCH, room)), timeout=self._wait(now)
-        ):
+        for message in self._fetch(max(1, min(_FETCH_BATCH, room)), self._wait(now)):
             self._accept(message)
         self._release_due()
         self._producer.poll(0)
@@ -119,6 +118,9 @@ class Estimator(Rebalancing, Producing):
             self._clock() - self._txn_started >= self._s.commit_interval_ms / 1000
             or self._txn_records >= self._s.commit_max_records
         ):
+            # With the default interval 0 this is every turn that produced something: a commit is never
+            # in flight here (the loop makes it, synchronously), and what arrives while it runs waits for
+            # the next turn, so a transaction grows with the load by itself, up to COMMIT_MAX_RECORDS.
             self._commit()
         self._metrics.in_flight.set(self._window.in_flight)
         self._metrics.transaction_records.set(self._txn_records if self._txn_open else 0)
@@ -127,6 +129,18 @@ class Estimator(Rebalancing, Producing):
             self._report_lag()
             if self._kafka_down is not None:
                 self._probe_kafka()
+
+    def _fetch(self, most: int, timeout: float) -> list[Message]:
+        """Up to `most` records, returning as soon as one is there. `consume(n, timeout)` waits until it
+        has n records or the timeout has passed (measured: 2 s for one record that arrived after 0.2 s),
+        which at low rates would hold every record for the whole timeout; `poll` returns at the first
+        one, and what librdkafka has already fetched behind it is taken without waiting."""
+        first = self._consumer.poll(timeout)
+        if first is None:
+            return []
+        if most <= 1:
+            return [first]
+        return [first, *self._consumer.consume(num_messages=most - 1, timeout=0)]
 
     def _probe_kafka(self) -> None:
         """While idle nothing else would notice the brokers are back: ask for the input topic's metadata."""
