@@ -25,10 +25,12 @@ import {
 import { LATENCY_COUNT, POLL_MS, PROFILE, RATE, SWEEP, SWEEP_SECONDS, WARMUP } from './options'
 import { profiled, profiledEstimator } from './profile'
 
+// "readable" is when this process's read_committed watcher received the record: a bench process short of
+// CPU receives it late, which shows as a negative last stage (the ads service had it first).
 const STAGES = [
   'POST sent → outbox row marked sent (relay; after Kafka acknowledged it)',
   'marked sent → processed record produced (estimator; may precede the mark)',
-  'produced → readable (estimator transaction committed)',
+  'produced → readable (estimator transaction committed; seen by the bench watcher)',
   'readable → ad written (ads consume and write)',
 ] as const
 
