@@ -1,7 +1,7 @@
 /** The reconciliation the e2e and fault suites rely on: it must see every kind of loss and duplicate. */
 import { describe, expect, test } from 'bun:test'
 import { type ProcessedRecord, reconcile, type Snapshot, type TopicRecord, totals } from './ledger'
-import { parseRaw } from './topic-records'
+import { answerOf, parseRaw } from './topic-records'
 
 const rec = (
   key: string,
@@ -182,4 +182,15 @@ test('kcat output is cut by the value lengths: schema ids whose bytes are a tab 
     { partition: 3, offset: 18, key: 'v-2', headers: 'event-id=e-2', value: second },
     { partition: 3, offset: 19, key: 'v-3', headers: '', value: null },
   ])
+})
+
+test("a processed record's event id and price come from its value; anything else is undecodable", () => {
+  const where = { partition: 2, offset: 9, key: 'k', headers: '' }
+  const wire = (body: string) => Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), Buffer.from(body)])
+  expect(answerOf(wire('{"eventId":"e-9","price":{"amount":4200,"currency":"EUR"}}'), where)).toEqual({
+    eventId: 'e-9',
+    price: 4_200,
+  })
+  for (const bad of [null, Buffer.from('{"eventId":"x"}'), wire('not json'), wire('{"price":{"amount":1}}')])
+    expect(answerOf(bad, where)).toEqual({ eventId: 'undecodable@2/9', price: undefined })
 })

@@ -146,7 +146,11 @@ export function parseRaw(out: Buffer): RawRecord[] {
   return records
 }
 
-function answerOf(value: Buffer | null, where: TopicRecord): { eventId: string; price: number | undefined } {
+/** The processed event's id and price read from a record's wire-format value (exported for the unit test). */
+export function answerOf(
+  value: Buffer | null,
+  where: TopicRecord,
+): { eventId: string; price: number | undefined } {
   const undecodable = { eventId: `undecodable@${where.partition}/${where.offset}`, price: undefined }
   if (value === null || value.length < 5 || value[0] !== 0) return undecodable
   try {
