@@ -127,6 +127,10 @@ class FakeConsumer:
             time.sleep(min(timeout, 0.01))
         return out
 
+    def poll(self, timeout: float) -> FakeMessage | None:
+        out = self.consume(1, timeout)
+        return out[0] if out else None
+
     def assignment(self) -> list[TopicPartition]:
         return [TopicPartition(t, p) for t, p in self.assigned]
 
@@ -179,6 +183,7 @@ class FakeProducer:
         self.time_out_next_calls = 0  # commit/abort calls that time out (retriable), as with brokers down
         self.time_out_commits = 0  # commit calls only
         self.time_out_aborts = 0  # abort calls only
+        self.time_out_send_offsets = 0  # send_offsets calls only (the offsets are taken all the same)
         self.produce_errors: list[KafkaError] = []  # raised by the next produce() calls, in order
         self.commit_errors: list[KafkaError] = []  # raised by the next commit_transaction() calls
         # The group's current metadata: offsets sent with another generation are refused, as the broker does.
@@ -264,6 +269,10 @@ class FakeProducer:
             )
         for tp in offsets:
             self.open_offsets[(tp.topic, tp.partition)] = tp.offset
+        if self.time_out_send_offsets > 0:
+            # librdkafka goes on with the call in the background: the offsets join the transaction.
+            self.time_out_send_offsets -= 1
+            raise self._timed_out("send_offsets_to_transaction", "send_offsets timed out")
 
     def _maybe_time_out(self, name: str) -> None:
         if self.time_out_next_calls > 0:

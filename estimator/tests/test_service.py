@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any, cast
 
@@ -53,7 +52,6 @@ def build_with_health(**overrides: Any) -> tuple[Estimator, FakeConsumer, FakePr
         OUT_ID,
         metrics,
         health,
-        rng=random.Random(5),
     )
     estimator.start()
     return estimator, consumer, producer, metrics, health

@@ -93,6 +93,7 @@ test(`${N} POSTs → exactly ${N} ads, each priced, each once, in PostgreSQL, on
   expect(result.vehicles, books).toBe(acknowledged.size)
   expect(totals(result), books).toEqual({ lost: 0, duplicated: 0 })
   expect(result.unpriced, books).toEqual([])
+  expect(result.repriced, books).toEqual([])
   expect(result.halfWritten, books).toEqual([])
   expect(result.dlq, books).toBe(0)
 

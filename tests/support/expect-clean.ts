@@ -1,5 +1,6 @@
 /**
- * What every fault case must show at the end: the same vehicles everywhere, once, no server error. A
+ * What every fault case must show at the end: the same vehicles everywhere, once, each with one price and
+ * one answer, no server error. A
  * service that exited under the fault and was started again by the harness (as compose's restart policy
  * would) is allowed: it is printed on the case's line.
  */
@@ -27,6 +28,7 @@ export function expectClean(figures: FaultFigures, expectedDlq = 0) {
   expect(result.vehicles, why).toBeGreaterThanOrEqual(load.created)
   expect(result.halfWritten, why).toEqual([])
   expect(result.unpriced, why).toEqual([])
+  expect(result.repriced, `re-priced (two prices or two answers for one vehicle): ${why}`).toEqual([])
   expect(result.dlq, why).toBe(expectedDlq)
   expect(figures.recoverySeconds, why).toBeDefined()
 }

@@ -2,7 +2,7 @@
  * One fault case: a bounded stream of POSTs, a fault injected while it runs, the stack restored whatever
  * happened, then the books of PostgreSQL, both topics and the ads collection compared. Prints one line
  *
- *   fault <name>: posted N, 201 N, 5xx 0, lost 0, duplicated 0, dlq N, recovery X s
+ *   fault <name>: posted N, 201 N, 5xx 0, lost 0, duplicated 0, re-priced 0, dlq N, recovery X s
  *
  * (recovery: from the moment the fault ended until every vehicle acknowledged by then has its ad, that is
  * until the backlog the fault built is cleared) and appends
@@ -118,7 +118,8 @@ export async function runFaultCase(system: System, fault: FaultCase): Promise<Fa
   const recovery = recoverySeconds === undefined ? 'never (deadline)' : `${recoverySeconds.toFixed(1)} s`
   let line =
     `fault ${fault.name}: posted ${loadResult.posted}, 201 ${loadResult.created}, 5xx ${fiveXx}, ` +
-    `lost ${lost}, duplicated ${duplicated}, dlq ${result.dlq}, recovery ${recovery}`
+    `lost ${lost}, duplicated ${duplicated}, re-priced ${result.repriced.length}, dlq ${result.dlq}, ` +
+    `recovery ${recovery}`
   const extras: string[] = []
   if (loadResult.unavailable > 0) extras.push(`503 with Retry-After ${loadResult.unavailable} (retried)`)
   if (result.redelivered.length > 0) {

@@ -2,15 +2,30 @@
  * The books of one run: which vehicle ids exist in PostgreSQL, on the created and processed topics
  * (read_committed, only what was appended since the run started) and in the ads collection; and how many
  * dead letters arrived. A fault case ends with `reconcile`, which says, per vehicle, where it is missing
- * or appears more than once.
+ * or appears more than once, and which vehicle was priced twice: two different prices or two processed
+ * event ids among its records on the processed topic and its ad ("re-priced"; a replayed or redelivered
+ * created event must be answered with the same event, byte for byte).
  *
  * Topics are the system's own and outlive runs, so the ledger marks their end offsets before the first
  * POST and reads only from there; records of other vehicles (none while the system lock is held, but
  * cheap to tolerate) are ignored by filtering on this run's ids.
  */
 import { TOPICS } from '../../packages/contracts/src/topics'
-import { clusterMetadata, kcat, MongoClient, postgres } from '../../packages/testing/src/index'
+import { MongoClient, postgres } from '../../packages/testing/src/index'
+import { type AdSummary, type Reconciliation, reconcile, type Snapshot } from './reconcile'
 import type { System } from './system'
+import { endOffsets, type Marks, readProcessedSince, readSince, type TopicRecord } from './topic-records'
+
+export {
+  type AdSummary,
+  describe,
+  eventIdOf,
+  type Reconciliation,
+  reconcile,
+  type Snapshot,
+  totals,
+} from './reconcile'
+export { endOffsets, type Marks, type ProcessedRecord, readSince, type TopicRecord } from './topic-records'
 
 export const WATCHED = [
   TOPICS.vehicleCreated,
@@ -19,106 +34,6 @@ export const WATCHED = [
   `${TOPICS.vehicleProcessed}.dlq`,
 ] as const
 export type WatchedTopic = (typeof WATCHED)[number]
-
-/** partition → first offset of this run. */
-export type Marks = Map<number, number>
-
-export interface TopicRecord {
-  partition: number
-  offset: number
-  key: string
-  headers: string
-}
-
-export async function endOffsets(brokers: string, topic: string): Promise<Marks> {
-  const metadata = await clusterMetadata(brokers, topic)
-  const partitions = metadata.topics.find((t) => t.topic === topic)?.partitions ?? []
-  if (partitions.length === 0) throw new Error(`topic ${topic} has no partitions in the metadata`)
-  const args = ['-Q', '-b', brokers]
-  for (const p of partitions) args.push('-t', `${topic}:${p.partition}:-1`)
-  const result = await kcat(args, undefined, 30_000)
-  if (result.code !== 0) throw new Error(`kcat -Q ${topic} failed: ${result.stderr.trim()}`)
-  const marks: Marks = new Map()
-  for (const line of result.stdout.split('\n')) {
-    const match = /\[(\d+)\]\s+offset\s+(-?\d+)/.exec(line)
-    if (match?.[1] !== undefined && match[2] !== undefined) marks.set(Number(match[1]), Number(match[2]))
-  }
-  if (marks.size !== partitions.length) {
-    throw new Error(`kcat -Q ${topic}: expected ${partitions.length} partitions, got: ${result.stdout}`)
-  }
-  return marks
-}
-
-/**
- * Every committed record of `topic` from the marks to the current end (kcat stops at the last stable
- * offset: open transactions are not read, aborted ones are skipped).
- */
-export async function readSince(brokers: string, topic: string, marks: Marks): Promise<TopicRecord[]> {
-  const perPartition = await Promise.all(
-    [...marks].map(async ([partition, from]) => {
-      const result = await kcat(
-        [
-          '-C',
-          '-b',
-          brokers,
-          '-t',
-          topic,
-          '-p',
-          String(partition),
-          '-o',
-          String(from),
-          '-e',
-          '-q',
-          '-X',
-          'isolation.level=read_committed',
-          '-f',
-          '%p\t%o\t%k\t%h\n',
-        ],
-        undefined,
-        60_000,
-      )
-      if (result.code !== 0) throw new Error(`kcat -C ${topic}/${partition} failed: ${result.stderr.trim()}`)
-      return result.stdout
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map((line): TopicRecord => {
-          const [p = '', o = '', key = '', ...headers] = line.split('\t')
-          return { partition: Number(p), offset: Number(o), key, headers: headers.join('\t') }
-        })
-    }),
-  )
-  return perPartition.flat()
-}
-
-export interface AdSummary {
-  id: string
-  priced: boolean
-}
-
-export interface Snapshot {
-  postgres: string[]
-  /** Vehicles without their outbox row, or outbox rows without their vehicle: must never happen. */
-  halfWritten: string[]
-  outboxPending: number
-  created: TopicRecord[]
-  processed: TopicRecord[]
-  dlq: TopicRecord[]
-  ads: AdSummary[]
-}
-
-export interface Reconciliation {
-  /** Vehicles in PostgreSQL (the truth: each was committed with its event). */
-  vehicles: number
-  /** Acknowledged (201) ids missing from PostgreSQL. */
-  unstored: string[]
-  lost: { created: string[]; processed: string[]; ads: string[] }
-  duplicated: { created: string[]; processed: string[] }
-  /** Vehicles whose created event (same event id) is on the topic more than once. */
-  redelivered: string[]
-  unpriced: string[]
-  halfWritten: string[]
-  dlq: number
-}
 
 export class Ledger {
   private constructor(
@@ -133,10 +48,14 @@ export class Ledger {
     return new Ledger(system, marks)
   }
 
-  private read(topic: WatchedTopic): Promise<TopicRecord[]> {
+  private mark(topic: WatchedTopic): Marks {
     const marks = this.marks.get(topic)
     if (marks === undefined) throw new Error(`no marks for ${topic}`)
-    return readSince(this.system.stack.KAFKA_BROKERS, topic, marks)
+    return marks
+  }
+
+  private read(topic: WatchedTopic): Promise<TopicRecord[]> {
+    return readSince(this.system.stack.KAFKA_BROKERS, topic, this.mark(topic))
   }
 
   async postgres(): Promise<{ ids: string[]; halfWritten: string[]; outboxPending: number }> {
@@ -167,13 +86,18 @@ export class Ledger {
       await client.connect()
       const docs = await client
         .db(this.system.adsDatabase)
-        .collection<{ _id: string; price?: { amount?: unknown } }>('ads')
-        .find({}, { projection: { _id: 1, price: 1 } })
+        .collection<{ _id: string; price?: { amount?: unknown }; eventId?: unknown }>('ads')
+        .find({}, { projection: { _id: 1, price: 1, eventId: 1 } })
         .toArray()
-      return docs.map((doc) => ({
-        id: doc._id,
-        priced: typeof doc.price?.amount === 'number' && doc.price.amount > 0,
-      }))
+      return docs.map((doc) => {
+        const amount = doc.price?.amount
+        return {
+          id: doc._id,
+          priced: typeof amount === 'number' && amount > 0,
+          ...(typeof amount === 'number' ? { price: amount } : {}),
+          ...(typeof doc.eventId === 'string' ? { eventId: doc.eventId } : {}),
+        }
+      })
     } finally {
       await client.close()
     }
@@ -187,7 +111,11 @@ export class Ledger {
     const pg = await this.postgres()
     const [created, processed, createdDlq, processedDlq, ads] = await Promise.all([
       this.read(TOPICS.vehicleCreated),
-      this.read(TOPICS.vehicleProcessed),
+      readProcessedSince(
+        this.system.stack.KAFKA_BROKERS,
+        TOPICS.vehicleProcessed,
+        this.mark(TOPICS.vehicleProcessed),
+      ),
       this.read(`${TOPICS.vehicleCreated}.dlq`),
       this.read(`${TOPICS.vehicleProcessed}.dlq`),
       this.ads(),
@@ -232,89 +160,4 @@ export class Ledger {
     const snapshot = await this.snapshot()
     return { result: reconcile(acknowledged, snapshot), snapshot, completeAt }
   }
-}
-
-/** The `event-id` header of a record as kcat prints headers (`name=value,name=value`). */
-export function eventIdOf(record: TopicRecord): string {
-  return (
-    /(?:^|,)event-id=([^,]*)/.exec(record.headers)?.[1] ?? `no-event-id@${record.partition}/${record.offset}`
-  )
-}
-
-/** vehicle id → event ids of its records (one entry per record), for the vehicles in `ids`. */
-function eventsByVehicle(records: TopicRecord[], ids: Set<string>): Map<string, string[]> {
-  const events = new Map<string, string[]>()
-  for (const record of records) {
-    if (!ids.has(record.key)) continue
-    const list = events.get(record.key) ?? []
-    list.push(eventIdOf(record))
-    events.set(record.key, list)
-  }
-  return events
-}
-
-/**
- * Duplicates, told apart from redeliveries:
- * - created: a vehicle with two different event ids was published twice (duplicate); one event id on two
- *   records is the relay sending an event again after an unacknowledged attempt (redelivery: at-least-once,
- *   the event is the same one, consumers see its id twice);
- * - processed: the estimator prices each created record exactly once (Kafka transactions), so a vehicle
- *   with more processed records than created records was priced twice (duplicate).
- */
-export function reconcile(acknowledged: Set<string>, snapshot: Snapshot): Reconciliation {
-  const truth = new Set(snapshot.postgres)
-  const created = eventsByVehicle(snapshot.created, truth)
-  const processed = eventsByVehicle(snapshot.processed, truth)
-  const ads = new Map(snapshot.ads.map((ad) => [ad.id, ad]))
-  const ids = [...truth]
-  return {
-    vehicles: truth.size,
-    unstored: [...acknowledged].filter((id) => !truth.has(id)),
-    lost: {
-      created: ids.filter((id) => !created.has(id)),
-      processed: ids.filter((id) => !processed.has(id)),
-      ads: ids.filter((id) => !ads.has(id)),
-    },
-    duplicated: {
-      created: [...created].filter(([, events]) => new Set(events).size > 1).map(([id]) => id),
-      processed: [...processed]
-        .filter(([id, events]) => events.length > (created.get(id)?.length ?? 0))
-        .map(([id]) => id),
-    },
-    redelivered: [...created].filter(([, events]) => new Set(events).size < events.length).map(([id]) => id),
-    unpriced: ids.filter((id) => ads.has(id) && ads.get(id)?.priced !== true),
-    halfWritten: snapshot.halfWritten,
-    dlq: snapshot.dlq.length,
-  }
-}
-
-/** Distinct vehicles lost anywhere / duplicated anywhere. */
-export function totals(result: Reconciliation): { lost: number; duplicated: number } {
-  const lost = new Set([
-    ...result.unstored,
-    ...result.lost.created,
-    ...result.lost.processed,
-    ...result.lost.ads,
-  ])
-  const duplicated = new Set([...result.duplicated.created, ...result.duplicated.processed])
-  return { lost: lost.size, duplicated: duplicated.size }
-}
-
-/** A short account of what went wrong, for assertion messages. */
-export function describe(result: Reconciliation): string {
-  const sample = (list: string[]) =>
-    list.length === 0 ? '0' : `${list.length} (e.g. ${list.slice(0, 3).join(', ')})`
-  return [
-    `vehicles in PostgreSQL ${result.vehicles}`,
-    `acknowledged but not stored ${sample(result.unstored)}`,
-    `missing on created ${sample(result.lost.created)}`,
-    `missing on processed ${sample(result.lost.processed)}`,
-    `missing in ads ${sample(result.lost.ads)}`,
-    `duplicated on created ${sample(result.duplicated.created)}`,
-    `duplicated on processed ${sample(result.duplicated.processed)}`,
-    `created event redelivered ${sample(result.redelivered)}`,
-    `ads without a price ${sample(result.unpriced)}`,
-    `half-written ${sample(result.halfWritten)}`,
-    `dead letters ${result.dlq}`,
-  ].join('; ')
 }

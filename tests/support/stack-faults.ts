@@ -3,6 +3,7 @@
  * component running and ready, and every replica of the system's topics (and Kafka's own) in sync again.
  * Fault cases call `restoreStack` in a finally block, so a failing case still leaves the stack whole.
  */
+import { readFileSync } from 'node:fs'
 import { openStack, type Stack, startComponent, status, stopComponent } from '../../infra/stack/control'
 import { clusterMetadata, underReplicated } from '../../packages/testing/src/index'
 import { WATCHED } from './ledger'
@@ -22,6 +23,30 @@ export async function stopStackComponent(name: string, signal: 'SIGTERM' | 'SIGK
 
 export async function startStackComponent(name: string, say: Say) {
   await startComponent(name, stack(), say)
+}
+
+/**
+ * Freezes (SIGSTOP) or thaws (SIGCONT) a running component: the process keeps its sockets and state but
+ * answers nothing, as a machine in a long GC pause or a VM being migrated would. The signal goes to
+ * the process group when the component leads one (a wrapper script and the program it runs).
+ */
+export async function signalStackComponent(name: string, signal: 'SIGSTOP' | 'SIGCONT', say: Say) {
+  const entry = (await status(stack())).find((e) => e.name === name)
+  if (entry?.pid === undefined) throw new Error(`${name} is not running: cannot send ${signal}`)
+  const group = leadsGroup(entry.pid)
+  process.kill(group ? -entry.pid : entry.pid, signal)
+  say(`${name}: ${signal} to ${group ? 'process group' : 'pid'} ${entry.pid}`)
+}
+
+function leadsGroup(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so read after the ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[2]) === pid
+  } catch {
+    return false
+  }
 }
 
 /** Brokers by id as the stack names them (`kafka-<broker.id>`). */

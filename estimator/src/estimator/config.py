@@ -40,7 +40,10 @@ class Settings(BaseSettings):
 
     estimate_delay_seconds: Annotated[float, Field(ge=0, le=86_400)] = 30.0
     max_in_flight: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
-    commit_interval_ms: Annotated[int, Field(ge=1, le=60_000)] = 100
+    # 0: commit at the end of every turn that produced something (lowest latency; batches grow with the
+    # load by themselves); > 0: keep a transaction open up to this long to gather more records.
+    commit_interval_ms: Annotated[int, Field(ge=0, le=60_000)] = 0
+    # The upper bound on batching under load: a transaction commits once it holds this many records.
     commit_max_records: Annotated[int, Field(ge=1, le=100_000)] = 1_000
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
     transaction_timeout_ms: Annotated[int, Field(ge=1_000, le=900_000)] = 60_000

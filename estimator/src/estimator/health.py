@@ -37,6 +37,9 @@ class Metrics:
             registry=r,
         )
         self.assigned = Gauge("estimator_assigned_partitions", "partitions this instance owns", registry=r)
+        self.transaction_records = Gauge(
+            "estimator_transaction_records", "records produced in the open transaction", registry=r
+        )
         self.paused = Gauge("estimator_paused", "1 while fetching is paused by the full window", registry=r)
 
 

@@ -5,7 +5,8 @@ One thread does everything with the Kafka clients (librdkafka runs its own I/O t
 - every turn it fetches what the window has room for, so the consumer keeps polling while thousands of
   vehicles wait (the original estimator's per-message timers and auto-commit lost work on restart);
 - records whose delay has passed are priced and produced inside the open transaction;
-- every `commit_interval_ms` (or `commit_max_records`) the transaction commits with the contiguous finished
+- at the end of every turn that produced something (or after `commit_interval_ms`, when set, or
+  `commit_max_records`) the transaction commits with the contiguous finished
   prefix of each partition (`send_offsets_to_transaction`), so an output and the offset that consumed its
   input become visible together or not at all;
 - an abortable error or a produce that fails locally (topic metadata lost while every broker was away)
@@ -20,151 +21,28 @@ See `txn.py` for the error classes and the deadlines.
 
 from __future__ import annotations
 
-import contextlib
-import random
 import threading
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from collections.abc import Sequence
 
-from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Message, Producer
-from confluent_kafka import TopicPartition as KafkaTopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, KafkaError, KafkaException, Message
 
-from .config import Settings
-from .health import Health, Metrics
 from .log import log
-from .pricing import estimate_price
-from .serde import Contract, Decoder, PoisonRecord, encode
-from .txn import CALL_TIMEOUT, Action, Backoff, classify, error_of
-from .window import Entry, TopicPartition, Window
+from .processed import UnreadableTime, processed_event
+from .producing import Producing
+from .rebalance import Rebalancing
+from .serde import PoisonRecord
+from .state import FatalKafkaError, Headers, ProduceFailed, Work
 
-PROCESSED_EVENT_TYPE = "stock.vehicle-processed"
+__all__ = ["Estimator", "FatalKafkaError"]
+
 _FETCH_BATCH = 500
 _MAX_WAIT = 0.1  # longest a turn blocks in consume(): bounds commit latency and shutdown reaction
 _LAG_EVERY = 5.0
-# How long a commit (send_offsets + commit) may be retried before the transaction is aborted instead: well
-# under transaction.timeout.ms, after which the broker would abort it anyway.
-_TXN_BUDGET = 15.0
-# A pending call that still does not finish this long after Kafka answers again (metadata, records) means
-# the producer is stuck (seen after every broker restarted: its coordinator request never completes): exit,
-# the restart's init_transactions fences the old epoch and aborts the transaction for us. While no broker
-# answers at all the call simply stays pending, however long the outage.
-_PENDING_STUCK = 30.0
-_RETRY_GAP = 0.1  # between tries inside one bounded attempt (some failures come back at once)
-_RETRY_LOG_EVERY = 5.0
-_SEEN_RECENTLY = 1.0
-
-Pending = Literal["send_offsets", "commit", "abort"]
-# Delivery reports of records that our own abort purged from the queue: expected, not a new failure.
-_PURGED = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT})
 
 
-class FatalKafkaError(Exception):
-    """The producer is fenced or broken beyond repair: exit, a restart gets a fresh transactional epoch."""
-
-
-class _ProduceFailed(Exception):
-    """A record could not be handed to the producer (not fatal): the transaction is aborted and redone."""
-
-
-Headers = list[tuple[str, str | bytes | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Work:
-    """One consumed record: its event when it decoded, or why it is poison."""
-
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-    event: dict[str, Any] | None
-    reason: str | None
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def processed_event(
-    created: dict[str, Any], rng: random.Random, now: datetime | None = None
-) -> dict[str, Any]:
-    """The `stock.vehicle-processed` event answering one `stock.vehicle-created` event."""
-    at = now or datetime.now(UTC)
-    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    vehicle = created["vehicle"]
-    price = estimate_price(
-        year=int(vehicle["year"]),
-        odometer=int(vehicle["odometer"]),
-        unit=cast(Literal["km", "mi"], vehicle["odometerUnit"]),
-        current_year=at.year,
-        rng=rng,
-    )
-    return {
-        "eventId": str(uuid.uuid4()),
-        "occurredAt": stamp,
-        "causationId": created["eventId"],
-        "vehicle": vehicle,
-        "price": {"amount": price.amount, "currency": price.currency},
-        "estimatedAt": stamp,
-    }
-
-
-class Estimator:
-    def __init__(
-        self,
-        settings: Settings,
-        consumer: Consumer,
-        producer: Producer,
-        decoder: Decoder,
-        output_contract: Contract,
-        output_schema_id: int,
-        metrics: Metrics,
-        health: Health,
-        *,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._s = settings
-        self._consumer = consumer
-        self._producer = producer
-        self._decoder = decoder
-        self._out_contract = output_contract
-        self._out_id = output_schema_id
-        self._metrics = metrics
-        self._health = health
-        self._rng = rng or random.Random()
-        self._clock = clock
-        self._window: Window[Work] = Window()
-        self._txn_open = False
-        self._txn_started = 0.0
-        self._txn_records = 0
-        self._txn_priced = 0
-        self._paused = False
-        self._fetching = True
-        self._resume_below = max(0, settings.max_in_flight - max(1, settings.max_in_flight // 10))
-        self._last_lag = 0.0
-        self._kafka_down: str | None = None
-        self._grace_end: float | None = None
-        self._closing = False
-        self._stop: threading.Event | None = None
-        self._txn_seq = 0  # which transaction a delivery report belongs to
-        self._failed_delivery: str | None = None
-        # The transactional call under way (resumed until it finishes), the offsets its transaction carries,
-        # and why an abort is under way.
-        self._pending: Pending | None = None
-        self._txn_offsets: dict[TopicPartition, int] = {}
-        self._abort_reason = ""
-        self._pending_answered: float | None = None  # when Kafka first answered while a call was pending
-        self._last_retry_log = 0.0
-        self._kafka_seen = clock()  # the last time Kafka answered (a record, a commit, a probe)
-        self._hold_until = 0.0  # no record is released before this (back-off after an abort)
-        self._backoff = Backoff()
-        self._txn_budget = min(_TXN_BUDGET, settings.transaction_timeout_ms / 1000 / 4)
-
-    # -- life cycle ----------------------------------------------------------------------------------------
+class Estimator(Rebalancing, Producing):
+    """The loop (see the module docstring); its parts by role are the classes it is made of."""
 
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
@@ -216,8 +94,6 @@ class Estimator:
             abandoned=abandoned,
         )
 
-    # -- one turn of the loop -------------------------------------------------------------------------------
-
     def turn(self) -> None:
         self._health.turned()
         if self._pending is not None:
@@ -231,9 +107,7 @@ class Estimator:
             self._set_paused(True)
         elif self._paused and in_flight <= self._resume_below:
             self._set_paused(False)
-        for message in self._consumer.consume(
-            num_messages=max(1, min(_FETCH_BATCH, room)), timeout=self._wait(now)
-        ):
+        for message in self._fetch(max(1, min(_FETCH_BATCH, room)), self._wait(now)):
             self._accept(message)
         self._release_due()
         self._producer.poll(0)
@@ -244,35 +118,29 @@ class Estimator:
             self._clock() - self._txn_started >= self._s.commit_interval_ms / 1000
             or self._txn_records >= self._s.commit_max_records
         ):
+            # With the default interval 0 this is every turn that produced something: a commit is never
+            # in flight here (the loop makes it, synchronously), and what arrives while it runs waits for
+            # the next turn, so a transaction grows with the load by itself, up to COMMIT_MAX_RECORDS.
             self._commit()
         self._metrics.in_flight.set(self._window.in_flight)
+        self._metrics.transaction_records.set(self._txn_records if self._txn_open else 0)
         self._metrics.assigned.set(len(self._window.owned()))
         if self._clock() - self._last_lag >= _LAG_EVERY:
             self._report_lag()
             if self._kafka_down is not None:
                 self._probe_kafka()
 
-    # -- readiness: Kafka answering ------------------------------------------------------------------------
-
-    def _kafka_unavailable(self, why: str) -> None:
-        if self._kafka_down is None:
-            log.warn("kafka.unavailable", why)
-        self._kafka_down = why
-        if self._fetching:
-            self._health.ready = False
-            self._health.reason = f"kafka unavailable: {why}"
-
-    def _kafka_available(self) -> None:
-        self._kafka_seen = self._clock()
-        if self._pending is not None and self._pending_answered is None:
-            self._pending_answered = self._clock()
-        if self._kafka_down is None:
-            return
-        log.info("kafka.available", "Kafka answers again", was=self._kafka_down)
-        self._kafka_down = None
-        if self._fetching:
-            self._health.ready = True
-            self._health.reason = "consuming"
+    def _fetch(self, most: int, timeout: float) -> list[Message]:
+        """Up to `most` records, returning as soon as one is there. `consume(n, timeout)` waits until it
+        has n records or the timeout has passed (measured: 2 s for one record that arrived after 0.2 s),
+        which at low rates would hold every record for the whole timeout; `poll` returns at the first
+        one, and what librdkafka has already fetched behind it is taken without waiting."""
+        first = self._consumer.poll(timeout)
+        if first is None:
+            return []
+        if most <= 1:
+            return [first]
+        return [first, *self._consumer.consume(num_messages=most - 1, timeout=0)]
 
     def _probe_kafka(self) -> None:
         """While idle nothing else would notice the brokers are back: ask for the input topic's metadata."""
@@ -321,12 +189,15 @@ class Estimator:
         key = message.key()
         now = self._clock()
         try:
-            event = self._decoder.decode(value)
-        except PoisonRecord as poison:
-            work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), None, poison.reason)
+            # Priced on arrival: the answer depends on the record alone (see processed.py), and a time
+            # that cannot be read is a reason to dead-letter, found before the record waits its delay.
+            answer = processed_event(self._decoder.decode(value), self._s.estimate_delay_seconds)
+        except (PoisonRecord, UnreadableTime) as poison:
+            reason = poison.reason if isinstance(poison, PoisonRecord) else str(poison)
+            work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), None, reason)
             self._window.add((topic, partition), offset, now, work)
             return
-        work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), event, None)
+        work = Work(_as_bytes(key), _as_bytes(value), _header_bytes(headers), answer, None)
         self._window.add((topic, partition), offset, now + self._delay_left(message), work)
 
     def _delay_left(self, message: Message) -> float:
@@ -346,333 +217,17 @@ class Estimator:
             # Popped entries belong to the open transaction from here on: an abort puts all back.
             try:
                 self._begin()
-                if entry.item.event is not None:
+                if entry.item.answer is not None:
                     self._produce_processed(entry)
                 else:
                     self._produce_dead_letter(entry)
-            except _ProduceFailed as failed:
+            except ProduceFailed as failed:
                 self._abort(str(failed))
                 return
-            if entry.item.event is not None:
+            if entry.item.answer is not None:
                 self._txn_priced += 1
             self._window.finish(entry)
             self._txn_records += 1
-
-    # -- producing -----------------------------------------------------------------------------------------
-
-    def _produce_processed(self, entry: Entry[Work]) -> None:
-        created = entry.item.event
-        assert created is not None
-        event = processed_event(created, self._rng)
-        headers = [
-            ("event-id", event["eventId"].encode()),
-            ("event-type", PROCESSED_EVENT_TYPE.encode()),
-            ("content-type", b"application/json"),
-        ]
-        self._produce(
-            self._s.output_topic,
-            str(created["vehicle"]["id"]).encode(),
-            encode(self._out_id, self._out_contract, event),
-            headers,
-        )
-
-    def _produce_dead_letter(self, entry: Entry[Work]) -> None:
-        work = entry.item
-        topic, partition = entry.tp
-        reason = work.reason or "unknown"
-        headers = [
-            *work.headers,
-            ("dlq-reason", reason.encode()),
-            ("dlq-source-topic", topic.encode()),
-            ("dlq-source-partition", str(partition).encode()),
-            ("dlq-source-offset", str(entry.offset).encode()),
-        ]
-        # A keyless source record still needs a key: its coordinates are unique and stable.
-        key = work.key if work.key is not None else f"{topic}/{partition}/{entry.offset}".encode()
-        self._produce(self._s.dead_letter_topic, key, work.value, headers)
-        self._metrics.dlq.labels(reason_kind=_reason_kind(reason)).inc()
-        log.warn(
-            "record.dead_lettered",
-            reason,
-            topic=topic,
-            partition=partition,
-            offset=entry.offset,
-            dlq=self._s.dead_letter_topic,
-        )
-
-    def _produce(self, topic: str, key: bytes, value: bytes | None, headers: Headers) -> None:
-        seq = self._txn_seq
-        while True:
-            try:
-                self._producer.produce(
-                    topic,
-                    value=value,
-                    key=key,
-                    headers=headers,
-                    on_delivery=lambda error, message: self._delivered(seq, error, message),
-                )
-                return
-            except BufferError:
-                # The local queue is full: serve delivery reports until there is room again.
-                if self._stopping():
-                    raise _ProduceFailed("producer queue full while stopping") from None
-                self._producer.poll(0.05)
-            except KafkaException as failure:
-                error = error_of(failure)
-                if classify(error) is Action.FATAL:
-                    raise FatalKafkaError(f"produce: {error.str()}") from failure
-                # _UNKNOWN_TOPIC / _UNKNOWN_PARTITION after every broker was away, a transport error...:
-                # the records are redone after a back-off.
-                self._kafka_unavailable(f"produce: {error.str()}")
-                if error.code() in (KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION):
-                    self._refresh_metadata(topic)
-                raise _ProduceFailed(f"produce to {topic}: {error.str()}") from failure
-
-    def _refresh_metadata(self, topic: str) -> None:
-        """A restarted broker may have answered 'unknown topic' before it loaded its logs; librdkafka then
-        keeps refusing the topic until its next periodic refresh (minutes). Ask for it now."""
-        try:
-            self._producer.list_topics(topic, timeout=CALL_TIMEOUT)
-        except KafkaException as failure:
-            log.debug("producer.metadata", f"metadata of {topic}: {error_of(failure).str()}")
-
-    def _delivered(self, seq: int, error: KafkaError | None, message: Message) -> None:
-        if error is None or error.code() in _PURGED:
-            return
-        log.warn("producer.delivery_failed", error.str(), topic=message.topic(), code=error.code())
-        if seq == self._txn_seq and self._txn_open and self._pending is None:
-            # The transaction cannot commit with a failed record: turn() aborts it.
-            self._failed_delivery = error.str()
-
-    # -- transactions --------------------------------------------------------------------------------------
-
-    def _begin(self) -> None:
-        if self._txn_open:
-            return
-        try:
-            self._producer.begin_transaction()
-        except KafkaException as failure:
-            error = error_of(failure)
-            if classify(error) is Action.FATAL:
-                raise FatalKafkaError(f"begin_transaction: {error.str()}") from failure
-            raise _ProduceFailed(f"begin_transaction: {error.str()}") from failure
-        self._txn_seq += 1
-        self._txn_open = True
-        self._failed_delivery = None
-        self._txn_started = self._clock()
-        self._txn_records = 0
-        self._txn_priced = 0
-
-    def _commit(self) -> None:
-        """Commits the open transaction with every partition's finished prefix; aborts it on failure. A
-        call that times out stays pending (see `_drive`)."""
-        if self._pending is not None:
-            return  # turn() resumes it first
-        offsets = self._window.committable()
-        if not self._txn_open and not offsets:
-            return
-        try:
-            self._begin()
-        except _ProduceFailed as failed:
-            self._abort(str(failed))
-            return
-        self._txn_offsets = offsets
-        self._start_pending("send_offsets" if offsets else "commit")
-        self._drive(self._deadline())
-
-    def _start_pending(self, call: Pending) -> None:
-        self._pending = call
-        self._pending_answered = None
-
-    def _call(self, call: Pending, timeout: float) -> None:
-        if self._kafka_down is not None or self._clock() - self._kafka_seen > _SEEN_RECENTLY:
-            # librdkafka's transactional calls do not all honour their timeout: send_offsets waited 25 to
-            # 41 s for a coordinator while every broker was down. A metadata request does; while it fails,
-            # the call is not made (it stays pending, as if it had timed out). Only when Kafka has not
-            # answered lately: under load a commit follows records read a moment ago, and a metadata
-            # round trip per transaction would tax every commit.
-            try:
-                self._producer.list_topics(self._s.output_topic, timeout=min(1.0, timeout))
-            except KafkaException as failure:
-                raise KafkaException(
-                    KafkaError(KafkaError._TIMED_OUT, f"no broker answers: {error_of(failure).str()}")
-                ) from failure
-        age = self._clock() - self._txn_started
-        if self._txn_open and age >= self._s.transaction_timeout_ms / 1000:
-            # Kafka answers, but the coordinator has aborted this transaction by its timeout and bumped the
-            # epoch: the producer is fenced whatever it calls next (librdkafka: fatal), and some calls hung
-            # instead of saying so. A restart gets a new epoch at once.
-            raise FatalKafkaError(f"{call}: the transaction is {age:.0f} s old, past transaction.timeout.ms")
-        if call == "send_offsets":
-            tps = [KafkaTopicPartition(t, p, o) for (t, p), o in self._txn_offsets.items()]
-            # The group metadata is read for every try: after a rebalance the generation has moved on, and
-            # offsets sent with the old one are refused (ILLEGAL_GENERATION, abortable).
-            self._producer.send_offsets_to_transaction(tps, self._consumer.consumer_group_metadata(), timeout)
-        elif call == "commit":
-            self._producer.commit_transaction(timeout)
-        else:
-            self._producer.abort_transaction(timeout)
-
-    def _drive(self, deadline: float) -> None:
-        """Makes the pending call until it finishes or `deadline` passes (at least one short try), each
-        try bounded by CALL_TIMEOUT. A timed-out call stays pending for the next turn."""
-        while self._pending is not None:
-            call = self._pending
-            started = self._clock()
-            try:
-                self._call(call, max(0.1, min(CALL_TIMEOUT, deadline - started)))
-            except KafkaException as failure:
-                error = error_of(failure)
-                action = classify(error)
-                if action is Action.FATAL:
-                    raise FatalKafkaError(f"{call}: {error.str()}") from failure
-                if action is Action.ABORT and call != "abort":
-                    # Abortable: the transaction cannot commit (a record failed, the generation moved on).
-                    self._abort_reason = error.str()
-                    self._start_pending("abort")
-                    continue
-                self._still_pending(call, error)
-                now = self._clock()
-                if now >= deadline or self._stopping():
-                    return
-                time.sleep(max(0.0, min(_RETRY_GAP - (now - started), deadline - now)))
-                continue
-            if call == "send_offsets":
-                self._pending = "commit"
-            elif call == "commit":
-                self._pending = None
-                self._committed()
-            else:
-                self._pending = None
-                self._redo(self._abort_reason)
-
-    def _still_pending(self, call: Pending, error: KafkaError) -> None:
-        """A try timed out (or was refused for now): Kafka is not answering; exit if it is stuck."""
-        self._kafka_unavailable(f"{call}: {error.str()}")
-        self._health.turned()  # alive: each try is bounded
-        now = self._clock()
-        if self._pending_answered is not None and now - self._pending_answered >= _PENDING_STUCK:
-            raise FatalKafkaError(
-                f"{call} stuck {now - self._pending_answered:.0f} s while Kafka answers: {error.str()}"
-            )
-        if now - self._last_retry_log >= _RETRY_LOG_EVERY:
-            self._last_retry_log = now
-            log.warn("txn.retry", f"{call}: {error.str()}", code=error.code())
-
-    def _committed(self) -> None:
-        offsets, self._txn_offsets = self._txn_offsets, {}
-        self._txn_open = False
-        self._backoff.reset()
-        self._kafka_available()
-        self._window.committed(offsets)
-        self._metrics.transactions.labels(outcome="committed").inc()
-        self._metrics.processed.inc(self._txn_priced)
-        log.debug("txn.committed", "committed", records=self._txn_records, offsets=_offsets_text(offsets))
-        self._txn_records = 0
-        self._txn_priced = 0
-
-    def _stopping(self) -> bool:
-        """A stop was asked outside the drain: retries end now, the drain has its own grace period."""
-        return self._grace_end is None and self._stop is not None and self._stop.is_set()
-
-    def _deadline(self) -> float:
-        """How long a commit may keep retrying: its budget, and no later than the end of the grace period."""
-        deadline = self._clock() + self._txn_budget
-        if self._grace_end is not None:
-            deadline = min(deadline, self._grace_end)
-        return deadline
-
-    def _abort(self, reason: str) -> None:
-        """Aborts the open transaction and redoes its records (one short try here, resumed every turn
-        while Kafka does not answer); without an open transaction only the records are put back."""
-        if not self._txn_open:
-            self._redo(reason)
-            return
-        if self._pending is None:
-            self._abort_reason = reason
-            self._start_pending("abort")
-        self._drive(self._clock())
-
-    def _redo(self, reason: str) -> None:
-        self._txn_open = False
-        self._txn_offsets = {}
-        self._failed_delivery = None
-        self._txn_records = 0
-        self._txn_priced = 0
-        hold = self._backoff.next()
-        self._hold_until = self._clock() + hold
-        redo = self._window.aborted(self._hold_until)
-        self._metrics.transactions.labels(outcome="aborted").inc()
-        log.warn("txn.aborted", reason, redo=redo, retry_in=hold)
-
-    # -- rebalancing (called from inside consume()) ---------------------------------------------------------
-
-    def _on_assign(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
-        tps = [(p.topic, p.partition) for p in partitions]
-        self._window.assign(tps)
-        if self._paused and partitions:
-            consumer.pause(partitions)
-        log.info("partitions.assigned", f"{len(tps)} partitions assigned", partitions=_tps_text(tps))
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
-        # Still the owner here: commit what finished (for every owned partition), then forget the revoked
-        # ones so no later transaction carries their offsets. Their waiting records go to the new owner.
-        tps = [(p.topic, p.partition) for p in partitions]
-        if not self._closing:  # when closing, shutdown() has just committed
-            if self._pending is not None:
-                self._drive(self._deadline())  # finish the call under way first, within its budget
-            self._commit()  # bounded; on failure the transaction is aborted (or the abort owed)
-        dropped = self._window.drop(tps)
-        self._forget_lag(tps)
-        log.info(
-            "partitions.revoked", f"{len(tps)} partitions revoked", partitions=_tps_text(tps), dropped=dropped
-        )
-
-    def _on_lost(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
-        # Lost (session timed out): another member may own them already, so their offsets must not be
-        # committed. Abort the open transaction; work of partitions still owned is put back as due.
-        tps = [(p.topic, p.partition) for p in partitions]
-        dropped = self._window.drop(tps)
-        if self._txn_open and self._pending is None:
-            self._abort("partitions lost")  # one short try here, resumed in later turns
-        self._forget_lag(tps)
-        log.warn("partitions.lost", f"{len(tps)} partitions lost", partitions=_tps_text(tps), dropped=dropped)
-
-    def _set_paused(self, paused: bool) -> None:
-        if paused == self._paused:
-            return
-        assignment = self._consumer.assignment()
-        if paused:
-            self._consumer.pause(assignment)
-        else:
-            self._consumer.resume(assignment)
-        self._paused = paused
-        self._metrics.paused.set(1 if paused else 0)
-        log.debug(
-            "fetch.paused" if paused else "fetch.resumed", "window full" if paused else "window has room"
-        )
-
-    # -- metrics ---------------------------------------------------------------------------------------------
-
-    def _report_lag(self) -> None:
-        self._last_lag = self._clock()
-        for tp in self._window.owned():
-            topic, partition = tp
-            try:
-                _, high = self._consumer.get_watermark_offsets(
-                    KafkaTopicPartition(topic, partition), cached=True
-                )
-            except KafkaException:
-                continue
-            floor = self._window.committed_offset(tp)
-            if high is None or high < 0 or floor is None:
-                continue
-            self._metrics.lag.labels(topic=topic, partition=str(partition)).set(max(0, high - floor))
-
-    def _forget_lag(self, tps: list[TopicPartition]) -> None:
-        for topic, partition in tps:
-            with contextlib.suppress(KeyError):
-                self._metrics.lag.remove(topic, str(partition))
 
 
 def _as_bytes(value: str | bytes | None) -> bytes | None:
@@ -691,27 +246,3 @@ def _header_bytes(headers: Sequence[Sequence[str | bytes | None]]) -> Headers:
             )
         )
     return out
-
-
-def _reason_kind(reason: str) -> str:
-    for kind in (
-        "magic byte",
-        "unknown schema id",
-        "violated",
-        "contract",
-        "not JSON",
-        "UTF-8",
-        "header",
-        "tombstone",
-    ):
-        if kind in reason:
-            return kind.replace(" ", "_")
-    return "other"
-
-
-def _tps_text(tps: list[TopicPartition]) -> str:
-    return ",".join(f"{t}[{p}]" for t, p in sorted(tps))
-
-
-def _offsets_text(offsets: dict[TopicPartition, int]) -> str:
-    return ",".join(f"{t}[{p}]@{o}" for (t, p), o in sorted(offsets.items()))

@@ -138,6 +138,10 @@ class Window(Generic[T]):
                 out[tp] = offset
         return out
 
+    def partitions_in_transaction(self) -> set[TopicPartition]:
+        """Partitions with records produced in the open transaction (finished since the last commit)."""
+        return {scheduled.tp for scheduled in self._finished_in_txn}
+
     def committed(self, offsets: dict[TopicPartition, int]) -> None:
         """The transaction carrying `offsets` committed: they are the new floor, its work is final."""
         for tp, offset in offsets.items():

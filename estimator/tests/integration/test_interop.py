@@ -8,13 +8,12 @@ vehicles-ads reads it), both bound to this run's registered subjects.
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import subprocess
 from pathlib import Path
 
+from estimator.processed import processed_event
 from estimator.serde import Contract, Decoder, encode
-from estimator.service import processed_event
 from tests.integration.harness import RunTopics
 from tests.support import CREATED_FILE, PROCESSED_FILE, REPO_ROOT, created_event
 
@@ -26,7 +25,7 @@ def test_typescript_and_python_serdes_read_each_other(stack: dict[str, str], top
     assert bun is not None, "bun is not on PATH"
     created_contract, processed_contract = Contract.load(CREATED_FILE), Contract.load(PROCESSED_FILE)
     created = created_event(4, odometerUnit="mi")
-    processed = processed_event(created, random.Random(1))
+    processed = processed_event(created, 5.0)
     request = {
         "registryUrl": stack["SCHEMA_REGISTRY_URL"],
         "createdSubject": f"{topics.input}-value",

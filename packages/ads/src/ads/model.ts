@@ -25,6 +25,12 @@ export interface AdDocument {
   /** The event this document holds, for tracing an ad back to its message. */
   eventId: string
   /**
+   * The created event that event answers (lower case). A processed event with the same causation is
+   * a replay or a second answer to the same fact: a no-op, even when its version is newer. Absent on
+   * ads written before the field existed (then only the version decides).
+   */
+  causationId?: string
+  /**
    * When this service wrote the version the document holds (its own clock): with the event's times,
    * how long the pipeline took to make the ad visible, readable afterwards without watching for it.
    * Set when the write is sent (its acknowledgement follows within the write's duration); absent on ads

@@ -49,6 +49,22 @@ describe('upsert', () => {
     expect(rewritten, 'projectedAt after a newer version').toBeGreaterThan(written as number)
   }, 120_000)
 
+  test('a second answer to the created event the ad holds (same causationId, newer version) changes nothing', async () => {
+    const vehicleId = crypto.randomUUID()
+    const causationId = crypto.randomUUID()
+    const first = processedEvent({ vehicleId, causationId, occurredAt: at(10), amount: 11_111 })
+    const second = processedEvent({ vehicleId, causationId, occurredAt: at(40), amount: 22_222 })
+    expect(await repo.upsert(first)).toBe('applied')
+    expect(await repo.upsert(second)).toBe('stale')
+    expect(await repo.upsertMany([second])).toEqual(['stale'])
+    const doc = await raw().findOne({ _id: vehicleId })
+    expect({ amount: doc?.price.amount, eventId: doc?.eventId, causationId: doc?.causationId }).toEqual({
+      amount: 11_111,
+      eventId: first.eventId,
+      causationId,
+    })
+  }, 120_000)
+
   test('an older version after a newer one leaves the newer in place', async () => {
     const vehicleId = crypto.randomUUID()
     const newer = processedEvent({ vehicleId, occurredAt: at(60), amount: 20_000 })

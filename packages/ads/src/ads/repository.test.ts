@@ -72,6 +72,21 @@ describe('write paths', () => {
     expect(calls).toEqual(['insertOne', 'findOne', 'updateOne'])
   })
 
+  test('the ad already answers this created event (same causationId) → stale even at a newer version', async () => {
+    const again = processedEvent({ occurredAt: at(30), causationId: event.causationId.toUpperCase() })
+    const { repo, calls } = scripted([
+      { insertOne: 'duplicate' },
+      { findOne: { version: mine, causationId: event.causationId.toLowerCase() } },
+    ])
+    expect(await repo.upsert(again)).toBe('stale')
+    expect(calls).toEqual(['insertOne', 'findOne'])
+  })
+
+  test('a stored ad without causationId (written before the field) is decided by version alone', async () => {
+    const { repo } = scripted([{ insertOne: 'duplicate' }, { findOne: { version: older } }, { updateOne: 1 }])
+    expect(await repo.upsert(event)).toBe('applied')
+  })
+
   test('the ad changes between read and guarded update → start again, then decide', async () => {
     const { repo, calls } = scripted([
       { insertOne: 'duplicate' },
@@ -147,6 +162,23 @@ describe('batch writes (one unordered bulk insert)', () => {
     )
     expect(await repo.upsertMany(events)).toEqual(['applied', 'stale'])
     expect(applied).toEqual([events[0]?.vehicle.id ?? 'first'])
+  })
+
+  test('two answers to one created event in a batch: the first is written, the second is stale', async () => {
+    const vehicleId = crypto.randomUUID()
+    const causationId = crypto.randomUUID()
+    const first = processedEvent({ vehicleId, causationId, occurredAt: at(10), amount: 1 })
+    const second = processedEvent({ vehicleId, causationId, occurredAt: at(20), amount: 2 })
+    const written: number[] = []
+    const collection = {
+      bulkWrite: async (operations: { insertOne: { document: AdDocument } }[]) => {
+        written.push(...operations.map((o) => o.insertOne.document.price.amount))
+        return result(operations.length)
+      },
+    }
+    const repo = new AdsRepository({} as Db, { collection: collection as unknown as Collection<AdDocument> })
+    expect(await repo.upsertMany([first, second])).toEqual(['applied', 'stale'])
+    expect(written).toEqual([1])
   })
 
   test('a bulk error without write errors (connection pool cleared: FerretDB stopping) is not success', async () => {

@@ -2,8 +2,9 @@
  * The ads read model in the MongoDB-wire server (FerretDB here), through the official driver.
  *
  * Writes are idempotent, versioned upserts keyed by vehicle id: a redelivered or older processed event
- * matches nothing and changes nothing. No multi-document transactions (the server has none) and no
- * change streams. A batch of events is one unordered `bulkWrite` of inserts; only the vehicles that
+ * matches nothing and changes nothing, and so does a second answer to the created event the ad already
+ * holds (same `causationId`), whatever its version says. No multi-document transactions (the server has
+ * none) and no change streams. A batch of events is one unordered `bulkWrite` of inserts; only the vehicles that
  * already have an ad pay a version comparison each.
  */
 import {
@@ -94,6 +95,7 @@ export function adDocument(event: ProcessedVehicle): AdDocument {
     updatedAt: new Date(event.occurredAt),
     version: versionKey(event.occurredAt, event.eventId),
     eventId: event.eventId,
+    causationId: event.causationId.toLowerCase(),
     projectedAt: new Date(),
   }
 }
@@ -194,6 +196,8 @@ export class AdsRepository {
         return
       }
       const kept = newest.get(doc._id)
+      // A second answer to the same created event changes nothing: the first one of the batch stays.
+      if (kept !== undefined && kept.doc.causationId === doc.causationId) return
       if (kept === undefined || doc.version > kept.doc.version) newest.set(doc._id, { index, doc })
     })
     const entries = [...newest.values()]
@@ -247,8 +251,9 @@ export class AdsRepository {
   /**
    * Insert first, then compare:
    * - `insertOne` succeeds → there was no ad for this vehicle: applied (the common case, one round trip);
-   * - duplicate key → an ad exists: read its version by `_id`; this version or a newer one → `stale`,
-   *   nothing written; an older one → `updateOne` with the version guard in the filter; nothing modified
+   * - duplicate key → an ad exists: read its version and causation by `_id`; the ad already answers this
+   *   created event (same `causationId`: a replay, or an estimator that priced it again) or holds this
+   *   version or a newer one → `stale`, nothing written; an older one → `updateOne` with the version guard in the filter; nothing modified
    *   means it changed in between → start again.
    * Why not the one-statement guarded upsert (`upsertModel`): FerretDB v1.24 with the SQLite backend (the
    * local stack) pushes a filter down only when it is exactly `{_id}`, so `{_id, $or: …}` decodes every
@@ -269,9 +274,10 @@ export class AdsRepository {
           if (!isDuplicateKey(error)) throw error
         }
       }
-      const current = await this.ads.findOne({ _id }, { projection: { version: 1 } })
+      const current = await this.ads.findOne({ _id }, { projection: { version: 1, causationId: 1 } })
       // Gone in between (ads are never deleted here, but a hand clean-up could): insert again.
       if (current === null) continue
+      if (current.causationId === doc.causationId) return 'stale'
       if (current.version !== undefined && current.version >= doc.version) return 'stale'
       const result = await this.ads.updateOne(olderThan(_id, doc.version), { $set: fields })
       if (result.modifiedCount > 0) {

@@ -4,6 +4,7 @@ import type { ProcessedVehicle } from '../ads/model'
 export interface EventOverrides {
   vehicleId?: string
   eventId?: string
+  causationId?: string
   occurredAt?: string
   manufacturer?: string
   model?: string
@@ -17,7 +18,7 @@ export function processedEvent(overrides: EventOverrides = {}): ProcessedVehicle
   return {
     eventId: overrides.eventId ?? crypto.randomUUID(),
     occurredAt,
-    causationId: crypto.randomUUID(),
+    causationId: overrides.causationId ?? crypto.randomUUID(),
     vehicle: {
       id: vehicleId,
       vin: randomVin(),

@@ -1,0 +1,163 @@
+/**
+ * What both phases of the pipeline benchmark share: vehicles to POST (each with its send time as the
+ * client saw it), percentiles, the warm-up, and a read_committed watcher of the processed topic.
+ *
+ * One clock: every time here is the wall clock of this one machine (Date.now() in this process, the ads
+ * service's `new Date()` for projectedAt, the estimator's producer for the record timestamp, PostgreSQL's
+ * now() for sent_at), so no two processes can disagree by more than the kernel's clock reads.
+ */
+import { TOPICS } from '../../packages/contracts/src/index'
+import { Kafka, logLevel, stackEnv } from '../../packages/testing/src/index'
+import type { System } from '../../tests/support/system'
+import { fixed } from '../lib/report'
+import { DELAY } from './options'
+
+export const say = (line: string) => console.log(`[pipeline] ${line}`)
+export const SERVICES = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2'] as const
+
+const VIN_ALPHABET = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789'
+export const runPrefix = Array.from({ length: 4 }, () => VIN_ALPHABET[Math.floor(Math.random() * 33)]).join(
+  '',
+)
+let vins = 0
+/** A VIN unique to this run: random 4-character run prefix + a counter, in the VIN alphabet. */
+function nextVin(): string {
+  let n = vins++
+  let out = ''
+  for (let i = 0; i < 13; i++) {
+    out = VIN_ALPHABET[n % 33] + out
+    n = Math.floor(n / 33)
+  }
+  return `${runPrefix}${out}`
+}
+
+export interface Posted {
+  id?: string
+  status: number
+  /** Wall clock (ms) just before the request was handed to fetch: the send time as the client saw it. */
+  sentAt: number
+  ms: number
+}
+
+export async function post(stockUrl: string): Promise<Posted> {
+  const sentAt = Date.now()
+  const started = performance.now()
+  try {
+    const response = await fetch(`${stockUrl}/stock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        vin: nextVin(),
+        manufacturer: 'Volkswagen',
+        model: 'Golf',
+        year: 2019,
+        odometer: 42_000,
+        odometerUnit: 'km',
+      }),
+    })
+    const body = (await response.json()) as { id?: string }
+    return {
+      ...(response.status === 201 && typeof body.id === 'string' ? { id: body.id } : {}),
+      status: response.status,
+      sentAt,
+      ms: performance.now() - started,
+    }
+  } catch {
+    return { status: 0, sentAt, ms: performance.now() - started }
+  }
+}
+
+export const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN)
+
+export function statusCounts(list: Posted[]): string {
+  const counts = new Map<number, number>()
+  for (const p of list) counts.set(p.status, (counts.get(p.status) ?? 0) + 1)
+  return [...counts].map(([status, n]) => `${status === 0 ? 'network error' : status}: ${n}`).join(', ')
+}
+
+export const pidsOf = (system: System) => () =>
+  Object.fromEntries(SERVICES.map((name) => [name, system.pid(name)])) as Record<string, number | undefined>
+
+/** POSTs `count` vehicles and waits until all their ads exist: the pipeline is flowing end to end. */
+export async function warmUp(system: System, ads: AdsCollection, count: number): Promise<number> {
+  if (count === 0) return 0
+  const started = performance.now()
+  const posted = await Promise.all(Array.from({ length: count }, () => post(system.stockUrl)))
+  const ids = posted.flatMap((p) => (p.id === undefined ? [] : [p.id]))
+  if (ids.length !== count)
+    throw new Error(`warm-up: only ${ids.length} of ${count} POSTs created (${statusCounts(posted)})`)
+  const deadline = started + 600_000 + DELAY * 1_000
+  for (;;) {
+    const seen = await ads.countDocuments({ _id: { $in: ids } })
+    if (seen === ids.length) break
+    if (performance.now() > deadline)
+      throw new Error(
+        `warm-up: ${seen} of ${ids.length} ads after ${fixed((performance.now() - started) / 1000)} s`,
+      )
+    await Bun.sleep(100)
+  }
+  const seconds = (performance.now() - started) / 1000
+  say(`warm-up: ${count} vehicles through the pipeline in ${fixed(seconds, 1)} s`)
+  return seconds
+}
+
+/**
+ * A read_committed consumer of the processed topic in a group of its own, started at the end: for each
+ * vehicle, when the estimator produced its processed record (the record's CreateTime, stamped by the
+ * estimator's producer) and when it became readable here (the estimator's transaction committed). The
+ * event's own estimatedAt cannot say when it was produced: it is derived from the created event so that
+ * a re-run writes the same bytes.
+ */
+// kafkajs can reject a promise of its own group protocol (NOT_COORDINATOR while a coordinator moves) that
+// nobody awaits; the watcher retries by itself, so such a rejection is noted, not fatal to the benchmark.
+export const watcherErrors: string[] = []
+process.on('unhandledRejection', (reason) => {
+  const text = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)
+  if (!text.startsWith('KafkaJS')) throw reason
+  watcherErrors.push(text)
+  say(`watcher: ${text} (kafkajs retries)`)
+})
+
+export interface Watched {
+  producedAt: number
+  readableAt: number
+}
+
+export async function watchProcessed(seen: Map<string, Watched>) {
+  const stack = stackEnv()
+  const groupId = `bench-pipeline-watch-${runPrefix}-${crypto.randomUUID().slice(0, 8)}`
+  const kafka = new Kafka({
+    clientId: groupId,
+    brokers: stack.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  })
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 })
+  await consumer.connect()
+  await consumer.subscribe({ topic: TOPICS.vehicleProcessed, fromBeginning: false })
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const key = message.key?.toString()
+      if (key !== undefined && !seen.has(key))
+        seen.set(key, { producedAt: Number(message.timestamp), readableAt: Date.now() })
+    },
+  })
+  await joined
+  // The new group's starting offsets (latest) are fixed once it has fetched; give it that moment.
+  await Bun.sleep(1_000)
+  return async () => {
+    await consumer.disconnect()
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.deleteGroups([groupId]).catch(() => undefined)
+    await admin.disconnect()
+  }
+}
+
+/** What the warm-up needs of the ads collection. */
+export interface AdsCollection {
+  countDocuments(filter: { _id: { $in: string[] } }): Promise<number>
+}

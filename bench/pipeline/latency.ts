@@ -1,0 +1,289 @@
+/**
+ * The latency phase (estimator delay 0): vehicles POSTed at a steady rate, open loop (each at its planned
+ * time, whatever the previous one does). Each counted sample is one vehicle: its ad's `projectedAt` (the
+ * ads service's clock when it wrote the ad) minus the POST's send time as this client saw it (same host,
+ * same clock). Percentiles and the distribution table are computed from the same samples; what was not
+ * counted is listed with the reason. With `--sweep` the phase runs at each rate in turn on one system.
+ */
+import { COLLECTION } from '../../packages/ads/src/ads/repository'
+import { MongoClient, postgres } from '../../packages/testing/src/index'
+import { type System, startSystem } from '../../tests/support/system'
+import type { RssStats } from '../lib/machine'
+import { sampleRss } from '../lib/machine'
+import { fixed, type Report, table } from '../lib/report'
+import {
+  type Posted,
+  percentile,
+  pidsOf,
+  post,
+  say,
+  statusCounts,
+  type Watched,
+  warmUp,
+  watchProcessed,
+} from './common'
+import { LATENCY_COUNT, POLL_MS, PROFILE, RATE, SWEEP, SWEEP_SECONDS, WARMUP } from './options'
+import { profiled, profiledEstimator } from './profile'
+
+// "readable" is when this process's read_committed watcher received the record: a bench process short of
+// CPU receives it late, which shows as a negative last stage (the ads service had it first).
+const STAGES = [
+  'POST sent → outbox row marked sent (relay; after Kafka acknowledged it)',
+  'marked sent → processed record produced (estimator; may precede the mark)',
+  'produced → readable (estimator transaction committed; seen by the bench watcher)',
+  'readable → ad written (ads consume and write)',
+] as const
+
+export interface RateResult {
+  rate: number
+  sent: number
+  created: number
+  sendSeconds: number
+  /** POST send → ad projectedAt (ms), sorted: one per counted vehicle. */
+  samples: number[]
+  statuses: string
+  /** Created vehicles whose ad did not exist 120 s after the last POST. */
+  noAd: string[]
+  /** Ads without projectedAt (written by an older ads service). */
+  noProjectedAt: number
+  stages: Record<(typeof STAGES)[number], number[]>
+  postMs: number[]
+  /** Estimator transactions committed and records priced during the run (both instances). */
+  commits: number
+  priced: number
+  foreign: number
+}
+
+async function estimatorCounters(system: System): Promise<{ commits: number; priced: number }> {
+  let commits = 0
+  let priced = 0
+  for (const url of system.estimatorUrls) {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
+    commits += Number(
+      /^estimator_transactions_total\{outcome="committed"\} ([0-9.e+]+)$/m.exec(text)?.[1] ?? 0,
+    )
+    priced += Number(/^estimator_processed_total ([0-9.e+]+)$/m.exec(text)?.[1] ?? 0)
+  }
+  return { commits, priced }
+}
+
+async function outboxSentAt(system: System, ids: string[]): Promise<Map<string, number>> {
+  const sent = new Map<string, number>()
+  const sql = postgres(system.stockDatabaseUrl, { max: 1, onnotice: () => {} })
+  try {
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const rows = await sql<{ id: string; sent: number }[]>`
+        select aggregate_id::text as id, (extract(epoch from sent_at) * 1000)::float8 as sent
+        from outbox where aggregate_id = any(${ids.slice(i, i + 1_000)}::uuid[]) and sent_at is not null`
+      for (const row of rows) sent.set(row.id, row.sent)
+    }
+  } finally {
+    await sql.end()
+  }
+  return sent
+}
+
+async function runRate(system: System, mongo: MongoClient, rate: number, count: number): Promise<RateResult> {
+  const ads = mongo.db(system.adsDatabase).collection<{ _id: string; projectedAt?: Date }>(COLLECTION)
+  const baseline = await ads.countDocuments({})
+  const watched = new Map<string, Watched>()
+  const stopWatching = await watchProcessed(watched)
+  const before = await estimatorCounters(system)
+  say(`latency: ${count} vehicles at ${rate}/s; ads counted every ${POLL_MS} ms until all exist`)
+  const results: Posted[] = []
+  const started = performance.now()
+  const inFlight: Promise<void>[] = []
+  for (let i = 0; i < count; i++) {
+    const wait = started + (i * 1000) / rate - performance.now()
+    if (wait > 1) await Bun.sleep(wait)
+    inFlight.push(post(system.stockUrl).then((result) => void results.push(result)))
+  }
+  await Promise.all(inFlight)
+  const sendSeconds = (performance.now() - started) / 1000
+  const created = new Map(results.flatMap((r) => (r.id === undefined ? [] : [[r.id, r.sentAt] as const])))
+  // Only counted while it runs: a lookup per vehicle costs FerretDB (SQLite backend) a scan each, which
+  // slowed the very writes it timed. Each ad's time comes afterwards from the ad itself.
+  const deadline = performance.now() + 120_000
+  while (performance.now() < deadline && (await ads.countDocuments({})) - baseline < created.size)
+    await Bun.sleep(POLL_MS)
+  await stopWatching()
+  const after = await estimatorCounters(system)
+  const projected = new Map<string, number | undefined>()
+  for await (const ad of ads.find({}, { projection: { _id: 1, projectedAt: 1 } }))
+    if (created.has(ad._id)) projected.set(ad._id, ad.projectedAt?.getTime())
+  const sent = await outboxSentAt(system, [...created.keys()])
+  const samples: number[] = []
+  const stages = Object.fromEntries(STAGES.map((s) => [s, [] as number[]])) as RateResult['stages']
+  const noAd: string[] = []
+  let noProjectedAt = 0
+  for (const [id, sentAt] of created) {
+    if (!projected.has(id)) {
+      noAd.push(id)
+      continue
+    }
+    const at = projected.get(id)
+    if (at === undefined) {
+      noProjectedAt++
+      continue
+    }
+    samples.push(at - sentAt)
+    const marked = sent.get(id)
+    const seen = watched.get(id)
+    if (marked === undefined || seen === undefined) continue
+    stages[STAGES[0]].push(marked - sentAt)
+    stages[STAGES[1]].push(seen.producedAt - marked)
+    stages[STAGES[2]].push(seen.readableAt - seen.producedAt)
+    stages[STAGES[3]].push(at - seen.readableAt)
+  }
+  for (const list of Object.values(stages)) list.sort((a, b) => a - b)
+  return {
+    rate,
+    sent: count,
+    created: created.size,
+    sendSeconds,
+    samples: samples.sort((a, b) => a - b),
+    statuses: statusCounts(results),
+    noAd,
+    noProjectedAt,
+    stages,
+    postMs: results.map((r) => r.ms).sort((a, b) => a - b),
+    commits: after.commits - before.commits,
+    priced: after.priced - before.priced,
+    foreign: (await ads.countDocuments({})) - baseline - projected.size,
+  }
+}
+
+export interface LatencyPhase {
+  runs: RateResult[]
+  warmSeconds: number
+  rss: Record<string, RssStats>
+}
+
+export async function latency(): Promise<LatencyPhase> {
+  const system = await startSystem({
+    ...profiled('latency'),
+    purpose: 'bench pipeline latency',
+    estimateDelaySeconds: 0,
+    say,
+    lockWaitMs: 20 * 60_000,
+  })
+  const mongo = new MongoClient(system.mongoUrl, { serverSelectionTimeoutMS: 5_000 })
+  let stopProfiledEstimator: (() => Promise<void>) | undefined
+  try {
+    if (PROFILE) stopProfiledEstimator = await profiledEstimator(system, 'latency')
+    const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
+    const warmSeconds = await warmUp(system, ads, WARMUP)
+    const rss = sampleRss(pidsOf(system), 500)
+    const runs: RateResult[] = []
+    for (const rate of SWEEP ?? [RATE]) {
+      runs.push(
+        await runRate(system, mongo, rate, SWEEP === undefined ? LATENCY_COUNT : rate * SWEEP_SECONDS),
+      )
+      await Bun.sleep(2_000)
+    }
+    await stopProfiledEstimator?.()
+    stopProfiledEstimator = undefined
+    return { runs, warmSeconds, rss: rss.stop() }
+  } finally {
+    await stopProfiledEstimator?.()
+    await mongo.close()
+    await system.stop()
+  }
+}
+
+const BOUNDS_MS = [25, 50, 100, 250, 500, 1_000, 2_500]
+const ms = (list: number[], q: number) => fixed(percentile(list, q), 1)
+
+/** Appends one rate's sections to the report; returns its p99 (ms). */
+export function reportRate(report: Report, r: RateResult, problems: string[]): number {
+  const s = r.samples
+  const counted =
+    `${s.length} ads counted of ${r.sent} POSTs: left out ${r.sent - r.created} not created (statuses ${r.statuses}), ` +
+    `${r.noAd.length} whose ad did not exist 120 s after the last POST` +
+    `${r.noAd.length > 0 ? ` (e.g. ${r.noAd.slice(0, 3).join(', ')})` : ''}, ${r.noProjectedAt} without projectedAt`
+  report.section(
+    `Delay 0, ${r.rate}/s (open loop; achieved ${fixed(r.sent / r.sendSeconds)}/s): POST sent → ad written (projectedAt)`,
+    `${table(
+      ['measure', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      [
+        [
+          'POST sent → ad written',
+          s.length,
+          ms(s, 50),
+          ms(s, 90),
+          ms(s, 99),
+          fixed(s.at(-1) ?? Number.NaN, 1),
+        ],
+        [
+          'POST response alone',
+          r.postMs.length,
+          ms(r.postMs, 50),
+          ms(r.postMs, 90),
+          ms(r.postMs, 99),
+          fixed(r.postMs.at(-1) ?? Number.NaN, 1),
+        ],
+      ],
+    )}\n\n${counted}.\n\nThe same samples by bound:\n\n${table(
+      ['written within', 'ads', 'share (cumulative)'],
+      [
+        ...BOUNDS_MS.map((bound) => {
+          const n = s.filter((v) => v <= bound).length
+          return [`${bound} ms`, n, `${fixed((100 * n) / Math.max(1, s.length), 1)} %`]
+        }),
+        ['any time', s.length, '100.0 %'],
+      ],
+    )}`,
+  )
+  report.section(
+    `${r.rate}/s: where the time goes, per vehicle (ms; every stamp from this machine's clock)`,
+    table(
+      ['stage', 'vehicles', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      Object.entries(r.stages).map(([stage, list]) => [
+        stage,
+        list.length,
+        ms(list, 50),
+        ms(list, 90),
+        ms(list, 99),
+        fixed(list.at(-1) ?? Number.NaN, 1),
+      ]),
+    ) +
+      `\n\nEstimators (both): ${r.commits} transactions committed, ${fixed(r.commits / r.sendSeconds, 1)} per second of ` +
+      `sending, ${fixed(r.priced / Math.max(1, r.commits), 1)} records per transaction on average.`,
+  )
+  if (r.foreign > 0)
+    problems.push(`${r.rate}/s: ${r.foreign} ads of other runs' events were written meanwhile`)
+  if (r.created !== r.sent)
+    problems.push(`${r.rate}/s: ${r.sent - r.created} POSTs were not created (${r.statuses})`)
+  if (r.noAd.length > 0) problems.push(`${r.rate}/s: ${r.noAd.length} ads never appeared`)
+  return percentile(s, 99)
+}
+
+/** One row per rate: the sweep at a glance. */
+export function sweepTable(runs: RateResult[]): string {
+  return table(
+    [
+      'rate /s',
+      'achieved /s',
+      'ads counted',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'max ms',
+      ...STAGES.map((s) => `${s.split(' (')[0]} p50 / p99`),
+      'commits /s',
+      'records / txn',
+    ],
+    runs.map((r) => [
+      r.rate,
+      fixed(r.sent / r.sendSeconds),
+      `${r.samples.length} of ${r.sent}`,
+      ms(r.samples, 50),
+      ms(r.samples, 90),
+      ms(r.samples, 99),
+      fixed(r.samples.at(-1) ?? Number.NaN, 1),
+      ...STAGES.map((stage) => `${ms(r.stages[stage], 50)} / ${ms(r.stages[stage], 99)}`),
+      fixed(r.commits / r.sendSeconds, 1),
+      fixed(r.priced / Math.max(1, r.commits), 1),
+    ]),
+  )
+}

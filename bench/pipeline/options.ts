@@ -1,0 +1,33 @@
+/** The pipeline benchmark's command-line options (see run.ts for what each phase does). */
+import { flagArg, intArg, stringArg } from '../lib/args'
+
+export const LATENCY_COUNT = intArg('latency-count', 10_000, 10, 1_000_000)
+export const RATE = intArg('rate', 50, 1, 10_000)
+export const POLL_MS = intArg('poll-ms', 10, 1, 1_000)
+export const BURST_COUNT = intArg('burst-count', 10_000, 10, 1_000_000)
+export const DELAY = intArg('delay', 30, 0, 600)
+export const CONCURRENCY = intArg('concurrency', 64, 1, 1_024)
+export const WARMUP = intArg('warmup', 20, 0, 10_000)
+/** Seconds of POSTs at each rate of a sweep. */
+export const SWEEP_SECONDS = intArg('sweep-seconds', 20, 2, 3_600)
+/** Runs the Bun services under `--cpu-prof` (costs CPU: the figures of such a run are not the headline ones). */
+export const PROFILE = flagArg('profile')
+
+/** `--sweep 50,200,500,1000`: the latency phase at each rate in turn (one system, one warm-up). */
+export const SWEEP: number[] | undefined = (() => {
+  const raw = stringArg('sweep')
+  if (raw === undefined) return undefined
+  const rates = raw.split(',').map(Number)
+  if (rates.length === 0 || rates.some((r) => !Number.isInteger(r) || r < 1 || r > 10_000)) {
+    console.error(`--sweep: ${raw} is not a comma-separated list of rates in 1..10000`)
+    process.exit(2)
+  }
+  return rates
+})()
+
+export const PHASES = ['latency', 'burst'] as const
+export const only = (stringArg('only') ?? PHASES.join(',')).split(',')
+if (only.some((p) => !(PHASES as readonly string[]).includes(p))) {
+  console.error(`--only: choose from ${PHASES.join(', ')}`)
+  process.exit(2)
+}

@@ -1,0 +1,132 @@
+"""What every part of the estimator's loop shares: its clients, its window, the open transaction's state,
+and whether Kafka answers. The loop is one object (one thread drives both Kafka clients), written in
+parts by role: `txn_driver.py` (begin, commit, abort, resuming a call that timed out), `producing.py`
+(the records), `rebalance.py` (partitions coming and going) and `service.py` (the loop itself).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from confluent_kafka import Consumer, Producer
+
+from .config import Settings
+from .health import Health, Metrics
+from .log import log
+from .serde import Contract, Decoder
+from .txn import Backoff
+from .window import TopicPartition, Window
+
+# How long a commit (send_offsets + commit) may be retried before the transaction is aborted instead: well
+# under transaction.timeout.ms, after which the broker would abort it anyway.
+_TXN_BUDGET = 15.0
+
+Pending = Literal["send_offsets", "commit", "abort"]
+Headers = list[tuple[str, str | bytes | None]]
+
+
+class FatalKafkaError(Exception):
+    """The producer is fenced or broken beyond repair: exit, a restart gets a fresh transactional epoch."""
+
+
+class ProduceFailed(Exception):
+    """A record could not be handed to the producer (not fatal): the transaction is aborted and redone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """One consumed record: its answer when it decoded, or why it is poison."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    answer: dict[str, Any] | None  # the processed event to produce, or None for poison
+    reason: str | None
+
+
+class LoopState:
+    def __init__(
+        self,
+        settings: Settings,
+        consumer: Consumer,
+        producer: Producer,
+        decoder: Decoder,
+        output_contract: Contract,
+        output_schema_id: int,
+        metrics: Metrics,
+        health: Health,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._s = settings
+        self._consumer = consumer
+        self._producer = producer
+        self._decoder = decoder
+        self._out_contract = output_contract
+        self._out_id = output_schema_id
+        self._metrics = metrics
+        self._health = health
+        self._clock = clock
+        self._window: Window[Work] = Window()
+        self._txn_open = False
+        self._txn_started = 0.0
+        self._txn_records = 0
+        self._txn_priced = 0
+        self._paused = False
+        self._fetching = True
+        self._resume_below = max(0, settings.max_in_flight - max(1, settings.max_in_flight // 10))
+        self._last_lag = 0.0
+        self._kafka_down: str | None = None
+        self._grace_end: float | None = None
+        self._closing = False
+        self._stop: threading.Event | None = None
+        self._txn_seq = 0  # which transaction a delivery report belongs to
+        self._failed_delivery: str | None = None
+        # The transactional call under way (resumed until it finishes), the offsets its transaction carries,
+        # and why an abort is under way.
+        self._pending: Pending | None = None
+        self._txn_offsets: dict[TopicPartition, int] = {}
+        self._abort_reason = ""
+        # Why the open transaction must never commit (a partition it carries was revoked or lost), if so.
+        self._doomed: str | None = None
+        self._pending_answered: float | None = None  # when Kafka first answered while a call was pending
+        self._last_retry_log = 0.0
+        self._kafka_seen = clock()  # the last time Kafka answered (a record, a commit, a probe)
+        self._hold_until = 0.0  # no record is released before this (back-off after an abort)
+        self._backoff = Backoff()
+        self._txn_budget = min(_TXN_BUDGET, settings.transaction_timeout_ms / 1000 / 4)
+
+    def _kafka_unavailable(self, why: str) -> None:
+        if self._kafka_down is None:
+            log.warn("kafka.unavailable", why)
+        self._kafka_down = why
+        if self._fetching:
+            self._health.ready = False
+            self._health.reason = f"kafka unavailable: {why}"
+
+    def _kafka_available(self) -> None:
+        self._kafka_seen = self._clock()
+        if self._pending is not None and self._pending_answered is None:
+            self._pending_answered = self._clock()
+        if self._kafka_down is None:
+            return
+        log.info("kafka.available", "Kafka answers again", was=self._kafka_down)
+        self._kafka_down = None
+        if self._fetching:
+            self._health.ready = True
+            self._health.reason = "consuming"
+
+    def _stopping(self) -> bool:
+        """A stop was asked outside the drain: retries end now, the drain has its own grace period."""
+        return self._grace_end is None and self._stop is not None and self._stop.is_set()
+
+    def _deadline(self) -> float:
+        """How long a commit may keep retrying: its budget, and no later than the end of the grace period."""
+        deadline = self._clock() + self._txn_budget
+        if self._grace_end is not None:
+            deadline = min(deadline, self._grace_end)
+        return deadline
