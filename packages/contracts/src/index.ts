@@ -19,10 +19,15 @@ export {
 } from './registry-client'
 export { Ad } from './schemas/ad'
 export {
+  BLANK_CHARACTERS,
+  codePointLength,
+  FORBIDDEN_CHARACTERS,
   NAME_MAX_LENGTH,
+  NAME_PATTERN,
   ODOMETER_MAX,
   ODOMETER_UNITS,
   type OdometerUnit,
+  trimName,
   VIN_INPUT_PATTERN,
   VIN_PATTERN,
   YEAR_MAX,
