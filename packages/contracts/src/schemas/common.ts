@@ -100,3 +100,28 @@ export const priceShape = () =>
     },
     { additionalProperties: false },
   )
+
+/**
+ * NAME_PATTERN as OpenAPI documents carry it. Generators and validators built on Rust's regex engine
+ * (schemathesis compiles patterns with jsonschema-rs) have no surrogates at all and reject a pattern that
+ * names them, dropping the whole rule. The documents therefore carry the rule without the surrogate range
+ * and say in words that unpaired surrogates are refused too; the JSON Schema files keep the full rule.
+ */
+export const NAME_PATTERN_OPENAPI = NAME_PATTERN.replaceAll('\\ud800-\\udfff', '')
+const SURROGATES_IN_WORDS = 'Unpaired UTF-16 surrogates are refused as well (400, rule `pattern`).'
+
+/** A deep copy of a JSON Schema for an OpenAPI document: name patterns as `NAME_PATTERN_OPENAPI`. */
+export function forOpenApi<T>(schema: T): T {
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk)
+    if (node === null || typeof node !== 'object') return node
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(node)) out[key] = walk(value)
+    if (out.pattern === NAME_PATTERN) {
+      out.pattern = NAME_PATTERN_OPENAPI
+      out.description = [out.description, SURROGATES_IN_WORDS].filter(Boolean).join('. ')
+    }
+    return out
+  }
+  return walk(JSON.parse(JSON.stringify(schema))) as T
+}
