@@ -20,6 +20,8 @@ export interface RouteDocs {
   tags?: string[]
   /** JSON request body. */
   body?: TSchema
+  /** An example of the body (what API fuzzers try in their examples phase, and readers copy). */
+  bodyExample?: Json
   /** Status → [schema or null for no body, description]. Error statuses default to ErrorBody. */
   responses: Record<number, [TSchema | null, string] | string>
   /** Extra parameters (query, header, path), in OpenAPI form. */
@@ -52,7 +54,9 @@ export function routeDocs(docs: RouteDocs) {
   if (docs.tags !== undefined) detail.tags = docs.tags
   if (docs.parameters !== undefined) detail.parameters = docs.parameters
   if (docs.body !== undefined) {
-    detail.requestBody = { required: true, content: { 'application/json': { schema: plain(docs.body) } } }
+    const media: Json = { schema: plain(docs.body) }
+    if (docs.bodyExample !== undefined) media.example = docs.bodyExample
+    detail.requestBody = { required: true, content: { 'application/json': media } }
   }
   return detail
 }

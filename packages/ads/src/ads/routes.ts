@@ -60,11 +60,27 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Examples for the document (readers copy them; API fuzzers try them first). */
+const QUERY_EXAMPLES: Record<string, unknown> = {
+  limit: 10,
+  sort: 'price',
+  manufacturer: 'Renault',
+  yearFrom: 2015,
+}
+
 /** OpenAPI parameters from the query schema the parser enforces (Elysia does not validate them itself). */
 const queryParameters = Object.entries(AdsQueryDoc.properties).map(([name, schema]) => {
   // A plain copy: TypeBox's symbol-keyed markers are no OpenAPI.
   const { description, ...rest } = JSON.parse(JSON.stringify(schema)) as { description?: string }
-  return { name, in: 'query' as const, required: false, description: description ?? name, schema: rest }
+  const parameter = {
+    name,
+    in: 'query' as const,
+    required: false,
+    description: description ?? name,
+    schema: rest,
+  }
+  const example = QUERY_EXAMPLES[name]
+  return example === undefined ? parameter : { ...parameter, example }
 })
 
 /** `reader` is the in-memory index (database fallback by id) or the repository itself. */

@@ -62,6 +62,14 @@ export function vehicleRoutes(service: VehicleService, now: Date = new Date()) {
           tags: ['stock'],
           operationId: 'createVehicle',
           body: documentedBody(now),
+          bodyExample: {
+            vin: '1HGCM82633A004352',
+            manufacturer: 'Honda',
+            model: 'Accord',
+            year: 2022,
+            odometer: 1000,
+            odometerUnit: 'km',
+          },
           links: { 201: LINKS.created },
           parameters: [
             {
