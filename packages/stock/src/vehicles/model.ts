@@ -1,6 +1,6 @@
 /**
  * vehicles-stock's HTTP models: the list query (parsed strictly, every bad parameter named), the page
- * shape and the opaque cursor. Body and vehicle shapes are the contracts' own.
+ * shape and the cursor (the last id of a page). Body and vehicle shapes are the contracts' own.
  */
 import { Type } from '@sinclair/typebox'
 import {
