@@ -46,16 +46,16 @@ describe('POST /stock body', () => {
     expect(parseCreateVehicle(valid)).toEqual(valid as CreateVehicleBody)
   })
 
-  test('a lower-case VIN is accepted and upper-cased; names are trimmed', () => {
+  test('a lower-case VIN is accepted and upper-cased; names are trimmed of blank characters', () => {
     const parsed = parseCreateVehicle({
       ...valid,
       vin: 'wvwzzz1jzxw000001',
-      manufacturer: '  VW ',
-      model: 'Golf\t',
+      manufacturer: '  VW\u00a0',
+      model: '\u200b\u3000Golf GTI\u2028\ufeff',
     })
     expect(parsed.vin).toBe('WVWZZZ1JZXW000001')
     expect(parsed.manufacturer).toBe('VW')
-    expect(parsed.model).toBe('Golf')
+    expect(parsed.model).toBe('Golf GTI')
     expect(normaliseVin('1hgcm82633a004352')).toBe('1HGCM82633A004352')
   })
 
@@ -120,6 +120,22 @@ describe('POST /stock body', () => {
   test('check() reports nothing for a valid value', () => {
     expect(check(CreateVehicleBody, valid)).toEqual([])
   })
+})
+
+test.each([
+  ['NEL, a space to Python and a letter to JavaScript', '\u0085'],
+  ['a lone surrogate', '\ud800'],
+  ['a trailing tab', 'Golf\t'],
+  ['a trailing newline', 'Golf\n'],
+])('a name with %s is refused as rule pattern of that field', (_what, text) => {
+  expect(violationsOf({ ...valid, model: text }).map((v) => [v.field, v.rule])).toEqual([
+    ['model', 'pattern'],
+  ])
+})
+
+test('names are counted in code points: 64 emoji fit, 65 do not', () => {
+  expect(parseCreateVehicle({ ...valid, model: '\u{1F697}'.repeat(64) }).model).toHaveLength(128)
+  expect(violationsOf({ ...valid, model: '\u{1F697}'.repeat(65) }).map((v) => v.rule)).toEqual(['maxLength'])
 })
 
 test('a name with a control character inside is refused by field and rule (PostgreSQL refuses NUL)', () => {

@@ -1,4 +1,4 @@
-import { YEAR_MAX } from './schemas/common'
+import { trimName, YEAR_MAX } from './schemas/common'
 import { CreateVehicleBody } from './schemas/vehicle'
 import { ContractViolation, check } from './validate'
 
@@ -9,20 +9,7 @@ export const normaliseVin = (vin: string): string => vin.toUpperCase()
 export const maxModelYear = (now: Date = new Date()): number => Math.min(now.getUTCFullYear() + 1, YEAR_MAX)
 
 /**
- * Names are free text, but not control characters: PostgreSQL refuses a NUL byte in text (22021), and
- * nothing else in a maker's or model's name needs them. Checked here, in the HTTP contract, so that the
- * event schemas already registered stay as they are.
- */
-const hasControlCharacter = (text: string): boolean => {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f) return true
-  }
-  return false
-}
-
-/**
- * Validates a `POST /stock` body and returns it normalised (VIN upper case, names trimmed).
+ * Validates a `POST /stock` body and returns it normalised (VIN upper case, names trimmed of blank characters).
  * The schema carries a fixed year bound; the moving one ("next year") is checked here and reported as
  * rule `maximum`, like any other schema rule. Throws `ContractViolation` listing every broken rule.
  */
@@ -35,22 +22,12 @@ export function parseCreateVehicle(value: unknown, now: Date = new Date()): Crea
       violations.push({ field: 'year', rule: 'maximum', message: `must be <= ${maxYear}` })
     }
   }
-  for (const field of ['manufacturer', 'model'] as const) {
-    const text = (value as Record<string, unknown> | null)?.[field]
-    if (
-      typeof text === 'string' &&
-      hasControlCharacter(text.trim()) &&
-      !violations.some((v) => v.field === field)
-    ) {
-      violations.push({ field, rule: 'pattern', message: 'must not contain control characters' })
-    }
-  }
   if (violations.length > 0) throw new ContractViolation(String(CreateVehicleBody.$id), violations)
   const body = value as CreateVehicleBody
   return {
     vin: normaliseVin(body.vin),
-    manufacturer: body.manufacturer.trim(),
-    model: body.model.trim(),
+    manufacturer: trimName(body.manufacturer),
+    model: trimName(body.model),
     year: body.year,
     odometer: body.odometer,
     odometerUnit: body.odometerUnit,

@@ -20,10 +20,17 @@ export {
 } from './registry-client'
 export { Ad } from './schemas/ad'
 export {
+  BLANK_CHARACTERS,
+  codePointLength,
+  FORBIDDEN_CHARACTERS,
+  forOpenApi,
   NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  NAME_PATTERN_OPENAPI,
   ODOMETER_MAX,
   ODOMETER_UNITS,
   type OdometerUnit,
+  trimName,
   VIN_INPUT_PATTERN,
   VIN_PATTERN,
   YEAR_MAX,

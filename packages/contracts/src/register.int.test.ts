@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { dropSubject, liveRegistry, runPrefix } from './int-helpers'
 import { toJsonSchemaText } from './json-schema'
+import { registerAll } from './register'
 import type { RegistryClient } from './registry-client'
+import { NAME_PATTERN } from './schemas/common'
 import { VehicleCreatedEvent } from './schemas/events'
+import { contentHash } from './superseded'
 
 /**
  * `bun run contracts:register` as a process, against the real registry, on a throwaway subject:
@@ -79,5 +82,38 @@ describe('contracts:register against the real registry', () => {
     const accepted = await register('additive', additive)
     expect(accepted.output).toContain('version 2, BACKWARD')
     expect(accepted.code).toBe(0)
+  })
+})
+
+describe('a superseded version (names checked with `\\S`) is replaced, nothing else is', () => {
+  const current = toJsonSchemaText(VehicleCreatedEvent)
+  // The version before explicit character classes: the same schema with `\S` as the name rule.
+  const ambiguous = current.replaceAll(JSON.stringify(NAME_PATTERN), JSON.stringify('\\S'))
+  const other = `${runPrefix('superseded')}-stock.vehicle-created-value`
+  afterAll(async () => {
+    if (client) await dropSubject(client, other)
+  })
+
+  test('the registry itself calls the new name rule incompatible with `\\S`', async () => {
+    expect(ambiguous).not.toBe(current)
+    await registerAll(client, [{ subject: other, schema: ambiguous }])
+    await expect(registerAll(client, [{ subject: other, schema: current }])).rejects.toMatchObject({
+      status: 409,
+    })
+  })
+
+  test('listed as superseded, it is replaced and the subject is BACKWARD again', async () => {
+    const listed = (subject: string, text: string) =>
+      subject === other && contentHash(text) === contentHash(ambiguous)
+    const [result] = await registerAll(client, [{ subject: other, schema: current }], listed)
+    expect(result).toMatchObject({ subject: other, created: true, replacedSuperseded: true, version: 2 })
+    expect(await client.compatibility(other)).toBe('BACKWARD')
+    // Once replaced, the latest version is no longer listed: another incompatible change is refused again.
+    const withDealer = JSON.parse(current) as Schema
+    withDealer.properties.dealer = { type: 'string' }
+    withDealer.required.push('dealer')
+    await expect(
+      registerAll(client, [{ subject: other, schema: JSON.stringify(withDealer) }], listed),
+    ).rejects.toMatchObject({ status: 409 })
   })
 })

@@ -2,6 +2,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { startFakeRegistry } from './fake-registry'
 import { eventRegistrations, registerAll } from './register'
 import { RegistryClient } from './registry-client'
+import { contentHash, isSuperseded } from './superseded'
 
 const fake = startFakeRegistry()
 afterAll(() => fake.stop())
@@ -21,4 +22,12 @@ test('registerAll is idempotent and pins every subject to BACKWARD', async () =>
   expect(order.indexOf('POST /subjects/stock.vehicle-created-value/versions')).toBeLessThan(
     order.indexOf('PUT /config/stock.vehicle-created-value'),
   )
+})
+
+test('no schema this package generates is listed as superseded (that would let any change through)', async () => {
+  for (const { subject, schema } of eventRegistrations()) expect(isSuperseded(subject, schema)).toBe(false)
+  // Content, not text: whitespace and key order do not change the hash.
+  const [first] = eventRegistrations()
+  const text = first?.schema ?? '{}'
+  expect(contentHash(JSON.stringify(JSON.parse(text)))).toBe(contentHash(text))
 })

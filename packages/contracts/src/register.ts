@@ -4,6 +4,7 @@ import { loadRegisterEnv } from './config'
 import { RegistryRefusedError, RegistryUnavailableError } from './errors'
 import { toJsonSchemaText } from './json-schema'
 import { type Compatibility, RegistryClient } from './registry-client'
+import { isSuperseded } from './superseded'
 
 /** One schema text to register under one subject. */
 export interface Registration {
@@ -17,6 +18,8 @@ export interface RegistrationResult {
   version: number
   /** false when the exact content was already registered (nothing changed). */
   created: boolean
+  /** true when it replaced a superseded version the registry calls incompatible (see superseded.ts). */
+  replacedSuperseded: boolean
 }
 
 export const COMPATIBILITY: Compatibility = 'BACKWARD'
@@ -34,13 +37,16 @@ export const COMPATIBILITY: Compatibility = 'BACKWARD'
 export async function registerAll(
   registry: RegistryClient,
   registrations: readonly Registration[],
+  /** Which registered texts may be replaced although incompatible (tests pass their own). */
+  replaceable: (subject: string, schemaText: string) => boolean = isSuperseded,
 ): Promise<RegistrationResult[]> {
   const results: RegistrationResult[] = []
   for (const { subject, schema } of registrations) {
     const existing = await registry.lookup(subject, schema)
     const subjectExists = existing !== null || (await registry.subjects()).includes(subject)
     if (subjectExists) await registry.setCompatibility(subject, COMPATIBILITY)
-    if (existing === null) await registry.register(subject, schema)
+    const replacedSuperseded =
+      existing === null && (await registerOrReplace(registry, subject, schema, replaceable))
     if (!subjectExists) await registry.setCompatibility(subject, COMPATIBILITY)
     const level = await registry.compatibility(subject)
     if (level !== COMPATIBILITY) {
@@ -50,9 +56,43 @@ export async function registerAll(
     }
     const found = existing ?? (await registry.lookup(subject, schema))
     if (found === null) throw new Error(`${subject}: registered, but the lookup by content does not find it`)
-    results.push({ subject, id: found.id, version: found.version, created: existing === null })
+    results.push({
+      subject,
+      id: found.id,
+      version: found.version,
+      created: existing === null,
+      replacedSuperseded,
+    })
   }
   return results
+}
+
+/**
+ * Registers under the subject's BACKWARD rule. Refused as incompatible while the latest version is one
+ * `superseded.ts` lists, it registers with the rule off for that one version and puts BACKWARD back.
+ * Returns whether that happened.
+ */
+async function registerOrReplace(
+  registry: RegistryClient,
+  subject: string,
+  schema: string,
+  replaceable: (subject: string, schemaText: string) => boolean,
+) {
+  try {
+    await registry.register(subject, schema)
+    return false
+  } catch (error) {
+    if (!(error instanceof RegistryRefusedError && error.status === 409)) throw error
+    const latest = await registry.latest(subject)
+    if (latest === null || !replaceable(subject, latest)) throw error
+  }
+  await registry.setCompatibility(subject, 'NONE')
+  try {
+    await registry.register(subject, schema)
+  } finally {
+    await registry.setCompatibility(subject, COMPATIBILITY)
+  }
+  return true
 }
 
 /** Every event subject with the text of its generated file (the same text the services look up). */
@@ -84,7 +124,11 @@ async function main(argv: string[]): Promise<number> {
   })
   try {
     for (const result of await registerAll(registry, registrations)) {
-      const what = result.created ? 'registered' : 'already registered'
+      const what = result.replacedSuperseded
+        ? 'registered, replacing a superseded version (see packages/contracts/src/superseded.ts)'
+        : result.created
+          ? 'registered'
+          : 'already registered'
       console.log(
         `${result.subject}: ${what} as schema id ${result.id}, version ${result.version}, ${COMPATIBILITY}`,
       )

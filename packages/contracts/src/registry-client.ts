@@ -162,6 +162,21 @@ export class RegistryClient {
     return requireInt(answer.id, 'id')
   }
 
+  /** The text of the subject's latest version, or null when the subject does not exist. */
+  async latest(subject: string): Promise<string | null> {
+    try {
+      const answer = (await this.request(
+        'GET',
+        `/subjects/${encodeURIComponent(subject)}/versions/latest`,
+      )) as { schema?: unknown }
+      if (typeof answer.schema !== 'string') throw new Error(`the latest ${subject} answered no schema text`)
+      return answer.schema
+    } catch (error) {
+      if (error instanceof RegistryRefusedError && error.status === 404) return null
+      throw error
+    }
+  }
+
   /** The schema text registered under `id`, or null when the id is unknown. */
   async schemaById(id: number): Promise<string | null> {
     try {

@@ -3,7 +3,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import { fullFormats } from 'ajv-formats/dist/formats'
 import { toJsonSchema } from './json-schema'
-import { NOT_BLANK_PATTERN, VIN_INPUT_PATTERN, VIN_PATTERN } from './schemas/common'
+import { NAME_PATTERN, VIN_INPUT_PATTERN, VIN_PATTERN } from './schemas/common'
 
 /** One broken rule: which field, which JSON Schema keyword, in words. */
 export interface Violation {
@@ -67,9 +67,10 @@ function validatorOf(schema: TSchema): ValidateFunction {
   return validate
 }
 
-/** Words for the patterns of this package; Ajv would say `must match pattern "\\S"`. */
+/** Words for the patterns of this package; Ajv would quote the pattern. */
 const PATTERN_MESSAGES: Record<string, string> = {
-  [NOT_BLANK_PATTERN]: 'must not be blank',
+  [NAME_PATTERN]:
+    'must contain a visible character and no control character (U+0000-U+001F, U+007F-U+009F) or unpaired surrogate',
   [VIN_PATTERN]: 'must be 17 characters A-Z, 0-9 without I, O, Q, in upper case (ISO 3779)',
   [VIN_INPUT_PATTERN]: 'must be 17 characters A-Z, 0-9 without I, O, Q (ISO 3779)',
 }

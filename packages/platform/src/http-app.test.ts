@@ -139,6 +139,17 @@ test('unknown route: 404 JSON naming method and path', async () => {
   expect(error?.message).toBe('no route for GET /nowhere')
 })
 
+test('a known path with an undeclared method: 405, Allow listing the methods, the common error body', async () => {
+  const response = await app.handle(new Request('http://local/items/7', { method: 'DELETE' }))
+  expect(response.status).toBe(405)
+  expect(response.headers.get('allow')).toBe('GET')
+  const body = (await response.json()) as ErrorBody
+  expect(body.error.code).toBe('method_not_allowed')
+  expect(body.error.message).toBe('DELETE is not allowed on /items/7; allowed: GET')
+  const echo = await app.handle(new Request('http://local/echo', { method: 'TRACE' }))
+  expect([echo.status, echo.headers.get('allow')]).toEqual([405, 'POST'])
+})
+
 test('/health/live and /health/ready (503 naming the failed check)', async () => {
   expect((await call('/health/live')).json).toEqual({ status: 'live' })
   expect((await call('/health/ready')).status).toBe(200)

@@ -2,10 +2,11 @@
  * `createHttpApp`: the Elysia root every Bun service of the system starts from. It installs, once:
  * request ids, the access log, HTTP metrics, JSON body handling (415/413/400), one `onError` that renders
  * every failure as the contracts' `ErrorBody`, `/health/live`, `/health/ready`, `/metrics` and the
- * OpenAPI document (`/openapi/json`) with the documentation pages (`/docs`, `/asyncapi`). A service adds its feature routes with `.use(...)`.
+ * OpenAPI document (`/openapi`, `/openapi/json`). A service adds its feature routes with `.use(...)`.
  */
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
+import { allowedMethods, type RouteEntry } from './allowed-methods'
 import { checkBodyHeaders, readJsonBody } from './body'
 import { docsPages } from './docs-pages'
 import { errorBody, HttpError, MalformedJsonError, NotFoundError } from './errors'
@@ -79,152 +80,166 @@ export function createHttpApp(options: HttpAppOptions) {
     return info
   }
 
-  return (
-    new Elysia({ name: `${options.service}-http` })
-      .decorate('logger', logger)
-      .decorate('readiness', readiness)
-      .decorate('metrics', metrics)
-      .decorate('requestIdOf', (request: Request) => infoOf(request).id)
-      .onRequest(({ request, set }) => {
-        const given = request.headers.get('x-request-id')
-        const info = {
-          id: given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID(),
-          started: performance.now(),
+  // Filled in once the app exists: the error handler needs the routes the services add later.
+  const routeTable: { routes: () => readonly RouteEntry[] } = { routes: () => [] }
+
+  const app = new Elysia({ name: `${options.service}-http` })
+    .decorate('logger', logger)
+    .decorate('readiness', readiness)
+    .decorate('metrics', metrics)
+    .decorate('requestIdOf', (request: Request) => infoOf(request).id)
+    .onRequest(({ request, set }) => {
+      const given = request.headers.get('x-request-id')
+      const info = {
+        id: given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID(),
+        started: performance.now(),
+      }
+      requests.set(request, info)
+      set.headers['x-request-id'] = info.id
+      checkBodyHeaders(request, limit)
+    })
+    // Every body this system accepts is JSON; checkBodyHeaders already refused the rest (415).
+    .onParse({ as: 'global' }, ({ request }) => readJsonBody(request, limit))
+    .onError({ as: 'global' }, ({ code, error: thrown, set, request }) => {
+      const requestId = infoOf(request).id
+      // Elysia wraps whatever the parse hook threw (our 413/400) in its own ParseError.
+      const error = code === 'PARSE' && thrown.cause instanceof HttpError ? thrown.cause : thrown
+      set.headers['x-request-id'] = requestId
+      set.headers['content-type'] = 'application/json'
+      if (error instanceof HttpError) {
+        set.status = error.status
+        if (error.headers !== undefined) Object.assign(set.headers, error.headers)
+        return errorBody(error.code, error.message, requestId, error.details)
+      }
+      switch (code) {
+        case 'VALIDATION': {
+          set.status = 400
+          return errorBody(
+            'validation_failed',
+            `the request ${thrown.type} is invalid`,
+            requestId,
+            typeboxDetails(thrown.all as TypeBoxError[]),
+          )
         }
-        requests.set(request, info)
-        set.headers['x-request-id'] = info.id
-        checkBodyHeaders(request, limit)
-      })
-      // Every body this system accepts is JSON; checkBodyHeaders already refused the rest (415).
-      .onParse({ as: 'global' }, ({ request }) => readJsonBody(request, limit))
-      .onError({ as: 'global' }, ({ code, error: thrown, set, request }) => {
-        const requestId = infoOf(request).id
-        // Elysia wraps whatever the parse hook threw (our 413/400) in its own ParseError.
-        const error = code === 'PARSE' && thrown.cause instanceof HttpError ? thrown.cause : thrown
-        set.headers['x-request-id'] = requestId
-        set.headers['content-type'] = 'application/json'
-        if (error instanceof HttpError) {
-          set.status = error.status
-          if (error.headers !== undefined) Object.assign(set.headers, error.headers)
-          return errorBody(error.code, error.message, requestId, error.details)
+        case 'PARSE': {
+          const cause = thrown.cause instanceof Error ? thrown.cause.message : thrown.message
+          const malformed = new MalformedJsonError(cause)
+          set.status = malformed.status
+          return errorBody(malformed.code, malformed.message, requestId, malformed.details)
         }
-        switch (code) {
-          case 'VALIDATION': {
-            set.status = 400
+        case 'NOT_FOUND': {
+          const path = pathOf(request.url)
+          const allow = allowedMethods(routeTable.routes(), path)
+          if (allow.length > 0) {
+            set.status = 405
+            set.headers.allow = allow.join(', ')
             return errorBody(
-              'validation_failed',
-              `the request ${thrown.type} is invalid`,
+              'method_not_allowed',
+              `${request.method} is not allowed on ${path}; allowed: ${allow.join(', ')}`,
               requestId,
-              typeboxDetails(thrown.all as TypeBoxError[]),
             )
           }
-          case 'PARSE': {
-            const cause = thrown.cause instanceof Error ? thrown.cause.message : thrown.message
-            const malformed = new MalformedJsonError(cause)
-            set.status = malformed.status
-            return errorBody(malformed.code, malformed.message, requestId, malformed.details)
-          }
-          case 'NOT_FOUND': {
-            const notFound = new NotFoundError(`no route for ${request.method} ${pathOf(request.url)}`)
-            set.status = 404
-            return errorBody(notFound.code, notFound.message, requestId)
-          }
-          default: {
-            // Internals go to the log only; the client gets the request id to quote.
-            logger.error('http.unhandled', 'unhandled error', {
-              requestId,
-              method: request.method,
-              path: pathOf(request.url),
-              code,
-              error: error instanceof Error ? error.message : String(error),
-              stack: error instanceof Error ? error.stack : undefined,
-            })
-            set.status = 500
-            return errorBody('internal', 'internal error', requestId)
-          }
+          const notFound = new NotFoundError(`no route for ${request.method} ${pathOf(request.url)}`)
+          set.status = 404
+          return errorBody(notFound.code, notFound.message, requestId)
         }
-      })
-      .onAfterResponse({ as: 'global' }, ({ request, set, route }) => {
-        const info = infoOf(request)
-        const seconds = (performance.now() - info.started) / 1000
-        const status = typeof set.status === 'number' ? set.status : 200
-        const pattern = route || 'unmatched'
-        metrics.observe(request.method, pattern, status, seconds)
-        const path = pathOf(request.url)
-        const level = QUIET.has(path) ? 'debug' : 'info'
-        if (logger.enabled(level)) {
-          logger[level]('http.request', `${request.method} ${path} ${status}`, {
-            requestId: info.id,
+        default: {
+          // Internals go to the log only; the client gets the request id to quote.
+          logger.error('http.unhandled', 'unhandled error', {
+            requestId,
             method: request.method,
-            path,
-            route: pattern,
-            status,
-            durationMs: Math.round(seconds * 100_000) / 100,
+            path: pathOf(request.url),
+            code,
+            error: error instanceof Error ? error.message : String(error),
+            stack: error instanceof Error ? error.stack : undefined,
           })
+          set.status = 500
+          return errorBody('internal', 'internal error', requestId)
         }
-      })
-      .get('/health/live', () => ({ status: 'live' }), {
+      }
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, set, route }) => {
+      const info = infoOf(request)
+      const seconds = (performance.now() - info.started) / 1000
+      const status = typeof set.status === 'number' ? set.status : 200
+      const pattern = route || 'unmatched'
+      metrics.observe(request.method, pattern, status, seconds)
+      const path = pathOf(request.url)
+      const level = QUIET.has(path) ? 'debug' : 'info'
+      if (logger.enabled(level)) {
+        logger[level]('http.request', `${request.method} ${path} ${status}`, {
+          requestId: info.id,
+          method: request.method,
+          path,
+          route: pattern,
+          status,
+          durationMs: Math.round(seconds * 100_000) / 100,
+        })
+      }
+    })
+    .get('/health/live', () => ({ status: 'live' }), {
+      detail: {
+        tags: ['operations'],
+        summary: 'The process runs',
+        responses: { 200: jsonResponse('the process runs', LIVE_BODY) },
+      },
+    })
+    .get(
+      '/health/ready',
+      async ({ set }) => {
+        const report = await readiness.run()
+        set.status = report.status === 'not_ready' ? 503 : 200
+        return report
+      },
+      {
         detail: {
           tags: ['operations'],
-          summary: 'The process runs',
-          responses: { 200: jsonResponse('the process runs', LIVE_BODY) },
+          summary: 'Dependencies answer (503 naming what failed)',
+          responses: {
+            200: jsonResponse('ready, or degraded (a non-critical dependency is away)', READY_BODY),
+            503: jsonResponse('not ready: a critical dependency is away, or shutting down', READY_BODY),
+          },
         },
-      })
-      .get(
-        '/health/ready',
-        async ({ set }) => {
-          const report = await readiness.run()
-          set.status = report.status === 'not_ready' ? 503 : 200
-          return report
-        },
-        {
-          detail: {
-            tags: ['operations'],
-            summary: 'Dependencies answer (503 naming what failed)',
-            responses: {
-              200: jsonResponse('ready, or degraded (a non-critical dependency is away)', READY_BODY),
-              503: jsonResponse('not ready: a critical dependency is away, or shutting down', READY_BODY),
+      },
+    )
+    .get(
+      '/metrics',
+      async ({ set }) => {
+        set.headers['content-type'] = metrics.registry.contentType
+        return metrics.registry.metrics()
+      },
+      {
+        detail: {
+          tags: ['operations'],
+          summary: 'Prometheus metrics',
+          responses: {
+            200: {
+              description: 'Prometheus text exposition',
+              content: { 'text/plain': { schema: { type: 'string' } } },
             },
           },
         },
-      )
-      .get(
-        '/metrics',
-        async ({ set }) => {
-          set.headers['content-type'] = metrics.registry.contentType
-          return metrics.registry.metrics()
-        },
-        {
-          detail: {
-            tags: ['operations'],
-            summary: 'Prometheus metrics',
-            responses: {
-              200: {
-                description: 'Prometheus text exposition',
-                content: { 'text/plain': { schema: { type: 'string' } } },
-              },
-            },
+      },
+    )
+    .use(
+      openapi({
+        path: '/openapi',
+        specPath: '/openapi/json',
+        // The page is docs-pages' `/docs`, served from pinned local files; this plugin's would load a CDN.
+        provider: null,
+        documentation: {
+          info: {
+            title: options.service,
+            version: options.version ?? '0.1.0',
+            description: options.description ?? '',
           },
         },
-      )
-      .use(
-        openapi({
-          path: '/openapi',
-          specPath: '/openapi/json',
-          // The page is docs-pages' `/docs`, served from pinned local files; this plugin's would load a CDN.
-          provider: null,
-          documentation: {
-            info: {
-              title: options.service,
-              version: options.version ?? '0.1.0',
-              description: options.description ?? '',
-            },
-          },
-          exclude: { paths: ['/openapi', '/openapi/json'] },
-        }),
-      )
-      .use(docsPages({ service: options.service }))
-  )
+        exclude: { paths: ['/openapi', '/openapi/json'] },
+      }),
+    )
+    .use(docsPages({ service: options.service }))
+  routeTable.routes = () => app.routes
+  return app
 }
 
 export type HttpApp = ReturnType<typeof createHttpApp>

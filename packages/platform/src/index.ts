@@ -4,7 +4,7 @@
 export { Counter, Gauge, Histogram, Registry } from 'prom-client'
 export { checkBodyHeaders, isJsonContentType, readJsonBody } from './body'
 export { ConfigError, type ConfigProblem, loadConfig, parseConfig } from './config'
-export { queryParam, type RouteDocs, routeDocs } from './docs'
+export { pathParam, queryParam, type RouteDocs, routeDocs } from './docs'
 export {
   ConflictError,
   errorBody,

@@ -20,7 +20,8 @@ describe('parseAdsQuery', () => {
   })
 
   test('every parameter', () => {
-    const cursor = encodeCursor({ sort: 'price', key: 100, id: 'x' })
+    const id = '018f3a4e-7c1d-7b2a-8e3f-1a2b3c4d5e6f'
+    const cursor = encodeCursor({ sort: 'price', key: 100, id })
     expect(
       parse(
         `limit=50&sort=price&manufacturer=%20Renault%20&model=Clio&yearFrom=2010&yearTo=2020&priceMin=0&priceMax=9000&cursor=${cursor}`,
@@ -34,7 +35,7 @@ describe('parseAdsQuery', () => {
       yearTo: 2020,
       priceMin: 0,
       priceMax: 9000,
-      after: { sort: 'price', key: 100, id: 'x' },
+      after: { sort: 'price', key: 100, id },
     })
   })
 
@@ -45,19 +46,31 @@ describe('parseAdsQuery', () => {
     expect(problemsOf('limit=1.5')).toEqual(['limit:type'])
     expect(problemsOf('sort=cheapest')).toEqual(['sort:enum'])
     expect(problemsOf('yearFrom=1800')).toEqual(['yearFrom:minimum'])
-    expect(problemsOf('yearFrom=2020&yearTo=2010')).toEqual(['yearTo:minimum'])
     expect(problemsOf('priceMin=-1')).toEqual(['priceMin:minimum'])
-    expect(problemsOf('priceMin=10&priceMax=5')).toEqual(['priceMax:minimum'])
-    expect(problemsOf('manufacturer=%20')).toEqual(['manufacturer:minLength'])
+    expect(problemsOf('priceMax=9007199254740992')).toEqual(['priceMax:maximum'])
+    expect(problemsOf('manufacturer=')).toEqual(['manufacturer:minLength'])
+    expect(problemsOf('manufacturer=%20')).toEqual(['manufacturer:pattern'])
+    expect(problemsOf('manufacturer=%C2%85')).toEqual(['manufacturer:pattern'])
+    expect(problemsOf('model=Golf%0A')).toEqual(['model:pattern'])
+    expect(problemsOf('limit=%205')).toEqual(['limit:type'])
     expect(problemsOf(`model=${'x'.repeat(65)}`)).toEqual(['model:maxLength'])
+    expect(problemsOf(`model=${encodeURIComponent('\u{1F697}'.repeat(65))}`)).toEqual(['model:maxLength'])
     expect(problemsOf('cursor=abc')).toEqual(['cursor:format'])
     expect(problemsOf('manufactuer=Renault')).toEqual(['manufactuer:additionalProperties'])
     expect(problemsOf('limit=1&limit=2')).toEqual(['limit:maxItems'])
     expect(problemsOf('limit=0&sort=x&priceMin=a')).toEqual(['sort:enum', 'limit:minimum', 'priceMin:type'])
   })
 
-  test('a cursor of another sort is refused, naming the cursor', () => {
-    const cursor = encodeCursor({ sort: 'newest', key: 1, id: 'x' })
-    expect(problemsOf(`sort=price&cursor=${cursor}`)).toEqual(['cursor:format'])
+  test('names are counted in code points, as the contracts count them: 64 emoji fit', () => {
+    expect(parse(`model=${encodeURIComponent('\u{1F697}'.repeat(64))}`).model).toHaveLength(128)
+  })
+
+  test('an empty range (yearFrom > yearTo, priceMin > priceMax) is a query, not an error', () => {
+    expect(parse('yearFrom=2020&yearTo=2010&priceMin=10&priceMax=5')).toMatchObject({
+      yearFrom: 2020,
+      yearTo: 2010,
+      priceMin: 10,
+      priceMax: 5,
+    })
   })
 })

@@ -4,10 +4,20 @@
  * `?manufactuer=Renault` answers 400 instead of an unfiltered page that looks right.
  */
 import { Type } from '@sinclair/typebox'
-import { NAME_MAX_LENGTH, YEAR_MAX, YEAR_MIN } from '@vehicles/contracts'
+import {
+  codePointLength,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  NAME_PATTERN_OPENAPI,
+  trimName,
+  YEAR_MAX,
+  YEAR_MIN,
+} from '@vehicles/contracts'
 import {
   type AdQuery,
   type AdSort,
+  CURSOR_MAX_LENGTH,
+  CURSOR_PATTERN,
   decodeCursor,
   InvalidCursorError,
   LIMIT_DEFAULT,
@@ -33,6 +43,18 @@ export const DEFAULT_SORT: AdSort = 'newest'
 
 const PRICE_MAX = Number.MAX_SAFE_INTEGER
 
+/** A name filter: the contracts' name rule (the one stored names follow), in code points. */
+const nameFilter = () =>
+  Type.String({
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    pattern: NAME_PATTERN_OPENAPI,
+    description:
+      'exact match, after trimming blanks; the rule of the stored names (no control characters or unpaired ' +
+      'surrogates, at least one visible character, at most 64 code points)',
+  })
+const NAME = new RegExp(NAME_PATTERN, 'u')
+
 /** The query string as documented in OpenAPI (the parser below is what enforces it). */
 export const AdsQueryDoc = Type.Object(
   {
@@ -44,7 +66,14 @@ export const AdsQueryDoc = Type.Object(
         description: 'page size',
       }),
     ),
-    cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page, as given' })),
+    cursor: Type.Optional(
+      Type.String({
+        pattern: CURSOR_PATTERN,
+        minLength: 38,
+        maxLength: CURSOR_MAX_LENGTH,
+        description: 'nextCursor of the previous page, with the same sort: <sort key>.<vehicle id>',
+      }),
+    ),
     sort: Type.Optional(
       Type.Unsafe<AdSort>({
         type: 'string',
@@ -53,16 +82,16 @@ export const AdsQueryDoc = Type.Object(
         description: 'price (cheapest first), -price, newest (most recently priced first)',
       }),
     ),
-    manufacturer: Type.Optional(
-      Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: 'exact match' }),
-    ),
-    model: Type.Optional(
-      Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: 'exact match' }),
-    ),
+    manufacturer: Type.Optional(nameFilter()),
+    model: Type.Optional(nameFilter()),
     yearFrom: Type.Optional(Type.Integer({ minimum: YEAR_MIN, maximum: YEAR_MAX, description: 'inclusive' })),
     yearTo: Type.Optional(Type.Integer({ minimum: YEAR_MIN, maximum: YEAR_MAX, description: 'inclusive' })),
-    priceMin: Type.Optional(Type.Integer({ minimum: 0, description: 'inclusive, whole currency units' })),
-    priceMax: Type.Optional(Type.Integer({ minimum: 0, description: 'inclusive, whole currency units' })),
+    priceMin: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: PRICE_MAX, description: 'inclusive, whole currency units' }),
+    ),
+    priceMax: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: PRICE_MAX, description: 'inclusive, whole currency units' }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -82,7 +111,7 @@ export function parseAdsQuery(params: URLSearchParams): AdQuery {
   const integer = (name: string, min: number, max: number): number | undefined => {
     const raw = params.get(name)
     if (raw === null) return undefined
-    if (!/^-?\d+$/.test(raw.trim())) {
+    if (!/^-?\d{1,24}$/.test(raw)) {
       problem(name, 'type', `must be an integer, got "${raw}"`)
       return undefined
     }
@@ -95,11 +124,12 @@ export function parseAdsQuery(params: URLSearchParams): AdQuery {
   const name = (field: string): string | undefined => {
     const raw = params.get(field)
     if (raw === null) return undefined
-    const value = raw.trim()
-    if (value.length === 0) problem(field, 'minLength', 'must not be empty')
-    else if (value.length > NAME_MAX_LENGTH)
-      problem(field, 'maxLength', `must be at most ${NAME_MAX_LENGTH} characters`)
-    else return value
+    if (raw.length === 0) problem(field, 'minLength', 'must not be empty')
+    else if (!NAME.test(raw))
+      problem(field, 'pattern', 'must contain a visible character and no control character')
+    else if (codePointLength(raw) > NAME_MAX_LENGTH)
+      problem(field, 'maxLength', `must be at most ${NAME_MAX_LENGTH} characters (code points)`)
+    else return trimName(raw)
     return undefined
   }
 
@@ -123,14 +153,12 @@ export function parseAdsQuery(params: URLSearchParams): AdQuery {
   if (yearTo !== undefined) query.yearTo = yearTo
   if (priceMin !== undefined) query.priceMin = priceMin
   if (priceMax !== undefined) query.priceMax = priceMax
-  if (yearFrom !== undefined && yearTo !== undefined && yearFrom > yearTo)
-    problem('yearTo', 'minimum', `must be >= yearFrom (${yearFrom}), got ${yearTo}`)
-  if (priceMin !== undefined && priceMax !== undefined && priceMin > priceMax)
-    problem('priceMax', 'minimum', `must be >= priceMin (${priceMin}), got ${priceMax}`)
+  // yearFrom > yearTo (or priceMin > priceMax) is an empty range, answered with an empty page: a rule
+  // between two parameters cannot be written in the OpenAPI document, which must not allow what the
+  // service refuses.
 
   const cursor = params.get('cursor')
-  // A cursor is checked against the sort it is used with; with an invalid sort that check means nothing.
-  if (cursor !== null && !problems.some((p) => p.field === 'sort')) {
+  if (cursor !== null) {
     try {
       query.after = decodeCursor(cursor, sort)
     } catch (error) {

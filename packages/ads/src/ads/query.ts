@@ -36,7 +36,7 @@ export interface AdQuery extends AdFilters {
   after?: Cursor
 }
 
-/** A cursor the client changed, truncated or carried over to another sort. */
+/** A cursor the client changed or truncated. */
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError'
 }
@@ -100,32 +100,29 @@ function afterCursor(cursor: Cursor): Filter<AdDocument>[] {
   ] as Filter<AdDocument>[]
 }
 
-/** Opaque to clients: base64url of a small JSON array. Clients must not build or edit cursors. */
+/**
+ * `<sort key>.<vehicle id>`: the position after which the next page starts, in the order of the `sort`
+ * it is used with (pass the sort of the page that gave it). Readable on purpose, so the OpenAPI document
+ * can state exactly what is accepted: the key is a whole number up to 9,006,999,999,999,999, just below
+ * 2^53 (a price, or milliseconds since 1970 for `newest`), the id a lower-case UUID. The end is `(?![\s\S])` rather than `$`, which in
+ * Python's `re` also matches before a final newline (`\s` and `\S` together are every character, in
+ * every engine).
+ */
+export const CURSOR_PATTERN =
+  '^(?:0|[1-9][0-9]{0,14}|[1-8][0-9]{15}|900[0-6][0-9]{12})\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\\s\\S])'
+export const CURSOR_MAX_LENGTH = 16 + 1 + 36
+const CURSOR = new RegExp(CURSOR_PATTERN, 'u')
+
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.sort, cursor.key, cursor.id])).toString('base64url')
+  return `${cursor.key}.${cursor.id}`
 }
 
 export function decodeCursor(value: string, sort: AdSort): Cursor {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
-  } catch {
-    throw new InvalidCursorError('cursor is not one this API issued')
+  if (value.length > CURSOR_MAX_LENGTH || !CURSOR.test(value)) {
+    throw new InvalidCursorError('cursor is not one this API issued (<sort key>.<vehicle id>)')
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 3 ||
-    !SORTS.includes(parsed[0]) ||
-    typeof parsed[1] !== 'number' ||
-    !Number.isSafeInteger(parsed[1]) ||
-    typeof parsed[2] !== 'string' ||
-    parsed[2].length === 0
-  ) {
-    throw new InvalidCursorError('cursor is not one this API issued')
-  }
-  const [cursorSort, key, id] = parsed as [AdSort, number, string]
-  if (cursorSort !== sort) {
-    throw new InvalidCursorError(`cursor was issued for sort=${cursorSort}, not sort=${sort}`)
-  }
-  return { sort: cursorSort, key, id }
+  const dot = value.indexOf('.')
+  const key = Number(value.slice(0, dot))
+  if (!Number.isSafeInteger(key)) throw new InvalidCursorError('cursor key is out of range')
+  return { sort, key, id: value.slice(dot + 1) }
 }

@@ -100,9 +100,7 @@ describe('GET /ads/:id', () => {
     const body = (await response.json()) as {
       error: { details: { field: string; rule: string; message: string }[] }
     }
-    expect(body.error.details).toEqual([
-      { field: 'id', rule: 'format', message: 'must be a vehicle id (uuid), got "42"' },
-    ])
+    expect(body.error.details.map((d) => [d.field, d.rule])).toEqual([['id', 'format']])
   })
 })
 

@@ -3,19 +3,23 @@
  * repository answers → JSON, failures → the platform's error classes (one error body, rendered once).
  */
 import { type TSchema, Type } from '@sinclair/typebox'
-import { Ad, ErrorBody } from '@vehicles/contracts'
+import { Ad, ErrorBody, forOpenApi } from '@vehicles/contracts'
 import { NotFoundError, ServiceUnavailableError, ValidationFailedError } from '@vehicles/platform'
 import { Elysia } from 'elysia'
 import type { AdReader } from './indexed-ads'
 import { AdsQueryDoc, InvalidParamsError, parseAdsQuery } from './params'
+import { CURSOR_MAX_LENGTH, CURSOR_PATTERN } from './query'
 import { type AdPage, isTransient } from './repository'
 
 export const AdPageSchema = Type.Object(
   {
     items: Type.Array(Ad),
-    nextCursor: Type.Union([Type.String(), Type.Null()], {
-      description: 'pass as `cursor` for the next page; null on the last page',
-    }),
+    nextCursor: Type.Union(
+      [Type.String({ pattern: CURSOR_PATTERN, maxLength: CURSOR_MAX_LENGTH }), Type.Null()],
+      {
+        description: 'pass as `cursor` for the next page; null on the last page',
+      },
+    ),
   },
   { additionalProperties: false },
 )
@@ -26,11 +30,24 @@ export const AdPageSchema = Type.Object(
  */
 const json = (description: string, schema: TSchema) => ({
   description,
-  content: { 'application/json': { schema: JSON.parse(JSON.stringify(schema)) as Record<string, unknown> } },
+  content: {
+    'application/json': { schema: forOpenApi(JSON.parse(JSON.stringify(schema)) as Record<string, unknown>) },
+  },
 })
 const errorResponse = (description: string) => json(description, ErrorBody)
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** Path parameters of `/ads/:id`: Elysia validates them (400 naming `id`) and documents them. */
+const AdIdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'the vehicle id' }) })
+
+/** Links a client (or a stateful fuzzer) follows: a page to the next one, and to its first ad. */
+const PAGE_LINKS = {
+  NextPage: {
+    operationId: 'listAds',
+    parameters: { cursor: '$response.body#/nextCursor', sort: '$request.query.sort' },
+    description: 'the next page, with the same sort (only while nextCursor is not null)',
+  },
+  FirstAd: { operationId: 'getAd', parameters: { id: '$response.body#/items/0/vehicleId' } },
+}
 
 /** The database is away: 503 with Retry-After, never a 500 that echoes driver internals. */
 async function guard<T>(work: () => Promise<T>): Promise<T> {
@@ -43,11 +60,27 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Examples for the document (readers copy them; API fuzzers try them first). */
+const QUERY_EXAMPLES: Record<string, unknown> = {
+  limit: 10,
+  sort: 'price',
+  manufacturer: 'Renault',
+  yearFrom: 2015,
+}
+
 /** OpenAPI parameters from the query schema the parser enforces (Elysia does not validate them itself). */
 const queryParameters = Object.entries(AdsQueryDoc.properties).map(([name, schema]) => {
   // A plain copy: TypeBox's symbol-keyed markers are no OpenAPI.
   const { description, ...rest } = JSON.parse(JSON.stringify(schema)) as { description?: string }
-  return { name, in: 'query' as const, required: false, description: description ?? name, schema: rest }
+  const parameter = {
+    name,
+    in: 'query' as const,
+    required: false,
+    description: description ?? name,
+    schema: rest,
+  }
+  const example = QUERY_EXAMPLES[name]
+  return example === undefined ? parameter : { ...parameter, example }
 })
 
 /** `reader` is the in-memory index (database fallback by id) or the repository itself. */
@@ -69,15 +102,18 @@ export function adsRoutes(reader: AdReader) {
       {
         detail: {
           responses: {
-            200: json('a page of ads', AdPageSchema),
+            200: { ...json('a page of ads', AdPageSchema), links: PAGE_LINKS },
             400: errorResponse('a query parameter is invalid; details name each one'),
             503: errorResponse('the database does not answer; retry after Retry-After seconds'),
           },
           tags: ['ads'],
+          operationId: 'listAds',
           summary: 'List ads: filters, sort, keyset pagination',
           description:
             'Each ad appears once across pages even while ads are added: the cursor marks a position ' +
-            '(sort key, vehicle id), not an offset. Unknown or repeated parameters are refused (400).',
+            '(sort key, vehicle id), not an offset; use it with the sort of the page that gave it. ' +
+            'yearFrom > yearTo or priceMin > priceMax is an empty range (an empty page). ' +
+            'Unknown or repeated parameters are refused (400).',
           parameters: queryParameters,
         },
       },
@@ -85,19 +121,15 @@ export function adsRoutes(reader: AdReader) {
     .get(
       '/ads/:id',
       async ({ params }) => {
-        if (!UUID.test(params.id)) {
-          throw new ValidationFailedError(
-            [{ field: 'id', rule: 'format', message: `must be a vehicle id (uuid), got "${params.id}"` }],
-            'invalid path parameter: id',
-          )
-        }
         const ad = await guard(() => reader.findById(params.id.toLowerCase()))
         if (ad === null) throw new NotFoundError(`no ad for vehicle ${params.id}`)
         return ad
       },
       {
+        params: AdIdParams,
         detail: {
           tags: ['ads'],
+          operationId: 'getAd',
           summary: 'The ad of one vehicle, by vehicle id',
           responses: {
             200: json('the ad', Ad),

@@ -5,6 +5,7 @@ export const ERROR_CODES = [
   'validation_failed',
   'not_found',
   'conflict',
+  'method_not_allowed',
   'payload_too_large',
   'unsupported_media_type',
   'service_unavailable',

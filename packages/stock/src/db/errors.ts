@@ -56,3 +56,32 @@ export function isUnavailable(error: unknown): boolean {
   }
   return false
 }
+
+/**
+ * Text PostgreSQL cannot store: invalid text representation (22P02, e.g. a lone surrogate escaped in a
+ * `::jsonb` cast), a character not representable in the server encoding (22021: NUL, broken UTF-8) and an
+ * untranslatable character (22P05). The client sent it: a 400, never a 500.
+ */
+const INVALID_TEXT_CODES = new Set(['22P02', '22021', '22P05'])
+
+/** The SQLSTATE (or driver code) of a database error, if the error carries one. */
+export function sqlState(error: unknown): string | undefined {
+  for (const e of chain(error)) if (typeof e.code === 'string') return e.code
+  return undefined
+}
+
+export const isInvalidText = (error: unknown): boolean => INVALID_TEXT_CODES.has(sqlState(error) ?? '')
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL refuses in text.
+const UNSTORABLE = /\u0000|[\ud800-\udfff]/u
+
+/**
+ * The field of `values` that PostgreSQL could not store: the first text holding NUL or a lone surrogate
+ * (with the `u` flag the class matches only surrogates that are not half of a pair). "" when none does.
+ */
+export function unstorableField(values: Readonly<Record<string, unknown>>): string {
+  for (const [field, value] of Object.entries(values)) {
+    if (typeof value === 'string' && UNSTORABLE.test(value)) return field
+  }
+  return ''
+}

@@ -1,9 +1,18 @@
 /**
  * vehicles-stock's HTTP models: the list query (parsed strictly, every bad parameter named), the page
- * shape and the opaque cursor. Body and vehicle shapes are the contracts' own.
+ * shape and the cursor (the last id of a page). Body and vehicle shapes are the contracts' own.
  */
 import { Type } from '@sinclair/typebox'
-import { NAME_MAX_LENGTH, Vehicle, YEAR_MAX, YEAR_MIN } from '@vehicles/contracts'
+import {
+  codePointLength,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  NAME_PATTERN_OPENAPI,
+  trimName,
+  Vehicle,
+  YEAR_MAX,
+  YEAR_MIN,
+} from '@vehicles/contracts'
 import { ValidationFailedError } from '@vehicles/platform'
 
 export const LIMIT_MIN = 1
@@ -13,7 +22,7 @@ export const LIMIT_DEFAULT = 20
 export const VehiclePage = Type.Object(
   {
     items: Type.Array(Vehicle),
-    nextCursor: Type.Union([Type.String(), Type.Null()], {
+    nextCursor: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
       description: 'pass as `cursor` for the next page; null on the last page',
     }),
   },
@@ -30,25 +39,27 @@ export interface ListQuery {
   yearTo?: number
 }
 
-// PostgreSQL refuses a NUL byte in text (error 22021): such a filter is a bad parameter, not a 500.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point: they are refused.
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/
+/** A name filter: the contracts' name rule (the same one POST applies), in code points. */
+const nameFilter = () =>
+  Type.String({
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    pattern: NAME_PATTERN_OPENAPI,
+    description:
+      'exact match, after trimming blanks; the same rule as the stored names (no control characters or ' +
+      'unpaired surrogates, at least one visible character, at most 64 code points)',
+  })
 
 export const QUERY_DOCS = {
   limit: Type.Integer({ minimum: LIMIT_MIN, maximum: LIMIT_MAX, default: LIMIT_DEFAULT }),
-  cursor: Type.String({ description: 'nextCursor of the previous page, as given' }),
-  manufacturer: Type.String({
-    minLength: 1,
-    maxLength: NAME_MAX_LENGTH,
-    pattern: NO_CONTROL_CHARACTERS.source,
-    description: 'exact match',
+  cursor: Type.String({
+    format: 'uuid',
+    minLength: 36,
+    maxLength: 36,
+    description: 'nextCursor of the previous page: the id of its last vehicle (the list continues below it)',
   }),
-  model: Type.String({
-    minLength: 1,
-    maxLength: NAME_MAX_LENGTH,
-    pattern: NO_CONTROL_CHARACTERS.source,
-    description: 'exact match',
-  }),
+  manufacturer: nameFilter(),
+  model: nameFilter(),
   yearFrom: Type.Integer({ minimum: YEAR_MIN, maximum: YEAR_MAX, description: 'inclusive' }),
   yearTo: Type.Integer({ minimum: YEAR_MIN, maximum: YEAR_MAX, description: 'inclusive' }),
 } as const
@@ -59,23 +70,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export const isUuid = (value: string) => UUID.test(value)
 
-/** The cursor is opaque to clients: base64url of a versioned JSON object holding the last id seen. */
-export function encodeCursor(lastId: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, id: lastId }), 'utf8').toString('base64url')
-}
+/**
+ * The cursor is the last id of the page: ids are UUID v7, time-ordered, so "below this id" is a position
+ * any UUID names, and the documented format (uuid) is exactly what is accepted.
+ */
+export const encodeCursor = (lastId: string): string => lastId
 
-export function decodeCursor(cursor: string): string | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      v?: unknown
-      id?: unknown
-    }
-    if (value.v === 1 && typeof value.id === 'string' && isUuid(value.id)) return value.id.toLowerCase()
-  } catch {
-    // falls through: not a cursor this service wrote
-  }
-  return undefined
-}
+const NAME = new RegExp(NAME_PATTERN, 'u')
 
 const INTEGER = /^-?\d{1,10}$/
 
@@ -105,20 +106,19 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
   const name = (field: string): string | undefined => {
     const raw = params.get(field)
     if (raw === null) return undefined
-    const value = raw.trim()
-    if (value.length === 0) bad(field, 'minLength', 'must not be blank')
-    else if (!NO_CONTROL_CHARACTERS.test(value)) bad(field, 'pattern', 'must not contain control characters')
-    else if (value.length > NAME_MAX_LENGTH)
-      bad(field, 'maxLength', `must be at most ${NAME_MAX_LENGTH} characters`)
-    return value
+    if (raw.length === 0) bad(field, 'minLength', 'must not be empty')
+    else if (!NAME.test(raw))
+      bad(field, 'pattern', 'must contain a visible character and no control character')
+    else if (codePointLength(raw) > NAME_MAX_LENGTH)
+      bad(field, 'maxLength', `must be at most ${NAME_MAX_LENGTH} characters (code points)`)
+    return trimName(raw)
   }
 
   const query: ListQuery = { limit: integer('limit', LIMIT_MIN, LIMIT_MAX) ?? LIMIT_DEFAULT }
   const cursor = params.get('cursor')
   if (cursor !== null) {
-    const before = decodeCursor(cursor)
-    if (before === undefined) bad('cursor', 'format', 'is not a cursor returned by this service')
-    else query.before = before
+    if (isUuid(cursor)) query.before = cursor.toLowerCase()
+    else bad('cursor', 'format', 'must be the nextCursor of a page (a vehicle id, uuid)')
   }
   const manufacturer = name('manufacturer')
   if (manufacturer !== undefined) query.manufacturer = manufacturer
@@ -128,8 +128,8 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
   if (yearFrom !== undefined) query.yearFrom = yearFrom
   const yearTo = integer('yearTo', YEAR_MIN, YEAR_MAX)
   if (yearTo !== undefined) query.yearTo = yearTo
-  if (yearFrom !== undefined && yearTo !== undefined && yearFrom > yearTo)
-    bad('yearFrom', 'maximum', 'must not be greater than yearTo')
+  // yearFrom > yearTo is an empty range, answered with an empty page: a rule between two parameters
+  // cannot be written in the OpenAPI document, and a document must not allow what the service refuses.
 
   if (details.length > 0) throw new ValidationFailedError(details, 'the query string is invalid')
   return query

@@ -4,10 +4,10 @@
  * (`on conflict do nothing`) and is reported as such, not as an exception.
  */
 import type { Vehicle } from '@vehicles/contracts'
-import { ServiceUnavailableError } from '@vehicles/platform'
+import { ConflictError, ServiceUnavailableError, ValidationFailedError } from '@vehicles/platform'
 import { eq } from 'drizzle-orm'
 import type { Database, Row } from '../db/database'
-import { isUnavailable } from '../db/errors'
+import { isInvalidText, isUnavailable, sqlState, unstorableField } from '../db/errors'
 import { vehicles } from '../db/schema'
 import { enqueueCte, OUTBOX_CHANNEL, type OutboxEntry } from '../outbox/enqueue'
 import type { ListQuery } from './model'
@@ -21,13 +21,31 @@ export interface IdempotencyRecord {
 
 export type InsertOutcome = 'inserted' | 'duplicate_vin'
 
-/** Runs a database call; an unreachable database becomes a 503 with Retry-After, never a 500. */
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Runs a database call so that no database error reaches the client as a 500: text PostgreSQL cannot
+ * store is a 400 naming the field (from `input`, the values that went into the statement); a unique
+ * violation nobody handled is a 409; everything else the database or its driver says (unreachable,
+ * restarting, out of connections, or a code this service does not expect) is a 503 with Retry-After.
+ * Errors without a code are this service's own bugs and stay 500s, logged by the platform.
+ */
+async function guarded<T>(work: () => Promise<T>, input: Readonly<Record<string, unknown>> = {}): Promise<T> {
   try {
     return await work()
   } catch (error) {
+    const code = sqlState(error)
+    if (code === undefined) throw error
+    if (isInvalidText(error)) {
+      throw new ValidationFailedError(
+        [{ field: unstorableField(input), rule: 'encoding', message: 'is text the database cannot store' }],
+        'the request holds text that cannot be stored',
+      )
+    }
     if (isUnavailable(error)) throw new ServiceUnavailableError('the database is unavailable; retry later', 2)
-    throw error
+    if (code.startsWith('23')) {
+      // The cause stays attached: the service tells an idempotency-key race (23505 on its key) apart.
+      throw Object.assign(new ConflictError('the request conflicts with stored data'), { cause: error })
+    }
+    throw new ServiceUnavailableError(`the database refused the request (${code}); retry later`, 2)
   }
 }
 
@@ -139,19 +157,22 @@ export function createVehicleRepository(db: Database): VehicleRepository {
         const { text, params } = insertStatement(vehicle, entry, idempotency)
         const rows = await db.query<{ inserted: number }>(text, params)
         return rows[0]?.inserted === 1 ? 'inserted' : 'duplicate_vin'
-      }),
+      }, vehicle),
 
     findIdempotency: (key) =>
-      guarded(async () => {
-        const rows = await db.query<{ key: string; request_hash: string; status: number; body: unknown }>(
-          'select key, request_hash, status, body from idempotency_keys where key = $1',
-          [key],
-        )
-        const row = rows[0]
-        return row === undefined
-          ? undefined
-          : { key: row.key, requestHash: row.request_hash, status: row.status, body: row.body }
-      }),
+      guarded(
+        async () => {
+          const rows = await db.query<{ key: string; request_hash: string; status: number; body: unknown }>(
+            'select key, request_hash, status, body from idempotency_keys where key = $1',
+            [key],
+          )
+          const row = rows[0]
+          return row === undefined
+            ? undefined
+            : { key: row.key, requestHash: row.request_hash, status: row.status, body: row.body }
+        },
+        { 'Idempotency-Key': key },
+      ),
 
     findById: (id) =>
       guarded(async () => {
@@ -161,10 +182,13 @@ export function createVehicleRepository(db: Database): VehicleRepository {
       }),
 
     list: (query) =>
-      guarded(async () => {
-        const { text, params } = listStatement(query)
-        const rows = await db.query<VehicleRow & Row>(text, params)
-        return rows.map(toVehicle)
-      }),
+      guarded(
+        async () => {
+          const { text, params } = listStatement(query)
+          const rows = await db.query<VehicleRow & Row>(text, params)
+          return rows.map(toVehicle)
+        },
+        { ...query },
+      ),
   }
 }

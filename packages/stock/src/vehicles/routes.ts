@@ -1,5 +1,7 @@
 /** HTTP of the stock: `POST /stock`, `GET /stock`, `GET /stock/:id`. The service does the work. */
-import { CreateVehicleBody, Vehicle } from '@vehicles/contracts'
+
+import { Type } from '@sinclair/typebox'
+import { CreateVehicleBody, maxModelYear, Vehicle } from '@vehicles/contracts'
 import { queryParam, routeDocs, ValidationFailedError } from '@vehicles/platform'
 import { Elysia } from 'elysia'
 import { isUuid, parseListQuery, QUERY_DOCS, VehiclePage } from './model'
@@ -10,7 +12,36 @@ const queryString = (url: string) => {
   return new URLSearchParams(at === -1 ? '' : url.slice(at + 1))
 }
 
-export function vehicleRoutes(service: VehicleService) {
+/**
+ * The POST body as documented: the contract with the year's moving maximum ("next year") computed when
+ * the service starts, so the document states the bound the service enforces. A service running across
+ * New Year documents one year less than it accepts until it restarts: never more than it accepts.
+ */
+const documentedBody = (now: Date) => {
+  const body = JSON.parse(JSON.stringify(CreateVehicleBody)) as typeof CreateVehicleBody
+  body.properties.year.maximum = maxModelYear(now)
+  return body
+}
+
+/** Path parameters of `/stock/:id`: Elysia validates them (400 naming `id`) and documents them. */
+const VehicleIdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'the vehicle id' }) })
+
+/** Links a client (or a stateful fuzzer) follows: a created vehicle to its page, a page to the next. */
+const LINKS = {
+  created: {
+    GetCreatedVehicle: { operationId: 'getVehicle', parameters: { id: '$response.body#/id' } },
+  },
+  page: {
+    NextPage: {
+      operationId: 'listVehicles',
+      parameters: { cursor: '$response.body#/nextCursor' },
+      description: 'the next page (only while nextCursor is not null)',
+    },
+    FirstVehicle: { operationId: 'getVehicle', parameters: { id: '$response.body#/items/0/id' } },
+  },
+}
+
+export function vehicleRoutes(service: VehicleService, now: Date = new Date()) {
   return new Elysia({ name: 'stock-vehicles' })
     .post(
       '/stock',
@@ -29,13 +60,24 @@ export function vehicleRoutes(service: VehicleService) {
             'Stores the vehicle and its `stock.vehicle-created` event in one transaction (outbox). ' +
             'With an `Idempotency-Key`, a retried request answers the first result.',
           tags: ['stock'],
-          body: CreateVehicleBody,
+          operationId: 'createVehicle',
+          body: documentedBody(now),
+          bodyExample: {
+            vin: '1HGCM82633A004352',
+            manufacturer: 'Honda',
+            model: 'Accord',
+            year: 2022,
+            odometer: 1000,
+            odometerUnit: 'km',
+          },
+          links: { 201: LINKS.created },
           parameters: [
             {
               name: 'Idempotency-Key',
               in: 'header',
               required: false,
-              schema: { type: 'string', minLength: 1, maxLength: 255 },
+              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[!-~]+$' },
+              description: '1 to 255 visible ASCII characters',
             },
           ],
           responses: {
@@ -54,6 +96,8 @@ export function vehicleRoutes(service: VehicleService) {
       detail: routeDocs({
         summary: 'List vehicles, newest first, one page at a time',
         tags: ['stock'],
+        operationId: 'listVehicles',
+        links: { 200: LINKS.page },
         parameters: Object.entries(QUERY_DOCS).map(([name, schema]) => queryParam(name, schema)),
         responses: {
           200: [VehiclePage, 'one page; `nextCursor` is null on the last one'],
@@ -70,9 +114,11 @@ export function vehicleRoutes(service: VehicleService) {
         return service.get(params.id.toLowerCase())
       },
       {
+        params: VehicleIdParams,
         detail: routeDocs({
           summary: 'One vehicle',
           tags: ['stock'],
+          operationId: 'getVehicle',
           responses: {
             200: [Vehicle, 'the vehicle'],
             400: 'the id is not a UUID',
