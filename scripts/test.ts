@@ -70,7 +70,7 @@ async function run(step: Step): Promise<StepResult> {
   console.log(`\n=== ${step.name}: ${step.cmd.join(' ')}`)
   const child = Bun.spawn(step.cmd, {
     cwd: step.cwd ?? root,
-    env: { ...process.env, ...step.env },
+    env: { ...process.env, VEHICLES_TEST_STEP: step.name, ...step.env },
     stdout: 'pipe',
     stderr: 'pipe',
   })
