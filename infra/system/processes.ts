@@ -1,12 +1,12 @@
 /**
- * Child processes of the system harness: spawned with their output appended to a log file, recorded in a
+ * Child processes of the system runner: spawned with their output appended to a log file, recorded in a
  * pid file next to a marker, and signalled only while they still carry that marker, so a recycled pid
  * never hits somebody else's process. The marker travels in the environment variable the stack itself
  * uses (`VEHICLES_STACK_MARKER`), which lets `ownsPid` from infra/stack recognise our children too.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { MARKER_VARIABLE, ownsPid } from '../../infra/stack/processes'
+import { MARKER_VARIABLE, ownsPid } from '../stack/processes'
 
 export interface Spawned {
   pid: number
@@ -38,6 +38,9 @@ export function spawnLogged(spec: SpawnSpec): Spawned {
     stdin: 'ignore',
     stdout: fd,
     stderr: fd,
+    // Its own process group: a Ctrl-C in the runner's terminal reaches the runner only, which then stops
+    // the services in order (stock first, ads last) instead of all of them at once.
+    detached: true,
   })
   // The child holds its own copy of the descriptor.
   closeSync(fd)
