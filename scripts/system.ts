@@ -119,7 +119,12 @@ async function main(): Promise<number> {
     databases,
     fresh: args.fresh,
     supervise: true,
+    // How soon the group gives a crashed estimator's partitions to the other one, or to its own restart:
+    // the watchdog's exit (25 s without a turn) plus this must stay inside a minute of recovery. Heartbeats
+    // come every 3 s from librdkafka's own thread, so 10 s is three missed beats, not a busy loop.
+    estimatorSessionTimeoutMs: 10_000,
     waitReady: false,
+    detached: true,
     lockWaitMs: 0,
     say,
   })

@@ -23,6 +23,12 @@ export interface SpawnSpec {
   logFile: string
   pidFile: string
   marker: string
+  /**
+   * Its own process group (the runner): a Ctrl-C in the terminal then reaches the runner only, which
+   * stops the services in order (stock first, ads last) instead of all at once. Tests leave it off, so a
+   * Ctrl-C on a test run takes its services along.
+   */
+  detached?: boolean
 }
 
 export function spawnLogged(spec: SpawnSpec): Spawned {
@@ -38,9 +44,7 @@ export function spawnLogged(spec: SpawnSpec): Spawned {
     stdin: 'ignore',
     stdout: fd,
     stderr: fd,
-    // Its own process group: a Ctrl-C in the runner's terminal reaches the runner only, which then stops
-    // the services in order (stock first, ads last) instead of all of them at once.
-    detached: true,
+    detached: spec.detached ?? false,
   })
   // The child holds its own copy of the descriptor.
   closeSync(fd)

@@ -20,6 +20,7 @@ export interface ServiceSpec {
   pidFile: string
   /** Identifies this run's processes (see processes.ts). */
   marker: string
+  detached?: boolean
 }
 
 export interface Backoff {

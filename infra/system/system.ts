@@ -66,6 +66,8 @@ export interface SystemOptions {
    */
   supervise?: boolean
   backoff?: Backoff
+  /** Each service in its own process group, so only the runner sees a terminal's Ctrl-C. */
+  detached?: boolean
   say?: (line: string) => void
 }
 
@@ -192,6 +194,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           logFile: join(stackDir(stack), 'logs', `system-${command.name}.log`),
           pidFile: pidFile(command.name),
           marker: `system-${runId}-${command.name}`,
+          detached: options.detached,
         },
         {
           restart: supervise,
