@@ -1,6 +1,6 @@
 /**
- * The runner's supervision on the real stack: a service killed with `kill -9` (not by the runner) is
- * started again within 5 s, counted in its status, the others untouched, and no vehicle is lost: every
+ * The runner's supervision on the real stack: a service killed with `kill -9` (not by the runner) runs
+ * again within 5 s and answers ready soon after, counted in its status, the others untouched, and no vehicle is lost: every
  * POST is answered 201 in the end (the client retries its idempotency key through the gap) and every
  * vehicle gets exactly one ad. About a minute.
  */
@@ -11,6 +11,9 @@ import { expectOneAdEach, storedVehicles } from '../support/runner'
 import { startSystem } from '../support/system'
 
 const BACK_WITHIN_MS = 5_000
+// vehicles-ads listens only once its consumer has joined the group, and the killed member holds its
+// place until its session times out (about 25 s seen on 2 cores): its readiness comes late by design.
+const READY_WITHIN_MS = 45_000
 let system: System
 
 beforeAll(async () => {
@@ -28,16 +31,24 @@ afterAll(async () => {
   await system?.stop()
 }, 120_000)
 
-async function readyAgain(name: ServiceName, oldPid: number, started: number): Promise<number> {
+/**
+ * How long after the kill the service ran again (a new process) and answered ready. The first is the
+ * supervisor's own promise (5 s); the second adds the service's start-up, which for an estimator is a
+ * Python interpreter importing its libraries, a registry lookup and init_transactions (seconds on a
+ * loaded 2-core machine), and for the ads the group join below, so it gets a looser bound.
+ */
+async function backAgain(name: ServiceName, oldPid: number, started: number) {
+  let restartedMs: number | undefined
   for (;;) {
     const pid = system.pid(name)
     if (pid !== undefined && pid !== oldPid) {
+      restartedMs ??= Date.now() - started
       const answer = (await system.readiness())[name]
-      if (answer.startsWith('200 ')) return Date.now() - started
+      if (answer.startsWith('200 ')) return { restartedMs, readyMs: Date.now() - started }
     }
-    if (Date.now() - started > BACK_WITHIN_MS) {
+    if (Date.now() - started > READY_WITHIN_MS) {
       throw new Error(
-        `${name} not back within ${BACK_WITHIN_MS / 1000} s of kill -9: ${JSON.stringify(system.status())} ${JSON.stringify(await system.readiness())}`,
+        `${name} not ready within ${READY_WITHIN_MS / 1000} s of kill -9 (restarted after ${restartedMs} ms): ${JSON.stringify(system.status())} ${JSON.stringify(await system.readiness())}`,
       )
     }
     await Bun.sleep(100)
@@ -54,8 +65,11 @@ test('a service killed with kill -9 is back within 5 s, the others untouched, no
     if (pid === undefined) throw new Error(`${name} is not running: ${JSON.stringify(before)}`)
     const started = Date.now()
     process.kill(pid, 'SIGKILL')
-    const tookMs = await readyAgain(name, pid, started)
-    console.log(`[supervisor test] ${name}: back and ready ${tookMs} ms after kill -9`)
+    const { restartedMs, readyMs } = await backAgain(name, pid, started)
+    console.log(
+      `[supervisor test] ${name}: running again ${restartedMs} ms, ready ${readyMs} ms after kill -9`,
+    )
+    expect(restartedMs).toBeLessThanOrEqual(BACK_WITHIN_MS)
     const after = system.status()
     expect(after.find((s) => s.name === name)?.restarts).toBe(1)
     // Nobody else was restarted or stopped for it.

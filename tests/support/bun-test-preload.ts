@@ -6,7 +6,8 @@
  */
 import { afterAll } from 'bun:test'
 
-if (process.env.VEHICLES_TEST_STEP === undefined) {
+const namesStackSuites = process.argv.some((arg) => arg.includes('.int.test'))
+if (process.env.VEHICLES_TEST_STEP === undefined && !namesStackSuites) {
   afterAll(() => {
     console.error(
       '\nbun test: unit suites only. The suites that need the local stack (*.int.test.ts: integration, ' +
