@@ -1,5 +1,5 @@
 /**
- * Whole-pipeline benchmark (issue 8 part 4), on the whole system as local processes (tests/support/system:
+ * Whole-pipeline benchmark (issue 8 part 4), on the whole system as local processes (infra/system/system:
  * stock, ads, two estimators; fresh stock and ads databases per run):
  *
  * 1. latency — estimator delay 0: vehicles POSTed at a steady rate (open loop: each at its planned time,
@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { TOPICS } from '../../packages/contracts/src/index'
 import { Kafka, logLevel, MongoClient, postgres, stackEnv } from '../../packages/testing/src/index'
-import { type System, startSystem } from '../../tests/support/system'
+import { type System, startSystem } from '../../infra/system/system'
 import { flagArg, intArg, stringArg } from '../lib/args'
 import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu-profile'
 import { type RssStats, sampleRss } from '../lib/machine'
