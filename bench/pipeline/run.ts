@@ -21,10 +21,10 @@
 
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { type System, startSystem } from '../../infra/system/system'
 import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { TOPICS } from '../../packages/contracts/src/index'
 import { Kafka, logLevel, MongoClient, postgres, stackEnv } from '../../packages/testing/src/index'
-import { type System, startSystem } from '../../infra/system/system'
 import { flagArg, intArg, stringArg } from '../lib/args'
 import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu-profile'
 import { type RssStats, sampleRss } from '../lib/machine'
