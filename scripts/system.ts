@@ -1,21 +1,29 @@
 /**
- * `bun run system [--delay <seconds>] [--keep]`: the whole system as local processes on the local stack
- * (no Docker), in the foreground until Ctrl-C: vehicles-stock on 3002, vehicles-ads on 3003, two
- * price-estimate instances (metrics 9101, 9102). Needs `bun run stack up` and `estimator/scripts/setup.sh`.
+ * `bun run system [--delay <seconds>] [--fresh]`: the whole system on the local stack (no Docker), in the
+ * foreground until Ctrl-C. It brings the stack up (a no-op when it runs), starts vehicles-stock, vehicles-ads
+ * and two price-estimate instances, and supervises them like compose's `restart: unless-stopped`: a
+ * service that exits is started again with backoff, the others keep running, and the status line says how
+ * often each has restarted. Ctrl-C stops the services in order, each finishing its work.
  *
- * `--delay` sets the estimators' ESTIMATE_DELAY_SECONDS (default 30, as in the original system); `--keep`
- * keeps this run's databases after Ctrl-C (they are dropped otherwise).
+ * Data persists: the stock's rows in the PostgreSQL database `stock`, the ads in the MongoDB database
+ * `ads` (SYSTEM_STOCK_DATABASE / SYSTEM_ADS_DATABASE name others); `--fresh` empties both first.
+ * Ports: stock 3002, ads 3003, estimators' metrics 9101 and 9102, each plus STACK_PORT_OFFSET.
+ * `--delay` sets the estimators' ESTIMATE_DELAY_SECONDS (default 30, as in the original system).
+ * `bash scripts/system.sh` does the same after installing what is missing.
  */
-import { DEFAULT_PORTS, type ServiceName, type System, startSystem } from '../tests/support/system'
 
-const usage = 'usage: bun run system [--delay <seconds>] [--keep]'
+import { statusLine } from '../infra/system/supervisor'
+import { DEFAULT_PORTS, type ServiceName, type System, startSystem } from '../infra/system/system'
 
-function parseArgs(argv: string[]): { delay: number; keep: boolean } {
+const usage = 'usage: bun run system [--delay <seconds>] [--fresh]'
+const say = (line: string) => console.log(`[system] ${line}`)
+
+function parseArgs(argv: string[]): { delay: number; fresh: boolean } {
   let delay = 30
-  let keep = false
+  let fresh = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
-    if (arg === '--keep') keep = true
+    if (arg === '--fresh') fresh = true
     else if (arg === '--delay') {
       const value = Number(argv[++i])
       if (!Number.isFinite(value) || value < 0)
@@ -23,70 +31,128 @@ function parseArgs(argv: string[]): { delay: number; keep: boolean } {
       delay = value
     } else throw new Error(`unknown argument ${arg}\n${usage}`)
   }
-  return { delay, keep }
+  return { delay, fresh }
 }
 
-const say = (line: string) => console.log(line)
-
-let args: { delay: number; keep: boolean }
-try {
-  args = parseArgs(process.argv.slice(2))
-} catch (error) {
-  console.error(error instanceof Error ? error.message : String(error))
-  process.exit(2)
+function portOffset(): number {
+  const raw = process.env.STACK_PORT_OFFSET ?? '0'
+  const offset = Number(raw)
+  if (!Number.isInteger(offset) || offset < 0 || offset > 20_000) {
+    throw new Error(`STACK_PORT_OFFSET=${raw} is not an integer in 0..20000`)
+  }
+  return offset
 }
 
-let system: System | undefined
-let stopping = false
-async function stop(code: number) {
-  if (stopping) return
-  stopping = true
-  say('stopping...')
-  await system?.stop()
-  process.exit(code)
+function databaseName(variable: string, fallback: string): string {
+  const name = process.env[variable] || fallback
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+    throw new Error(`${variable}=${name}: use lower-case letters, digits, _`)
+  return name
 }
-process.on('SIGINT', () => void stop(0))
-process.on('SIGTERM', () => void stop(0))
 
-try {
-  system = await startSystem({
-    purpose: 'bun run system',
-    estimateDelaySeconds: args.delay,
-    ports: DEFAULT_PORTS,
-    keepData: args.keep,
-    lockWaitMs: 0,
-    say,
+async function stackUp(): Promise<void> {
+  const child = Bun.spawn(['bun', 'infra/stack/cli.ts', 'up'], {
+    cwd: `${import.meta.dir}/..`,
+    stdout: 'inherit',
+    stderr: 'inherit',
   })
-} catch (error) {
-  console.error(`system: ${error instanceof Error ? error.message : String(error)}`)
-  process.exit(1)
+  const code = await child.exited
+  if (code !== 0) throw new Error(`\`bun run stack up\` failed (exit ${code}); see its output above`)
 }
 
-const names: ServiceName[] = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2']
-say(`
-vehicles is running (estimate delay ${args.delay} s):
+function banner(system: System, delay: number, databases: { stock: string; ads: string }): string {
+  const names: ServiceName[] = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2']
+  return `
+vehicles is running (estimate delay ${delay} s):
   vehicles-stock    ${system.stockUrl}   POST /stock, GET /stock, docs ${system.stockUrl}/openapi
   vehicles-ads      ${system.adsUrl}   GET /ads, GET /ads/:id, docs ${system.adsUrl}/openapi
   price-estimate-1  ${system.estimatorUrls[0]}/metrics
   price-estimate-2  ${system.estimatorUrls[1]}/metrics
-  stock database    ${system.stockDatabaseUrl}
-  ads database      ${system.adsDatabase} on ${system.mongoUrl}
-  logs              ${names.map((name) => system?.logFile(name)).join('\n                    ')}
+  stock database    ${system.stockDatabaseUrl}  (persists; --fresh empties it)
+  ads database      ${databases.ads} on ${system.mongoUrl}
+  logs              ${names.map((name) => system.logFile(name)).join('\n                    ')}
 
 Try:
   curl -s -XPOST ${system.stockUrl}/stock -H 'content-type: application/json' \\
     -d '{"vin":"WVWZZZ1JZXW000001","manufacturer":"Volkswagen","model":"Golf","year":2019,"odometer":42000,"odometerUnit":"km"}'
   curl -s ${system.adsUrl}/ads
 
-Ctrl-C stops it.`)
+Ctrl-C stops it.`
+}
 
-// A service that dies on its own ends the run, loudly, instead of leaving a half system up.
-for (;;) {
-  await Bun.sleep(1_000)
-  const crashed = system.crashed()
-  if (crashed.length > 0 && !stopping) {
-    for (const { name, code } of crashed)
-      console.error(`${name} exited with ${code}; see ${system.logFile(name)}`)
-    await stop(1)
+async function readyMap(system: System): Promise<Record<string, boolean>> {
+  const answers = await system.readiness()
+  return Object.fromEntries(
+    Object.entries(answers).map(([name, answer]) => [name, answer.startsWith('200 ')]),
+  )
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2))
+  const offset = portOffset()
+  const databases = {
+    stock: databaseName('SYSTEM_STOCK_DATABASE', 'stock'),
+    ads: databaseName('SYSTEM_ADS_DATABASE', 'ads'),
   }
+  const ports = Object.fromEntries(
+    Object.entries(DEFAULT_PORTS).map(([name, port]) => [name, port + offset]),
+  ) as Record<ServiceName, number>
+
+  let system: System | undefined
+  let stopping = false
+  const stop = async () => {
+    if (stopping) return
+    stopping = true
+    say('Ctrl-C: stopping the services (stock, estimators, ads), each finishing its work')
+    await system?.stop()
+    say('stopped; the stack keeps running (`bun run stack down` stops it)')
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop())
+  process.on('SIGTERM', () => void stop())
+
+  await stackUp()
+  system = await startSystem({
+    purpose: 'bun run system',
+    estimateDelaySeconds: args.delay,
+    ports,
+    databases,
+    fresh: args.fresh,
+    supervise: true,
+    // How soon the group gives a crashed estimator's partitions to the other one, or to its own restart:
+    // the watchdog's exit (25 s without a turn) plus this must stay inside a minute of recovery. Heartbeats
+    // come every 3 s from librdkafka's own thread, so 10 s is three missed beats, not a busy loop.
+    estimatorSessionTimeoutMs: 10_000,
+    waitReady: false,
+    detached: true,
+    lockWaitMs: 0,
+    say,
+  })
+
+  // Every few seconds: print the status line when something changed (a process, a restart, readiness).
+  let announced = false
+  let last = ''
+  for (;;) {
+    // stop() ends the process once every service is down.
+    if (stopping) await new Promise(() => {})
+    const ready = await readyMap(system)
+    const line = statusLine(system.status(), ready)
+    const key = line.replace(/restarting in \d+ s/g, 'restarting')
+    if (key !== last) {
+      last = key
+      say(`status: ${line}`)
+    }
+    if (!announced && Object.values(ready).every(Boolean)) {
+      announced = true
+      console.log(banner(system, args.delay, databases))
+    }
+    await Bun.sleep(2_000)
+  }
+}
+
+try {
+  process.exit(await main())
+} catch (error) {
+  console.error(`system: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
 }

@@ -50,7 +50,9 @@ const noCount = () => ({ passed: 0, failed: 0 })
 
 // bunfig's [test] timeout does not reach every test here, so the per-test budget is given on the
 // command line: integration tests talk to real processes on a 2-core machine.
-const bunTest = ['bun', 'test', '--timeout', '120000']
+// bunfig's pathIgnorePatterns keeps the stack suites out of a plain `bun test`, even when named; the flag
+// replaces those patterns, so the files named here run.
+const bunTest = ['bun', 'test', '--timeout', '120000', '--path-ignore-patterns=**/node_modules/**']
 
 function testFiles(predicate: (path: string) => boolean): string[] {
   const files: string[] = []
@@ -65,13 +67,15 @@ function testFiles(predicate: (path: string) => boolean): string[] {
 const isFaults = (path: string) => path.endsWith('.faults.int.test.ts') || path.startsWith('tests/faults/')
 const isLifecycle = (path: string) => path.endsWith('lifecycle.int.test.ts')
 const isBrowser = (path: string) => path.startsWith('tests/browser/')
+// The runner under whole-cluster and whole-stack outages (minutes each): `bun run test:system`.
+const isOutage = (path: string) => path.endsWith('.outage.int.test.ts')
 
 async function run(step: Step): Promise<StepResult> {
   const started = performance.now()
   console.log(`\n=== ${step.name}: ${step.cmd.join(' ')}`)
   const child = Bun.spawn(step.cmd, {
     cwd: step.cwd ?? root,
-    env: { ...process.env, ...step.env },
+    env: { ...process.env, VEHICLES_TEST_STEP: step.name, ...step.env },
     stdout: 'pipe',
     stderr: 'pipe',
   })
@@ -100,7 +104,9 @@ const steps: Step[] = [
   { name: 'stack up', cmd: ['bun', 'run', 'stack', 'up'], count: noCount },
 ]
 
-const mainFiles = testFiles((path) => !isFaults(path) && !isLifecycle(path) && !isBrowser(path))
+const mainFiles = testFiles(
+  (path) => !isFaults(path) && !isLifecycle(path) && !isBrowser(path) && !isOutage(path),
+)
 steps.push({ name: 'TypeScript suites', cmd: [...bunTest, ...mainFiles], count: bunCounts })
 
 // The documentation pages in headless Chromium with every non-loopback request blocked; screenshots
@@ -128,6 +134,11 @@ if (componentFaultFiles.length > 0) {
 const systemFaultFiles = testFiles((path) => path.startsWith('tests/faults/'))
 if (systemFaults && systemFaultFiles.length > 0) {
   steps.push({ name: 'system fault suites', cmd: [...bunTest, ...systemFaultFiles], count: bunCounts })
+}
+
+const outageFiles = testFiles(isOutage)
+if (only.some((word) => word.length > 0 && 'runner outages'.includes(word)) && outageFiles.length > 0) {
+  steps.push({ name: 'runner outages', cmd: [...bunTest, ...outageFiles], count: bunCounts })
 }
 
 const lifecycleFiles = testFiles(isLifecycle)

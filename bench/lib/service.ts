@@ -4,7 +4,6 @@
  * until a URL answers 200, stopped with SIGTERM (SIGKILL after a grace).
  */
 import { join } from 'node:path'
-import { stackEnv } from '../../packages/testing/src/index'
 import {
   freePort,
   killLeftover,
@@ -12,7 +11,8 @@ import {
   spawnLogged,
   tail,
   terminate,
-} from '../../tests/support/processes'
+} from '../../infra/system/processes'
+import { stackEnv } from '../../packages/testing/src/index'
 
 export { freePort }
 

@@ -3,9 +3,10 @@
  * fast as --concurrency connections go); the time from the first POST until all N ads exist, with when
  * each stage began and finished over all vehicles, and the RSS of each service sampled throughout.
  */
+
+import { type System, startSystem } from '../../infra/system/system'
 import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { MongoClient, postgres } from '../../packages/testing/src/index'
-import { type System, startSystem } from '../../tests/support/system'
 import { type RssStats, sampleRss } from '../lib/machine'
 import { fixed } from '../lib/report'
 import { type Posted, pidsOf, post, say, statusCounts, type Watched, warmUp, watchProcessed } from './common'

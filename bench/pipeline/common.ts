@@ -6,9 +6,10 @@
  * service's `new Date()` for projectedAt, the estimator's producer for the record timestamp, PostgreSQL's
  * now() for sent_at), so no two processes can disagree by more than the kernel's clock reads.
  */
+
+import type { System } from '../../infra/system/system'
 import { TOPICS } from '../../packages/contracts/src/index'
 import { Kafka, logLevel, stackEnv } from '../../packages/testing/src/index'
-import type { System } from '../../tests/support/system'
 import { fixed } from '../lib/report'
 import { DELAY } from './options'
 

@@ -5,9 +5,10 @@
  * same clock). Percentiles and the distribution table are computed from the same samples; what was not
  * counted is listed with the reason. With `--sweep` the phase runs at each rate in turn on one system.
  */
+
+import { type System, startSystem } from '../../infra/system/system'
 import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { MongoClient, postgres } from '../../packages/testing/src/index'
-import { type System, startSystem } from '../../tests/support/system'
 import type { RssStats } from '../lib/machine'
 import { sampleRss } from '../lib/machine'
 import { fixed, type Report, table } from '../lib/report'

@@ -4,8 +4,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import type { System } from '../../infra/system/system'
 import { stackEnv } from '../../packages/testing/src/index'
-import type { System } from '../../tests/support/system'
 import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu-profile'
 import { type PySpySummary, summarizePySpy } from '../lib/py-spy'
 import { freePort } from '../lib/service'

@@ -1,5 +1,5 @@
 /**
- * Whole-pipeline benchmark, on the whole system as local processes (tests/support/system: stock, ads, two
+ * Whole-pipeline benchmark, on the whole system as local processes (infra/system/system: stock, ads, two
  * estimators; fresh stock and ads databases per run):
  *
  * 1. latency (latency.ts) — estimator delay 0: vehicles POSTed at a steady rate, open loop; per vehicle,

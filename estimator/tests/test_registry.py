@@ -1,8 +1,9 @@
 import json
+import threading
 
 import pytest
 
-from estimator.registry import RegistryClient, RegistryError, SchemaNotRegistered
+from estimator.registry import RegistryClient, RegistryError, SchemaNotRegistered, waiting_fetcher
 from tests.fake_registry import FakeRegistry
 from tests.support import CREATED_FILE
 
@@ -64,3 +65,42 @@ def test_schema_by_id_is_none_for_an_unknown_id() -> None:
         client = RegistryClient(registry.url)
         assert client.schema_by_id(schema_id) == TEXT
         assert client.schema_by_id(999) is None
+
+
+def test_the_loop_fetcher_waits_out_an_outage_longer_than_the_client_retries() -> None:
+    # The registry answers 502 for far longer than one client call retries (0.2 s): the fetcher keeps
+    # waiting, tells the watchdog the loop is alive, and returns the schema once the registry is back.
+    with FakeRegistry() as registry:
+        schema_id = registry.add(SUBJECT, TEXT)
+        registry.fail_next = 12
+        pings: list[int] = []
+        fetch = waiting_fetcher(
+            RegistryClient(registry.url, retry_for=0.2),
+            alive=lambda: pings.append(1),
+            stop=threading.Event(),
+            pause=0.05,
+        )
+        assert fetch(schema_id) == TEXT
+        assert len(registry.requests) == 13
+        assert len(pings) >= 2
+
+
+def test_the_loop_fetcher_gives_up_only_when_the_process_stops() -> None:
+    with FakeRegistry() as registry:
+        registry.fail_next = 1000
+        stop = threading.Event()
+        stop.set()
+        fetch = waiting_fetcher(
+            RegistryClient(registry.url, retry_for=0.1), alive=lambda: None, stop=stop, pause=0.01
+        )
+        with pytest.raises(RegistryError, match=r"status 502"):
+            fetch(1)
+
+
+def test_the_loop_fetcher_reports_an_unknown_id_after_asking_twice() -> None:
+    with FakeRegistry() as registry:
+        fetch = waiting_fetcher(
+            RegistryClient(registry.url), alive=lambda: None, stop=threading.Event(), recheck=0.01
+        )
+        assert fetch(999) is None
+        assert len(registry.requests) == 2

@@ -153,7 +153,8 @@ describe('service environments in compose.yaml', () => {
       })
       // The healthcheck asks the port the estimator serves health on.
       expect(services[name]?.healthcheck?.test?.join(' ')).toContain(`:${settings.metrics_port}/health/ready`)
-    })
+      // A Python start-up that imports the schema libraries: over Bun's 5 s default on a loaded machine.
+    }, 60_000)
   }
 
   test(".env.example names none of the services' own variables (Bun loads a root .env by itself)", () => {

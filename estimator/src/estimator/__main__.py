@@ -1,7 +1,9 @@
 """`python -m estimator`: check config and schemas, start health/metrics, run the loop until SIGTERM.
 
-Exit codes: 0 after a clean shutdown, 1 on a fatal Kafka error, 2 on bad configuration, 3 when the
-registry lacks the schemas this build was made with (or differs from them), 4 when a topic is missing.
+Exit codes: 0 after a clean shutdown, 1 on a fatal Kafka error (or a stop while waiting for the
+registry), 2 on bad configuration, 3 when the registry lacks the schemas this build was made with (or
+differs from them), 4 when a topic is missing. An unreachable Kafka or registry is waited for, at start
+and while running, however long it lasts.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .config import ConfigError, Settings, load_settings
 from .health import Health, HealthServer, Metrics
 from .kafka import make_consumer, make_producer
 from .log import log
-from .registry import RegistryClient, RegistryError, SchemaNotRegistered
+from .registry import RegistryClient, RegistryError, SchemaNotRegistered, waiting_fetcher
 from .serde import CREATED_SCHEMA_FILE, PROCESSED_SCHEMA_FILE, Contract, Decoder
 from .service import Estimator, FatalKafkaError
 from .txn import Action, classify, error_of
@@ -29,6 +31,7 @@ from .watchdog import Watchdog
 
 T = TypeVar("T")
 _UNKNOWN_ID_RECHECK = 1.0
+_REGISTRY_RETRY_IN_LOOP = 5.0
 _TOPICS_CONFIRM = 10.0
 # Over twice the longest single call the loop makes (a transactional call is bounded by the producer's
 # socket.timeout.ms, 10 s, and the loop marks a turn after each try), so only a call librdkafka does not
@@ -37,17 +40,19 @@ _TOPICS_CONFIRM = 10.0
 _STUCK_AFTER = 25.0
 
 
-def _schema_fetcher(registry: RegistryClient) -> Callable[[int], str | None]:
-    def fetch(schema_id: int) -> str | None:
-        text = registry.schema_by_id(schema_id)
-        if text is None:
-            # The registry instances replicate through Kafka: an id registered a moment ago on another
-            # instance may not be visible here yet. Ask once more before calling the record poison.
-            time.sleep(_UNKNOWN_ID_RECHECK)
-            text = registry.schema_by_id(schema_id)
-        return text
-
-    return fetch
+def _until_registry_answers(what: str, call: Callable[[], T], health: Health, stop: threading.Event) -> T:
+    """Started while the registry is down (or every instance behind the balancer restarts): wait for it,
+    as for Kafka, rather than exit and be restarted in a loop. A registry that answers but lacks the
+    contract schemas (SchemaNotRegistered) still ends the start: waiting would not change that."""
+    while True:
+        try:
+            return call()
+        except RegistryError as error:
+            if stop.is_set():
+                raise
+            health.reason = "waiting for the schema registry"
+            log.warn("registry.waiting", f"{what}: {error}; trying again")
+            stop.wait(2.0)
 
 
 def _until_kafka_answers(what: str, call: Callable[[], T], stop: threading.Event) -> T:
@@ -104,8 +109,18 @@ def run(settings: Settings) -> int:
         created = Contract.load(settings.contracts_dir / CREATED_SCHEMA_FILE)
         processed = Contract.load(settings.contracts_dir / PROCESSED_SCHEMA_FILE)
         registry = RegistryClient(settings.schema_registry_url)
-        input_id = registry.find_schema_id(settings.input_subject, created.text)
-        output_id = registry.find_schema_id(settings.output_subject, processed.text)
+        input_id = _until_registry_answers(
+            "input schema",
+            lambda: registry.find_schema_id(settings.input_subject, created.text),
+            health,
+            stop,
+        )
+        output_id = _until_registry_answers(
+            "output schema",
+            lambda: registry.find_schema_id(settings.output_subject, processed.text),
+            health,
+            stop,
+        )
     except (SchemaNotRegistered, RegistryError, RuntimeError) as error:
         log.error("schemas.refused", f"refusing to start: {error}")
         server.stop()
@@ -120,7 +135,14 @@ def run(settings: Settings) -> int:
     )
     health.reason = "initialising transactions"
 
-    fetch = _schema_fetcher(registry)
+    # While the loop runs, one registry call must end well inside the watchdog's limit (_STUCK_AFTER):
+    # the fetcher waits out longer outages between calls, telling the watchdog the loop is alive.
+    fetch = waiting_fetcher(
+        RegistryClient(settings.schema_registry_url, retry_for=_REGISTRY_RETRY_IN_LOOP),
+        alive=health.turned,
+        stop=stop,
+        recheck=_UNKNOWN_ID_RECHECK,
+    )
     decoder = Decoder(created, {input_id: created.check}, fetch)
     producer = make_producer(settings)
     try:
@@ -145,6 +167,12 @@ def run(settings: Settings) -> int:
             watchdog.stop()
     except (FatalKafkaError, KafkaException) as error:
         log.error("estimator.fatal", f"fatal Kafka error, exiting: {error}")
+        server.stop()
+        return 1
+    except RegistryError as error:
+        # Only raised once a stop was asked for while waiting on the registry; the records not committed
+        # are read again by whoever owns their partition next.
+        log.warn("estimator.stopped", f"stopped while waiting for the schema registry: {error}")
         server.stop()
         return 1
     server.stop()

@@ -9,12 +9,16 @@ retried with backoff until a deadline, and a body that is not JSON is reported a
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .log import log
 
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
@@ -138,3 +142,45 @@ def _same_schema(text: object, wanted: object) -> bool:
         return bool(json.loads(text) == wanted)
     except ValueError:
         return False
+
+
+def waiting_fetcher(
+    client: RegistryClient,
+    *,
+    alive: Callable[[], None],
+    stop: threading.Event,
+    recheck: float = 1.0,
+    pause: float = 2.0,
+) -> Callable[[int], str | None]:
+    """`schema_by_id` for the decoder, waiting out a registry outage instead of failing the record.
+
+    An id this instance has not seen yet arrives with a record; while the registry is down its schema
+    cannot be known, and the record is neither poison nor skippable, so the loop waits here until the
+    registry answers (an outage of any length) or the process is told to stop (then `RegistryError`).
+    `alive` is called between attempts: a wait on the registry is not a Kafka call stuck in librdkafka,
+    and must not trip the watchdog. The client's own retries should stay well under the watchdog's limit.
+    """
+
+    def fetch(schema_id: int) -> str | None:
+        while True:
+            try:
+                text = client.schema_by_id(schema_id)
+                if text is None:
+                    # The registry instances replicate through Kafka: an id registered a moment ago on
+                    # another instance may not be visible here yet. Ask once more before calling it unknown.
+                    time.sleep(recheck)
+                    text = client.schema_by_id(schema_id)
+                return text
+            except RegistryError as error:
+                if stop.is_set():
+                    raise
+                log.warn(
+                    "registry.waiting",
+                    f"schema id {schema_id}: {error}; waiting for the registry",
+                    schema_id=schema_id,
+                )
+                alive()
+                stop.wait(pause)
+                alive()
+
+    return fetch

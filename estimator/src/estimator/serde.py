@@ -206,9 +206,9 @@ class Decoder:
             return known
         if schema_id in self._unknown:
             raise PoisonRecord(self._unknown[schema_id])
-        text = self._fetch(
-            schema_id
-        )  # RegistryError (registry unreachable) propagates: not the record's fault
+        # An unreachable registry is not the record's fault: the fetcher waits for it (RegistryError only
+        # when the process stops meanwhile), and the id is cached only once the registry has answered.
+        text = self._fetch(schema_id)
         if text is None:
             self._unknown[schema_id] = f"unknown schema id {schema_id}"
             raise PoisonRecord(self._unknown[schema_id])

@@ -1,12 +1,12 @@
 /**
- * Child processes of the system harness: spawned with their output appended to a log file, recorded in a
+ * Child processes of the system runner: spawned with their output appended to a log file, recorded in a
  * pid file next to a marker, and signalled only while they still carry that marker, so a recycled pid
  * never hits somebody else's process. The marker travels in the environment variable the stack itself
  * uses (`VEHICLES_STACK_MARKER`), which lets `ownsPid` from infra/stack recognise our children too.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { MARKER_VARIABLE, ownsPid } from '../../infra/stack/processes'
+import { MARKER_VARIABLE, ownsPid } from '../stack/processes'
 
 export interface Spawned {
   pid: number
@@ -23,6 +23,12 @@ export interface SpawnSpec {
   logFile: string
   pidFile: string
   marker: string
+  /**
+   * Its own process group (the runner): a Ctrl-C in the terminal then reaches the runner only, which
+   * stops the services in order (stock first, ads last) instead of all at once. Tests leave it off, so a
+   * Ctrl-C on a test run takes its services along.
+   */
+  detached?: boolean
 }
 
 export function spawnLogged(spec: SpawnSpec): Spawned {
@@ -38,6 +44,7 @@ export function spawnLogged(spec: SpawnSpec): Spawned {
     stdin: 'ignore',
     stdout: fd,
     stderr: fd,
+    detached: spec.detached ?? false,
   })
   // The child holds its own copy of the descriptor.
   closeSync(fd)
