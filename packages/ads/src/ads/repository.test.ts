@@ -12,7 +12,8 @@ import {
 } from 'mongodb'
 import { at, processedEvent } from '../testing/events'
 import type { AdDocument } from './model'
-import { AdsRepository, adDocument, IncompleteWriteError, WriteContentionError } from './repository'
+import { AdsRepository, adDocument } from './repository'
+import { IncompleteWriteError, WriteContentionError } from './write-errors'
 
 type Step = { findOne?: Partial<AdDocument> | null; insertOne?: 'ok' | 'duplicate'; updateOne?: number }
 

@@ -14,10 +14,6 @@ import {
   type Filter,
   type IndexDescription,
   MongoBulkWriteError,
-  MongoError,
-  MongoNetworkError,
-  MongoServerError,
-  MongoServerSelectionError,
   type UpdateFilter,
   type WriteConcernSettings,
 } from 'mongodb'
@@ -25,6 +21,7 @@ import { KeyLanes } from './key-lanes'
 import { type AdDocument, type AdView, type ProcessedVehicle, toView } from './model'
 import { type AdQuery, type Cursor, encodeCursor, filterFor, sortFor, sortKeyOf } from './query'
 import { versionKey } from './version'
+import { DUPLICATE_KEY, IncompleteWriteError, isDuplicateKey, WriteContentionError } from './write-errors'
 
 export const COLLECTION = 'ads'
 
@@ -50,33 +47,6 @@ export type BatchOutcome = UpsertOutcome | { rejected: unknown }
 export interface AdPage {
   items: AdView[]
   nextCursor: string | null
-}
-
-const DUPLICATE_KEY = 11000
-
-export function isDuplicateKey(error: unknown): boolean {
-  return error instanceof MongoServerError && error.code === DUPLICATE_KEY
-}
-
-/**
- * True when the database could not be reached or answered "try later": the write did not fail because
- * of the event, so the caller must retry the same event rather than give up on it.
- */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError) return true
-  if (error instanceof MongoError) {
-    return (
-      error.hasErrorLabel('RetryableWriteError') ||
-      error.hasErrorLabel('TransientTransactionError') ||
-      error.name === 'MongoTopologyClosedError' ||
-      // Shutdown closed the client under a request still waiting on the server.
-      error.name === 'MongoClientClosedError' ||
-      error.name === 'MongoServerClosedError' ||
-      error.name === 'MongoNotConnectedError' ||
-      error.name === 'MongoOperationTimeoutError'
-    )
-  }
-  return false
 }
 
 /** The ad a processed event makes. */
@@ -115,16 +85,6 @@ export function upsertModel(event: ProcessedVehicle): {
 } {
   const { _id, ...fields } = adDocument(event)
   return { filter: olderThan(_id, fields.version), update: { $set: fields } }
-}
-
-/** The ad kept changing under this write (another writer each time): the caller retries later. */
-export class WriteContentionError extends Error {
-  override readonly name = 'WriteContentionError'
-}
-
-/** The server acknowledged fewer inserts than it was sent, without saying why: the caller retries. */
-export class IncompleteWriteError extends Error {
-  override readonly name = 'IncompleteWriteError'
 }
 
 const MAX_ATTEMPTS = 5

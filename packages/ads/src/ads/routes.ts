@@ -9,7 +9,8 @@ import { Elysia } from 'elysia'
 import type { AdReader } from './indexed-ads'
 import { AdsQueryDoc, InvalidParamsError, parseAdsQuery } from './params'
 import { CURSOR_MAX_LENGTH, CURSOR_PATTERN } from './query'
-import { type AdPage, isTransient } from './repository'
+import type { AdPage } from './repository'
+import { isTransient } from './write-errors'
 
 export const AdPageSchema = Type.Object(
   {
