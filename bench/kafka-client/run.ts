@@ -1,5 +1,5 @@
 /**
- * Kafka client bake-off (issue 3, part 5). Runs every candidate one after another (2 cores: never two
+ * Kafka client bake-off. Runs every candidate one after another (2 cores: never two
  * at once) against the local 3-broker stack, each on a fresh 6-partition RF 3 topic, and prints the
  * table that goes into docs/kafka-client.md. Raw results are written to bench/kafka-client/results/.
  *

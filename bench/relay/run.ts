@@ -1,5 +1,5 @@
 /**
- * Outbox → Kafka relay benchmark (issue 8 part 4): events per second the stock relay moves from a full
+ * Outbox → Kafka relay benchmark: events per second the stock relay moves from a full
  * outbox to Kafka, against kcat (librdkafka) producing the same records with the same guarantees.
  *
  * 1. A fresh database (vehicles-stock's migrations) gets N outbox rows (valid `stock.vehicle-created`

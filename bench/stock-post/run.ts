@@ -1,5 +1,5 @@
 /**
- * POST /stock benchmark (issue 4, issue 8 part 4). Three candidates doing the same database work, one
+ * POST /stock benchmark. Three candidates doing the same database work, one
  * after the other, each on a fresh database with vehicles-stock's migrations, the same pool size, the
  * same wrk load (unique valid VINs from post.lua), the same warm-up and duration:
  *

@@ -1,4 +1,4 @@
-"""Kafka's Java `Utils.murmur2`, to check which partition a key must land on (known-traps #13)."""
+"""Kafka's Java `Utils.murmur2`, to check which partition a key must land on."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ function idOf(answer: Answer, what: string): number {
   return id
 }
 
-// A closed object (additionalProperties: false), like every contract of the project (known trap 9).
+// A closed object (additionalProperties: false), like every contract of the project: with an open object, adding an optional field counts as a breaking change.
 const v1 = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   type: 'object',
@@ -232,7 +232,7 @@ describe('Apicurio Registry instances (ccompat v7)', () => {
   })
 
   test('GET /config/{subject} answers with the global level, where Confluent answers 40408', async () => {
-    // Known trap 14, pinned here: a subject without its own level gets the global one back
+    // Pinned here, because clients that compare levels refuse to register otherwise: a subject without its own level gets the global one back
     // (Confluent's registry says 404/40408 unless ?defaultToGlobal=true). Clients must not
     // read this as "the subject has its own level".
     for (const path of [`/config/${subject}`, `/config/${subject}?defaultToGlobal=true`]) {

@@ -135,7 +135,7 @@ registry_opts=(
   "-Dapicurio.storage.snapshot.location=$work_dir"
   "-Dapicurio.import.work-dir=$work_dir"
 
-  # Confluent-compatible behaviour (known trap 14): BACKWARD by configuration, so it holds from the
+  # Confluent-compatible behaviour: BACKWARD by configuration, so it holds from the
   # first start without anyone PUTting /config; canonical hashing so the same schema written by
   # TypeScript and Python (other whitespace, other key order) is one version.
   -Dapicurio.rules.global.compatibility=BACKWARD

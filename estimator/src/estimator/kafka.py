@@ -7,7 +7,7 @@ Why these values:
 - `cooperative-sticky`: a rebalance revokes only the partitions that move, so work waiting on the others
   keeps its place; the revoke callback commits finished work before giving partitions up.
 - `partitioner=murmur2_random`: Java's partitioner, the one every producer of the system uses, so a
-  vehicle's events share a partition whichever language wrote them (known-traps #13).
+  vehicle's events share a partition whichever language wrote them.
 - dynamic membership (no `group.instance.id`): a stopping instance leaves the group at once, so its
   partitions move on SIGTERM; librdkafka's static members never leave and would wait a session timeout.
 - `transactional.id` = `<group>-<instance>`: unique per running instance, stable across its restarts, so a

@@ -2,7 +2,7 @@
 
 Read-only on purpose: `contracts:register` owns registration; the estimator only finds the ids of the
 schemas it was built with and fetches writer schemas by id. Requests go through a load balancer that may
-answer 502 or an HTML error page while an instance restarts (known-traps #8), so transient failures are
+answer 502 or an HTML error page while an instance restarts, so transient failures are
 retried with backoff until a deadline, and a body that is not JSON is reported as such.
 """
 

@@ -31,7 +31,7 @@ export const COMPATIBILITY: Compatibility = 'BACKWARD'
  *   checks the new version against the last one and refuses an incompatible change (HTTP 409);
  * - a new subject gets BACKWARD right after its first version (Apicurio cannot configure a missing one);
  * - finally the level the registry *reports* for the subject is read back, and must be BACKWARD
- *   (Apicurio answers the global default for subjects without a rule: known-traps #14).
+ *   (Apicurio answers the global default for subjects without a rule).
  * Throws `RegistryRefusedError` (e.g. incompatible) or `RegistryUnavailableError`.
  */
 export async function registerAll(

@@ -7,7 +7,7 @@ import { RegistryRefusedError, RegistryUnavailableError } from './errors'
  * refused connection as "status 400", folds 404s into an error without status or `error_code` (so
  * "subject not found" and "schema not found" look alike), turns an nginx HTML page into a message that
  * embeds the page, and its `register` trusts `GET /config/{subject}`, which Apicurio answers with the
- * global default (known-traps #14). Here every answer is classified: JSON 4xx → `RegistryRefusedError`
+ * global default. Here every answer is classified: JSON 4xx → `RegistryRefusedError`
  * with status and code; network error, timeout, 5xx, 429 or a non-JSON body (an HTML error page) →
  * retried with bounded exponential backoff, then `RegistryUnavailableError`.
  */
