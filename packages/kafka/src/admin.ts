@@ -6,6 +6,7 @@ import {
 } from '@platformatic/kafka'
 import { toKafkaError } from './client-errors'
 import { KafkaTopicNotFoundError, KafkaUsageError } from './errors'
+import { readCommitted } from './read-committed'
 import type { Admin, AdminOptions, PartitionLag, TopicDescription } from './types'
 
 /** Admin operations the tests, benchmarks and health checks need; nothing more. */
@@ -139,6 +140,15 @@ export function createAdmin(options: AdminOptions): Admin {
         }
         return lags.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
       }),
+
+    readCommitted: (topic, partition, fromOffset) =>
+      readCommitted(
+        options.brokers,
+        `${options.clientId ?? 'vehicles-admin'}-reader`,
+        topic,
+        partition,
+        fromOffset,
+      ),
 
     ping: () =>
       wrap(
