@@ -1,7 +1,8 @@
 /**
  * Where relayed events go: the contracts' serde (wire format with the registered schema id) and the
- * Kafka module's producer (idempotent, acks=all; `send` resolves only once every record is
- * acknowledged). Nothing else in the stock service touches Kafka or the registry.
+ * Kafka module's transactional producer (one fixed transactional id per outbox; each publish is one
+ * transaction, resolved once its commit is acknowledged). Reading back under read_committed is here
+ * too. Nothing else in the stock service touches Kafka or the registry.
  */
 import {
   type Contracts,
@@ -11,13 +12,28 @@ import {
   type EventValues,
   TOPICS,
 } from '@vehicles/contracts'
-import { type Admin, createAdmin, createProducer, type Producer, partitionForKey } from '@vehicles/kafka'
+import {
+  type Admin,
+  createAdmin,
+  createTransactionalProducer,
+  type TransactionalProducer,
+} from '@vehicles/kafka'
+
+/** The header naming the outbox row a record was sent for: what reading back identifies rows by. */
+export const OUTBOX_ID_HEADER = 'outbox-id'
 
 export interface OutgoingEvent {
   topic: string
   key: string
   payload: unknown
   headers: Record<string, string>
+}
+
+/** One record of ours found on a partition by reading it back. */
+export interface FoundRecord {
+  offset: string
+  /** The `outbox-id` header; undefined for a record someone else wrote to the topic. */
+  outboxId: string | undefined
 }
 
 /** Where the brokers put one record (from their acknowledgement). */
@@ -29,19 +45,24 @@ export interface Delivery {
 }
 
 export interface Publisher {
-  /** Connects the producer and binds the schema ids; rejects while Kafka or the registry is away. */
+  /**
+   * Binds the schema ids and opens a new producer session for the outbox's transactional id; rejects
+   * while Kafka or the registry is away. The session's init fences every older one (this process's
+   * failed one, a deposed leader's) and waits until their open transaction is committed or aborted:
+   * after it, nothing of theirs can still appear on the topics.
+   */
   start(): Promise<void>
   /** Throws `ContractViolation` when the payload breaks its schema (it can never be sent). */
   encode(event: OutgoingEvent): Buffer
-  /** Resolves once every record is acknowledged by all in-sync replicas, with where each one went. */
-  publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<Delivery[]>
   /**
-   * The end offset (high watermark) of every partition of each topic, index = partition. The relay
-   * compares them with the offsets it recorded to tell which records of a send in doubt were written.
+   * Sends the events in one transaction; resolves once its commit is acknowledged, with where each
+   * record went. On rejection the session is spent: `close`, then `start` a new one before anything else.
    */
+  publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<Delivery[]>
+  /** The last stable offset of every partition of each topic, index = partition. */
   endOffsets(topics: readonly string[]): Promise<Map<string, bigint[]>>
-  /** The partition the producer sends `key` to (the same partitioner). */
-  partitionFor(key: string, partitionCount: number): number
+  /** The committed records of one partition from `fromOffset` to its last stable offset. */
+  readBack(topic: string, partition: number, fromOffset: string): Promise<FoundRecord[]>
   ping(): Promise<void>
   /**
    * Resolves when the topics can take acks=all writes now (every partition has a leader and at least
@@ -58,13 +79,15 @@ export interface KafkaPublisherOptions {
   registryUrl: string
   clientId: string
   deliveryTimeoutMs: number
+  /** Fixed per outbox: every relay of one outbox uses the same id, so Kafka lets one of them write. */
+  transactionalId: string
 }
 
 const isEventTopic = (topic: string): topic is EventTopic =>
   topic === TOPICS.vehicleCreated || topic === TOPICS.vehicleProcessed
 
 export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
-  let producer: Producer | undefined
+  let producer: TransactionalProducer | undefined
   let contracts: Contracts | undefined
   let admin: Admin | undefined
   const connectedAdmin = async (): Promise<Admin> => {
@@ -89,9 +112,10 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         retry: { attempts: 2 },
       })
       if (producer === undefined) {
-        const created = createProducer({
+        const created = createTransactionalProducer({
           brokers: options.brokers,
           clientId: options.clientId,
+          transactionalId: options.transactionalId,
           deliveryTimeoutMs: options.deliveryTimeoutMs,
         })
         try {
@@ -110,7 +134,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     },
     async publish(events) {
       if (producer === undefined) throw new Error('publisher not started')
-      return await producer.send(
+      return await producer.sendTransaction(
         events.map(({ event, value }) => ({
           topic: event.topic,
           key: event.key,
@@ -121,8 +145,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     },
     async endOffsets(topics) {
       const reader = await connectedAdmin()
-      // The admin's lag report carries every partition's end offset; a group that never commits
-      // makes it just that (the Kafka module has no end-offsets call of its own yet).
+      // The admin's lag report carries every partition's last stable offset (read_committed end); a
+      // group that never commits makes it just that (the Kafka module has no end-offsets call).
       let lags: Awaited<ReturnType<Admin['groupLag']>>
       try {
         lags = await reader.groupLag(`${options.clientId}-end-offsets`, topics)
@@ -145,7 +169,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       }
       return ends
     },
-    partitionFor: (key, partitionCount) => partitionForKey(key, partitionCount),
+    async readBack(topic, partition, fromOffset) {
+      const reader = await connectedAdmin()
+      const records = await reader.readCommitted(topic, partition, fromOffset)
+      return records.map((r) => ({ offset: r.offset, outboxId: r.headers[OUTBOX_ID_HEADER] }))
+    },
     async ping() {
       if (producer === undefined) throw new Error('not connected yet')
       await producer.ping()
@@ -173,8 +201,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       }
     },
     async close() {
-      await producer?.disconnect()
+      const spent = producer
       producer = undefined
+      await spent?.disconnect().catch(() => {})
       await admin?.disconnect().catch(() => {})
       admin = undefined
     },

@@ -50,6 +50,7 @@ export async function startOutbox(input: {
       registryUrl: config.SCHEMA_REGISTRY_URL,
       clientId: input.clientId,
       deliveryTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS,
+      transactionalId: config.RELAY_TRANSACTIONAL_ID,
     })
     relay = createRelay({
       db,
@@ -59,10 +60,6 @@ export async function startOutbox(input: {
       batchSize: config.RELAY_BATCH_SIZE,
       concurrency: config.RELAY_CONCURRENCY,
       keepSentRows: config.OUTBOX_RETENTION_MS > 0,
-      closeTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS * 2,
-      // A previous leader's last send may land until its delivery deadline plus the Kafka library's
-      // last retry (request timeout 5 s and its delay) have passed.
-      takeoverDelayMs: config.KAFKA_DELIVERY_TIMEOUT_MS + 6_000,
       pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
       backoffMinMs: config.RELAY_BACKOFF_MIN_MS,
       backoffMaxMs: config.RELAY_BACKOFF_MAX_MS,
