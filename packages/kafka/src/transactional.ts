@@ -76,7 +76,10 @@ export function createTransactionalProducer(options: TransactionalProducerOption
     autocreateTopics: false,
     timeout: REQUEST_TIMEOUT_MS,
     connectTimeout: REQUEST_TIMEOUT_MS,
-    retries: Math.max(2, Math.ceil(deliveryTimeoutMs / (REQUEST_TIMEOUT_MS + RETRY_DELAY_MS))),
+    // CONCURRENT_TRANSACTIONS (the previous transaction's markers still being written, or an older
+    // session's transaction being completed for an init) is answered in milliseconds and clears by
+    // itself: retry it for about one delivery timeout. `sendTransaction` has its own deadline.
+    retries: Math.max(2, Math.ceil(deliveryTimeoutMs / RETRY_DELAY_MS)),
     retryDelay: RETRY_DELAY_MS,
   })
   let state: 'new' | 'ready' | 'failed' | 'closed' = 'new'

@@ -163,8 +163,9 @@ export function createRelay(options: RelayOptions): Relay {
     const outcome = await recover(db, pid, publisher, statements)
     metrics.foundRows.inc(outcome.found)
     counted(outcome.found)
-    if (outcome.found > 0 || outcome.readBack > 0)
-      logger.warn('outbox.relay.recovered_rows', 'read back after a failure or a takeover', { ...outcome })
+    // Logged on every recovery (a takeover too): what the read-back found is the story of a failure.
+    const level = outcome.found > 0 ? 'warn' : 'info'
+    logger[level]('outbox.relay.recovered_rows', 'read back after a failure or a takeover', { ...outcome })
     doubt = false
   }
 
