@@ -177,7 +177,7 @@ function timedDatabase(db: Database, stages: Stages): Database {
         return await inner(text, params)
       } finally {
         const ms = performance.now() - started
-        if (/^\s*select id::text as id, topic/i.test(text)) {
+        if (/^\s*select outbox.id::text as id, topic/i.test(text)) {
           stages.selectMs += ms
           stages.batches += 1
         } else if (

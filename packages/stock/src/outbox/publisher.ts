@@ -21,6 +21,11 @@ import {
 
 /** The header naming the outbox row a record was sent for: what reading back identifies rows by. */
 export const OUTBOX_ID_HEADER = 'outbox-id'
+/**
+ * The header naming the outbox (its transactional id): row ids are unique in one outbox only, so a
+ * record counts as one of ours when it names our outbox too.
+ */
+export const OUTBOX_HEADER = 'outbox'
 
 export interface OutgoingEvent {
   topic: string
@@ -32,7 +37,7 @@ export interface OutgoingEvent {
 /** One record of ours found on a partition by reading it back. */
 export interface FoundRecord {
   offset: string
-  /** The `outbox-id` header; undefined for a record someone else wrote to the topic. */
+  /** The `outbox-id` header; undefined for a record another writer (or another outbox) put there. */
   outboxId: string | undefined
 }
 
@@ -139,7 +144,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
           topic: event.topic,
           key: event.key,
           value,
-          headers: event.headers,
+          headers: { ...event.headers, [OUTBOX_HEADER]: options.transactionalId },
         })),
       )
     },
@@ -172,7 +177,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     async readBack(topic, partition, fromOffset) {
       const reader = await connectedAdmin()
       const records = await reader.readCommitted(topic, partition, fromOffset)
-      return records.map((r) => ({ offset: r.offset, outboxId: r.headers[OUTBOX_ID_HEADER] }))
+      return records.map((r) => ({
+        offset: r.offset,
+        outboxId:
+          r.headers[OUTBOX_HEADER] === options.transactionalId ? r.headers[OUTBOX_ID_HEADER] : undefined,
+      }))
     },
     async ping() {
       if (producer === undefined) throw new Error('not connected yet')

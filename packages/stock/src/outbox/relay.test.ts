@@ -170,6 +170,16 @@ test("one vehicle's events leave in id order, also when a batch boundary falls b
   expect(order.map((e) => (e.payload as { n: number }).n)).toEqual([1, 2, 3])
 })
 
+test('ids are read in number order across a change in their digit count (99, 100, …), each row once', async () => {
+  const { publisher, published } = fakePublisher()
+  await db.query('alter sequence outbox_id_seq restart with 95')
+  for (let i = 0; i < 12; i++) await enqueue(crypto.randomUUID())
+  const relay = relayWith(publisher, 4)
+  while ((await relay.runOnce()) > 0) {}
+  const ids = published.flat().map((e) => Number(e.headers['outbox-id']))
+  expect(ids).toEqual(Array.from({ length: 12 }, (_, i) => 95 + i))
+})
+
 test('a row that breaks its schema is marked failed and does not block the others', async () => {
   const { publisher, published } = fakePublisher()
   await enqueue(crypto.randomUUID(), { broken: true })

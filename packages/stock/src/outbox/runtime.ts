@@ -11,6 +11,17 @@ import { readBacklog, registerBacklogMetrics } from './backlog'
 import { createPruner } from './prune'
 import { createRelay, type Relay } from './relay'
 
+/**
+ * One transactional id per outbox, the same in every process that relays it: derived from where the
+ * outbox lives (the database's host, port and name; PGlite's folder), never from the process. Two
+ * outboxes on one Kafka cluster (test databases, a second deployment) then never fence each other.
+ */
+export function defaultTransactionalId(config: Pick<StockConfig, 'DATABASE_URL' | 'PGLITE_DIR'>): string {
+  if (config.DATABASE_URL === undefined) return `vehicles-stock.outbox@pglite:${config.PGLITE_DIR}`
+  const url = new URL(config.DATABASE_URL)
+  return `vehicles-stock.outbox@${url.hostname}:${url.port || '5432'}${url.pathname}`
+}
+
 export interface OutboxRuntime {
   relay?: Relay
   stop(): Promise<void>
@@ -50,7 +61,7 @@ export async function startOutbox(input: {
       registryUrl: config.SCHEMA_REGISTRY_URL,
       clientId: input.clientId,
       deliveryTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS,
-      transactionalId: config.RELAY_TRANSACTIONAL_ID,
+      transactionalId: config.RELAY_TRANSACTIONAL_ID ?? defaultTransactionalId(config),
     })
     relay = createRelay({
       db,

@@ -28,11 +28,12 @@ export interface PartitionOffset {
 
 // Pending rows after the cursor, in id order (partial index outbox_pending_idx). The backend pid shows
 // whether the read ran on the leader session or on a connection the client opened silently after
-// losing it. Reading changes nothing, so it needs no leadership condition of its own.
-const READ_PENDING = `select id::text as id, topic, key, payload, headers, pg_backend_pid() as pid
+// losing it. Reading changes nothing, so it needs no leadership condition of its own. The order is
+// by the column, qualified: a bare `order by id` would sort by the text output column ('14' > '134').
+const READ_PENDING = `select outbox.id::text as id, topic, key, payload, headers, pg_backend_pid() as pid
   from outbox
-  where sent_at is null and failed_at is null and id > $1::bigint
-  order by id
+  where sent_at is null and failed_at is null and outbox.id > $1::bigint
+  order by outbox.id
   limit $2`
 
 // Rows whose records a committed transaction holds: marked sent (or deleted when sent rows are not
