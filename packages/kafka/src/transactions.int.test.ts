@@ -131,3 +131,15 @@ test('readCommitted skips aborted records and markers, across several aborts of 
   expect(values(tail)).toEqual(['three:c3', 'three:c4', 'three:c5'])
   expect(BigInt(tail[1]?.offset ?? 0) - BigInt(c3)).toBeGreaterThan(1n)
 }, 120_000)
+
+test('endOffsets: an open transaction holds the last stable offset below the high watermark until it ends', async () => {
+  const id = uniqueName('txid')
+  const open = await libraryTransaction(id, ['four:open'], 'open')
+  const during = (await kafka.admin.endOffsets(kafka.topic))[0]
+  expect(BigInt(during?.lastStable ?? -1)).toBeLessThan(BigInt(during?.highWatermark ?? -1))
+  await open.tx.commit()
+  await settle(id)
+  const after = (await kafka.admin.endOffsets(kafka.topic))[0]
+  expect(after?.lastStable).toBe(after?.highWatermark as string)
+  await open.writer.close()
+}, 60_000)

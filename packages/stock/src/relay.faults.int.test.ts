@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Admin } from '@vehicles/kafka'
-import { clusterMetadata, kcat, stackEnv, waitFor } from '@vehicles/testing'
+import { clusterMetadata, Kafka, kcat, logLevel, stackEnv, waitFor } from '@vehicles/testing'
 import { migratePostgresUrl } from './db/migrate'
 import { LEADER_LOCK } from './outbox/leadership'
 import type { Publisher } from './outbox/publisher'
@@ -305,3 +305,57 @@ test('two relays racing through three takeovers under 3,000 rows: each row exact
   console.log(`race: ${takeovers.join('; ')}`)
   expect(await exactlyOnceProblems(admin, database.sql, topic, ids)).toEqual([])
 }, 240_000)
+
+test("another writer's open transaction holding the stable offset back: recovery waits for it, then finds the committed rows (none sent twice)", async () => {
+  const { database, topic, ids } = await setup(200)
+  // A foreign transaction on every partition, left open: read_committed readers stop at its start.
+  const foreign = new Kafka({
+    clientId: unique('foreign'),
+    brokers: stackEnv().KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  })
+  const writer = foreign.producer({
+    transactionalId: unique('foreign-tx'),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
+  await writer.connect()
+  const open = await writer.transaction()
+  await open.send({
+    topic,
+    messages: Array.from({ length: 6 }, (_, partition) => ({ partition, key: 'foreign', value: 'open' })),
+  })
+  let loseAck = true
+  let endedAt = 0
+  const wrap = (inner: Publisher): Publisher => ({
+    ...inner,
+    async publish(records) {
+      const deliveries = await inner.publish(records)
+      if (loseAck) {
+        // Committed, after the foreign transaction's start: invisible to read_committed for now.
+        loseAck = false
+        setTimeout(() => {
+          endedAt = Date.now()
+          void open.abort()
+        }, 4_000)
+        throw new Error('acknowledgement lost (test)')
+      }
+      return deliveries
+    },
+  })
+  const { relay } = start({
+    url: database.url,
+    name: unique('relay-held'),
+    transactionalId: unique('relay-held'),
+    batchSize: 50,
+    concurrency: 1,
+    wrap,
+  })
+  try {
+    await allSent(database, ids.length, 90_000, () => JSON.stringify(relay.status()))
+    expect(endedAt).toBeGreaterThan(0)
+    expect(await exactlyOnceProblems(admin, database.sql, topic, ids)).toEqual([])
+  } finally {
+    await writer.disconnect()
+  }
+}, 120_000)

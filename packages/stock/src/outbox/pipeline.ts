@@ -102,7 +102,7 @@ export function createPipeline(options: PipelineOptions) {
     if (unknown.length === 0) return
     const ends = await publisher.endOffsets(unknown)
     const offsets = [...ends].flatMap(([topic, list]) =>
-      list.map((next, partition) => ({ topic, partition, next })),
+      list.map((end, partition) => ({ topic, partition, next: end.stable })),
     )
     await statements.initOffsets(db, pid, offsets)
     for (const t of unknown) known.add(t)

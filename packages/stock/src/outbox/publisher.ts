@@ -34,6 +34,12 @@ export interface OutgoingEvent {
   headers: Record<string, string>
 }
 
+/** Where a partition ends: `stable` (read_committed readers see up to it) ≤ `high` (all appended). */
+export interface PartitionEnd {
+  high: bigint
+  stable: bigint
+}
+
 /** One record of ours found on a partition by reading it back. */
 export interface FoundRecord {
   offset: string
@@ -64,8 +70,8 @@ export interface Publisher {
    * record went. On rejection the session is spent: `close`, then `start` a new one before anything else.
    */
   publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<Delivery[]>
-  /** The last stable offset of every partition of each topic, index = partition. */
-  endOffsets(topics: readonly string[]): Promise<Map<string, bigint[]>>
+  /** Every partition's high watermark and last stable offset, per topic, index = partition. */
+  endOffsets(topics: readonly string[]): Promise<Map<string, PartitionEnd[]>>
   /** The committed records of one partition from `fromOffset` to its last stable offset. */
   readBack(topic: string, partition: number, fromOffset: string): Promise<FoundRecord[]>
   ping(): Promise<void>
@@ -150,27 +156,20 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     },
     async endOffsets(topics) {
       const reader = await connectedAdmin()
-      // The admin's lag report carries every partition's last stable offset (read_committed end); a
-      // group that never commits makes it just that (the Kafka module has no end-offsets call).
-      let lags: Awaited<ReturnType<Admin['groupLag']>>
+      const ends = new Map<string, PartitionEnd[]>()
       try {
-        lags = await reader.groupLag(`${options.clientId}-end-offsets`, topics)
+        for (const topic of topics) {
+          const list = await reader.endOffsets(topic)
+          ends.set(
+            topic,
+            list.map((e) => ({ high: BigInt(e.highWatermark), stable: BigInt(e.lastStable) })),
+          )
+        }
       } catch (error) {
         // A fresh admin next time: this one may hold connections to brokers that went away.
         await admin?.disconnect().catch(() => {})
         admin = undefined
         throw error
-      }
-      const ends = new Map<string, bigint[]>()
-      for (const lag of lags) {
-        const list = ends.get(lag.topic) ?? []
-        list[lag.partition] = BigInt(lag.end)
-        ends.set(lag.topic, list)
-      }
-      for (const topic of topics) {
-        const list = ends.get(topic)
-        if (list === undefined || list.length === 0 || list.some((end) => end === undefined))
-          throw new Error(`no end offsets for ${topic}`)
       }
       return ends
     },

@@ -14,11 +14,18 @@
  * still running). So every record of ours that will ever be committed below the new session's own
  * records is committed now, below the last stable offset, and is found.
  *
+ * One more condition: read_committed stops at the last stable offset, which another writer's open
+ * transaction on the partition holds back (records of ours committed after its start stay invisible
+ * until it ends). So the read waits until every partition's stable offset has reached the high
+ * watermark seen after the init: from then on everything of ours is readable. On a topic the relay
+ * alone writes the two are equal at once; otherwise the wait is bounded by the other writer's
+ * transaction timeout, and a wait that runs out fails the recovery (retried after a back-off).
+ *
  * That is also why a new leader need not wait before taking over: the old leader's sends cannot land
  * after the new session's init, whenever it read its rows and however long its delivery deadline.
  */
 import type { Sql } from '../db/database'
-import type { Publisher } from './publisher'
+import type { PartitionEnd, Publisher } from './publisher'
 import type { PartitionOffset, RelayStatements } from './statements'
 
 export interface RecoveryOutcome {
@@ -26,6 +33,33 @@ export interface RecoveryOutcome {
   found: number
   /** Records read back (ours and anyone else's) between the recorded and the stable offsets. */
   readBack: number
+}
+
+/** How long recovery waits for other writers' open transactions (Kafka's default timeout is 60 s). */
+const STABLE_WAIT_MS = 70_000
+const STABLE_POLL_MS = 200
+
+/**
+ * The partitions' ends once every stable offset has reached the high watermark of the first look;
+ * throws when another writer's transaction keeps one below it for `STABLE_WAIT_MS`.
+ */
+async function settledEnds(publisher: Publisher, topics: string[]): Promise<Map<string, PartitionEnd[]>> {
+  const first = await publisher.endOffsets(topics)
+  const deadline = Date.now() + STABLE_WAIT_MS
+  for (let ends = first; ; ends = await publisher.endOffsets(topics)) {
+    const behind = topics.flatMap((topic) =>
+      (first.get(topic) ?? []).flatMap((end, partition) => {
+        const now = ends.get(topic)?.[partition]?.stable ?? -1n
+        return now < end.high ? [`${topic}/${partition} stable ${now} < ${end.high}`] : []
+      }),
+    )
+    if (behind.length === 0) return ends
+    if (Date.now() > deadline)
+      throw new Error(
+        `open transactions of another writer hold the topic back: ${behind.slice(0, 3).join('; ')}`,
+      )
+    await Bun.sleep(STABLE_POLL_MS)
+  }
 }
 
 /**
@@ -41,12 +75,12 @@ export async function recover(
   const recorded = await statements.recorded(sql)
   if (recorded.length === 0) return { found: 0, readBack: 0 }
   const topics = [...new Set(recorded.map((r) => r.topic))]
-  const stable = await publisher.endOffsets(topics)
+  const ends = await settledEnds(publisher, topics)
   const ids = new Set<string>()
   const reached: PartitionOffset[] = []
   let readBack = 0
   for (const { topic, partition, next } of recorded) {
-    const end = stable.get(topic)?.[partition]
+    const end = ends.get(topic)?.[partition]?.stable
     if (end === undefined || end <= next) continue
     const records = await publisher.readBack(topic, partition, next.toString())
     readBack += records.length

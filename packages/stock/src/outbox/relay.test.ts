@@ -62,7 +62,8 @@ function fakePublisher() {
       return deliveries
     },
     async endOffsets(topics) {
-      return new Map(topics.map((t) => [t, partitions(t).map((list) => BigInt(list.length))]))
+      const end = (list: OutgoingEvent[]) => ({ high: BigInt(list.length), stable: BigInt(list.length) })
+      return new Map(topics.map((t) => [t, partitions(t).map(end)]))
     },
     async readBack(topic, partition, fromOffset) {
       const list = partitions(topic)[partition] ?? []
