@@ -5,7 +5,7 @@
  * 1. A fresh database (vehicles-stock's migrations) gets N outbox rows (valid `stock.vehicle-created`
  *    events) while no relay runs.
  * 2. vehicles-stock's own relay (`packages/stock/src/outbox/relay.ts`, its publisher, the Kafka module's
- *    idempotent acks=all producer, the stock's default batch size) starts; the clock runs from its start
+ *    transactional producer: one transaction per send, the stock's default batch size) starts; the clock runs from its start
  *    (connect included) until no row is pending. Its publisher encodes with the registered
  *    `stock.vehicle-created` schema id but sends to a fresh topic, so the system's topic and the consumers
  *    of other runs never see these events.
@@ -418,6 +418,20 @@ try {
   })
   const count = async (topic: string) =>
     (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+  // The relay writes transactions: each commit marker takes an offset, so its records are counted by
+  // reading them (kcat reads read_committed by default), one byte per record.
+  const countRecords = async (topic: string) => {
+    const child = Bun.spawn(
+      ['kcat', '-C', '-b', env.KAFKA_BROKERS, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', 'x'],
+      {
+        stdout: 'pipe',
+        stderr: 'pipe',
+      },
+    )
+    const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
+    if (code !== 0) throw new Error(`kcat could not read ${topic} (exit ${code})`)
+    return out.length
+  }
 
   const relays: { label: string; run: RelayRun; onTopic: number }[] = []
   let firstRows: OutboxRow[] | undefined
@@ -442,7 +456,7 @@ try {
     const run = await runRelay(db.url, batch, instances, concurrency)
     report.mark(`after relay (${label})`)
     say(`relay, ${label}: ${fixed(EVENTS / run.seconds)} events/s (${fixed(run.seconds, 2)} s)`)
-    relays.push({ label, run, onTopic: await count(topic) })
+    relays.push({ label, run, onTopic: await countRecords(topic) })
   }
   if (firstRows === undefined) throw new Error('no relay run')
   const kcat = await runKcat(firstRows)

@@ -74,3 +74,9 @@ export function isFencedError(error: unknown): boolean {
   }
   return false
 }
+
+/** The transaction coordinator is still completing the previous transaction: answered at once, clears soon. */
+export function isConcurrentTransactions(error: unknown): boolean {
+  for (const fields of walk(error)) if (fields.apiId === 'CONCURRENT_TRANSACTIONS') return true
+  return false
+}

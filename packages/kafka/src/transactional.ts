@@ -10,8 +10,14 @@
  * on. Reusing a session after a request whose outcome is unknown gives no such guarantee.
  */
 import { Producer as LibraryProducer, ProduceAcks } from '@platformatic/kafka'
-import { isFencedError, toKafkaError } from './client-errors'
-import { KafkaDeliveryError, KafkaError, KafkaFencedError, KafkaUsageError } from './errors'
+import { isConcurrentTransactions, isFencedError, toKafkaError } from './client-errors'
+import {
+  KafkaDeliveryError,
+  KafkaError,
+  KafkaFencedError,
+  KafkaUnavailableError,
+  KafkaUsageError,
+} from './errors'
 import { murmur2 } from './murmur2'
 import type {
   DeliveryReport,
@@ -24,6 +30,12 @@ const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000
 const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000
 const REQUEST_TIMEOUT_MS = 5_000
 const RETRY_DELAY_MS = 250
+/**
+ * The next transaction begins right after the previous commit is acknowledged, while the coordinator
+ * still writes that commit's markers; it answers CONCURRENT_TRANSACTIONS until they are written (a few
+ * milliseconds). Retrying that after the general delay would cost each transaction 250 ms.
+ */
+const CONCURRENT_RETRY_DELAY_MS = 10
 /** How long a failed transaction's abort may take before the session is given up without it. */
 const ABORT_TIMEOUT_MS = 5_000
 
@@ -78,9 +90,11 @@ export function createTransactionalProducer(options: TransactionalProducerOption
     connectTimeout: REQUEST_TIMEOUT_MS,
     // CONCURRENT_TRANSACTIONS (the previous transaction's markers still being written, or an older
     // session's transaction being completed for an init) is answered in milliseconds and clears by
-    // itself: retry it for about one delivery timeout. `sendTransaction` has its own deadline.
-    retries: Math.max(2, Math.ceil(deliveryTimeoutMs / RETRY_DELAY_MS)),
-    retryDelay: RETRY_DELAY_MS,
+    // itself: retried for about one delivery timeout. Other failures wait longer between attempts, so
+    // they run into `sendTransaction`'s own deadline first.
+    retries: Math.max(2, Math.ceil(deliveryTimeoutMs / CONCURRENT_RETRY_DELAY_MS)),
+    retryDelay: (_client, _operation, _attempt, _retries, error) =>
+      isConcurrentTransactions(error) ? CONCURRENT_RETRY_DELAY_MS : RETRY_DELAY_MS,
   })
   let state: 'new' | 'ready' | 'failed' | 'closed' = 'new'
   let failure: KafkaError | undefined
@@ -152,26 +166,29 @@ export function createTransactionalProducer(options: TransactionalProducerOption
       throw new KafkaUsageError(`transactional producer failed before: ${failure?.message}`)
     if (state !== 'ready') throw new KafkaUsageError(`transactional producer is ${state}, not connected`)
     const topic = records[0]?.topic ?? 'unknown'
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new KafkaDeliveryError(
-              `transaction not committed within ${deliveryTimeoutMs} ms (outcome unknown)`,
-              topic,
-              { retriable: true },
-            ),
-          ),
-        deliveryTimeoutMs,
-      )
-    })
     try {
-      return await Promise.race([transact(records), deadline])
+      return await withDeadline(transact(records), () => {
+        return new KafkaDeliveryError(
+          `transaction not committed within ${deliveryTimeoutMs} ms (outcome unknown)`,
+          topic,
+          { retriable: true },
+        )
+      })
     } catch (error) {
       state = 'failed'
       failure = classify(error, `transaction of ${records.length} record(s)`, topic)
       throw failure
+    }
+  }
+
+  /** `work`, or the error `late()` makes once the delivery timeout passed (the work goes on unobserved). */
+  async function withDeadline<T>(work: Promise<T>, late: () => KafkaError): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(late()), deliveryTimeoutMs)
+    })
+    try {
+      return await Promise.race([work, deadline])
     } finally {
       clearTimeout(timer)
     }
@@ -184,10 +201,17 @@ export function createTransactionalProducer(options: TransactionalProducerOption
         await client.metadata({ topics: [] })
         // init_transactions: beginning a transaction runs InitProducerId for the id (the fencing step);
         // the local transaction object is dropped again, nothing reached a partition.
-        await withTransactionTimeout(client, transactionTimeoutMs, async () => {
+        const init = withTransactionTimeout(client, transactionTimeoutMs, async () => {
           const tx = await client.beginTransaction()
           await tx.cancel()
         })
+        await withDeadline(
+          init,
+          () =>
+            new KafkaUnavailableError(
+              `init of ${options.transactionalId} not done within ${deliveryTimeoutMs} ms`,
+            ),
+        )
         state = 'ready'
       } catch (error) {
         state = 'failed'
