@@ -119,15 +119,11 @@ export function createPipeline(options: PipelineOptions) {
       timer()
       return deliveries
     } catch (error) {
-      const { pid } = leadership.session()
-      await statements
-        .noteAttempt(
-          db,
-          pid,
-          records.map((r) => r.id),
-          message(error),
-        )
-        .catch(() => {})
+      // Best effort: the attempt is noted only while this relay still leads.
+      if (leadership.leading) {
+        const ids = records.map((r) => r.id)
+        await statements.noteAttempt(db, leadership.session().pid, ids, message(error)).catch(() => {})
+      }
       throw new SendFailed(message(error), { cause: error })
     }
   }
