@@ -3,13 +3,14 @@
  * to find out which of its records Kafka holds, by their content, after a failure or a takeover.
  *
  * The range is fixed when the call starts: from the given offset up to the partition's last stable
- * offset (LSO, below which every transaction is decided). The broker returns records only up to the
- * LSO under read_committed, but it returns aborted transactions' records too, with a list of where
- * each aborted transaction starts; skipping them is the reader's job. The library's own filter keeps
- * one range per producer id per response and leaves records whose abort marker lies beyond the
- * response, which a producer with one fixed transactional id (many aborted transactions, one id)
- * would hit, so the filter here is the protocol's own: a producer's transactional batches are skipped
- * from the first offset of an aborted transaction until that producer's abort marker.
+ * offset (LSO), below which every transaction is decided. Which records a decision kept is read from
+ * the log itself: the partition is fetched read_uncommitted up to its high watermark, and a producer's
+ * transactional batches count when that producer's next control batch is a COMMIT marker, not when it
+ * is an ABORT marker. (A decided transaction's marker can sit above the LSO, when another producer's
+ * transaction opened in between, but never above the high watermark.) The client library's own
+ * read_committed filter is not used: it takes the range from a producer's first aborted offset to its
+ * last abort marker in the response, which also drops committed records between them when one
+ * transactional id aborts several times (an abort marker without data, from a fencing init, suffices).
  */
 import { Consumer, FetchIsolationLevels, ListOffsetTimestamps, type RecordsBatch } from '@platformatic/kafka'
 import { toKafkaError } from './client-errors'
@@ -20,49 +21,44 @@ import type { ConsumedMessage } from './types'
 const IS_TRANSACTIONAL = 1 << 4
 const IS_CONTROL = 1 << 5
 /** Control record key: int16 version, int16 type (0 = abort, 1 = commit). */
-const ABORT_MARKER = 0
+const COMMIT_MARKER = 1
 const FETCH_BYTES = 4 * 1024 * 1024
-/** Fetches in a row that return nothing below the LSO before the read gives up (retriable). */
+/** Fetches in a row that return nothing below the high watermark before the read gives up (retriable). */
 const EMPTY_FETCHES = 5
 
-interface Aborted {
-  producerId: bigint
-  firstOffset: bigint
-}
+type BatchRecord = RecordsBatch['records'][number]
 
 /**
- * The committed data records among `batches` (one fetch response, in offset order), with `aborted`
- * the response's aborted transactions. `open` carries the producers inside an aborted transaction from
- * one response to the next (a transaction can span several).
+ * Decides the transactional batches of `batches` (one fetch response, in offset order) by their
+ * producers' markers. `pending` carries, per producer, the batches still waiting for a marker from one
+ * response to the next; decided records go to `keep` as they are found.
  */
-export function committedRecords(
+export function decideBatches(
   batches: readonly RecordsBatch[],
-  aborted: readonly Aborted[],
-  open: Set<bigint>,
-): { batch: RecordsBatch; record: RecordsBatch['records'][number] }[] {
-  const pending = [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
-  const out: { batch: RecordsBatch; record: RecordsBatch['records'][number] }[] = []
+  pending: Map<bigint, RecordsBatch[]>,
+  keep: (batch: RecordsBatch, record: BatchRecord) => void,
+): void {
   for (const batch of batches) {
-    const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-    while (pending[0] !== undefined && pending[0].firstOffset <= lastOffset) {
-      open.add((pending.shift() as Aborted).producerId)
-    }
     if ((batch.attributes & IS_CONTROL) !== 0) {
-      const type = batch.records[0]?.key?.readInt16BE(2)
-      if (type === ABORT_MARKER) open.delete(batch.producerId)
+      const waiting = pending.get(batch.producerId) ?? []
+      pending.delete(batch.producerId)
+      if (batch.records[0]?.key?.readInt16BE(2) !== COMMIT_MARKER) continue
+      for (const kept of waiting) for (const record of kept.records) keep(kept, record)
       continue
     }
-    if ((batch.attributes & IS_TRANSACTIONAL) !== 0 && open.has(batch.producerId)) continue
-    for (const record of batch.records) out.push({ batch, record })
+    if ((batch.attributes & IS_TRANSACTIONAL) === 0) {
+      for (const record of batch.records) keep(batch, record)
+      continue
+    }
+    pending.set(batch.producerId, [...(pending.get(batch.producerId) ?? []), batch])
   }
-  return out
 }
 
 function toMessage(
   topic: string,
   partition: number,
   batch: RecordsBatch,
-  record: RecordsBatch['records'][number],
+  record: BatchRecord,
 ): ConsumedMessage {
   const headers: Record<string, string> = {}
   for (const [k, v] of record.headers) if (k !== null) headers[k.toString()] = v?.toString() ?? ''
@@ -76,6 +72,44 @@ function toMessage(
     timestamp: Number(batch.firstTimestamp + record.timestampDelta),
     attempt: 1,
   }
+}
+
+/** One read_uncommitted fetch of `partition` from `offset`, from its leader. */
+async function fetchAt(
+  reader: Consumer,
+  topic: string,
+  partition: number,
+  offset: bigint,
+  refresh: boolean,
+): Promise<RecordsBatch[]> {
+  const metadata = await reader.metadata({ topics: [topic], forceUpdate: refresh })
+  const meta = metadata.topics.get(topic)
+  const leader = meta?.partitions[partition]?.leader
+  if (meta === undefined || leader === undefined || leader < 0)
+    throw new KafkaError(`no leader for ${topic}/${partition}`, { retriable: true })
+  const response = await reader.fetch({
+    node: leader,
+    isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+    maxWaitTime: 500,
+    minBytes: 1,
+    maxBytes: FETCH_BYTES,
+    topics: [
+      {
+        topicId: meta.id,
+        partitions: [
+          {
+            partition,
+            fetchOffset: offset,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+            partitionMaxBytes: FETCH_BYTES,
+          },
+        ],
+      },
+    ],
+  })
+  const answer = response.responses.flatMap((t) => t.partitions).find((p) => p.partitionIndex === partition)
+  return answer?.records ?? []
 }
 
 /** See `Admin.readCommitted`. A reader of its own per call: no fetch session outlives the read. */
@@ -96,65 +130,48 @@ export async function readCommitted(
     retryDelay: 500,
   })
   try {
-    const offsets = await reader.listOffsets({
-      topics: [topic],
-      partitions: { [topic]: [partition] },
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      timestamp: ListOffsetTimestamps.LATEST,
-    })
-    const stable = offsets.get(topic)?.[partition]
-    if (stable === undefined) throw new KafkaError(`no last stable offset for ${topic}/${partition}`)
-    const out: ConsumedMessage[] = []
-    const open = new Set<bigint>()
-    let at = BigInt(fromOffset)
-    let empty = 0
-    while (at < stable) {
-      const metadata = await reader.metadata({ topics: [topic], forceUpdate: empty > 0 })
-      const meta = metadata.topics.get(topic)
-      const leader = meta?.partitions[partition]?.leader
-      if (meta === undefined || leader === undefined || leader < 0)
-        throw new KafkaError(`no leader for ${topic}/${partition}`, { retriable: true })
-      const response = await reader.fetch({
-        node: leader,
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        maxWaitTime: 500,
-        minBytes: 1,
-        maxBytes: FETCH_BYTES,
-        topics: [
-          {
-            topicId: meta.id,
-            partitions: [
-              {
-                partition,
-                fetchOffset: at,
-                currentLeaderEpoch: -1,
-                lastFetchedEpoch: -1,
-                partitionMaxBytes: FETCH_BYTES,
-              },
-            ],
-          },
-        ],
+    const end = async (
+      isolationLevel:
+        | typeof FetchIsolationLevels.READ_COMMITTED
+        | typeof FetchIsolationLevels.READ_UNCOMMITTED,
+    ) => {
+      const offsets = await reader.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: [partition] },
+        isolationLevel,
+        timestamp: ListOffsetTimestamps.LATEST,
       })
-      const answer = response.responses
-        .flatMap((t) => t.partitions)
-        .find((p) => p.partitionIndex === partition)
-      const batches = answer?.records ?? []
+      const offset = offsets.get(topic)?.[partition]
+      if (offset === undefined) throw new KafkaError(`no end offset for ${topic}/${partition}`)
+      return offset
+    }
+    // Stable first: the high watermark read after it covers the markers of everything below it.
+    const stable = await end(FetchIsolationLevels.READ_COMMITTED)
+    const high = await end(FetchIsolationLevels.READ_UNCOMMITTED)
+    const from = BigInt(fromOffset)
+    const out: ConsumedMessage[] = []
+    const pending = new Map<bigint, RecordsBatch[]>()
+    const keep = (batch: RecordsBatch, record: BatchRecord) => {
+      const offset = batch.firstOffset + BigInt(record.offsetDelta)
+      if (offset >= from && offset < stable) out.push(toMessage(topic, partition, batch, record))
+    }
+    let at = from
+    let empty = 0
+    while (at < high && (at < stable || pending.size > 0)) {
+      const batches = await fetchAt(reader, topic, partition, at, empty > 0)
       const last = batches.at(-1)
       if (last === undefined) {
         if (++empty >= EMPTY_FETCHES)
-          throw new KafkaError(`${topic}/${partition}: nothing returned at ${at} below the LSO ${stable}`, {
+          throw new KafkaError(`${topic}/${partition}: nothing returned at ${at} below ${high}`, {
             retriable: true,
           })
         continue
       }
       empty = 0
-      for (const { batch, record } of committedRecords(batches, answer?.abortedTransactions ?? [], open)) {
-        const message = toMessage(topic, partition, batch, record)
-        const offset = BigInt(message.offset)
-        if (offset >= BigInt(fromOffset) && offset < stable) out.push(message)
-      }
+      decideBatches(batches, pending, keep)
       at = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n
     }
+    out.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
     return out
   } catch (error) {
     throw toKafkaError(error, `read back ${topic}/${partition} from ${fromOffset}`)

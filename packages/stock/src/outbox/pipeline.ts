@@ -59,13 +59,33 @@ function nextOffsets(deliveries: readonly Delivery[]): PartitionOffset[] {
   return [...next.values()]
 }
 
-export function createPipeline(options: PipelineOptions) {
-  const { db, publisher, statements, leadership, logger, metrics } = options
-  let knownTopics: Set<string> | undefined
+/** One per relay: owns which topics have read-back offsets recorded (read again on a takeover). */
+export class Pipeline {
+  private knownTopics: Set<string> | undefined
+  private readonly db: Database
+  private readonly publisher: Publisher
+  private readonly statements: RelayStatements
+  private readonly leadership: Leadership
+  private readonly logger: Logger
+  private readonly metrics: RelayMetrics
 
-  async function read(cursor: string, limit: number): Promise<ReadBatch | undefined> {
-    const { conn, pid } = leadership.session()
-    const rows = await statements.readPending(conn, cursor, limit)
+  constructor(private readonly options: PipelineOptions) {
+    this.db = options.db
+    this.publisher = options.publisher
+    this.statements = options.statements
+    this.leadership = options.leadership
+    this.logger = options.logger
+    this.metrics = options.metrics
+  }
+
+  /** On a takeover: which topics have offsets recorded is read again. */
+  forgetTopics(): void {
+    this.knownTopics = undefined
+  }
+
+  private async read(cursor: string, limit: number): Promise<ReadBatch | undefined> {
+    const { conn, pid } = this.leadership.session()
+    const rows = await this.statements.readPending(conn, cursor, limit)
     const first = rows[0]
     if (first === undefined) return undefined
     // Read on a new connection: the lock went with the old session. Nothing of it is sent.
@@ -79,68 +99,79 @@ export function createPipeline(options: PipelineOptions) {
         headers: { ...row.headers, [OUTBOX_ID_HEADER]: row.id },
       }
       try {
-        ready.push({ event, value: publisher.encode(event), id: row.id })
+        ready.push({ event, value: this.publisher.encode(event), id: row.id })
       } catch (error) {
         if (!(error instanceof ContractViolation)) throw error
-        await statements.markFailed(db, pid, row.id, error.message)
-        metrics.failedRows.inc()
-        logger.error('outbox.row_failed', 'outbox row breaks its schema: kept, marked failed, not sent', {
-          outboxId: row.id,
-          reason: error.message,
-        })
+        await this.statements.markFailed(this.db, pid, row.id, error.message)
+        this.metrics.failedRows.inc()
+        this.logger.error(
+          'outbox.row_failed',
+          'outbox row breaks its schema: kept, marked failed, not sent',
+          {
+            outboxId: row.id,
+            reason: error.message,
+          },
+        )
       }
     }
     return { lastId: rows.at(-1)?.id ?? first.id, rows: rows.length, ready }
   }
 
   /** Before the first send to a topic: its current stable offsets are where reading back starts. */
-  async function knowTopics(topics: string[]): Promise<void> {
-    const { pid } = leadership.session()
-    knownTopics ??= await statements.knownTopics(db)
-    const known = knownTopics
+  private async knowTopics(topics: string[]): Promise<void> {
+    const { pid } = this.leadership.session()
+    this.knownTopics ??= await this.statements.knownTopics(this.db)
+    const known = this.knownTopics
     const unknown = topics.filter((t) => !known.has(t))
     if (unknown.length === 0) return
-    const ends = await publisher.endOffsets(unknown)
+    const ends = await this.publisher.endOffsets(unknown)
     const offsets = [...ends].flatMap(([topic, list]) =>
       list.map((end, partition) => ({ topic, partition, next: end.stable })),
     )
-    await statements.initOffsets(db, pid, offsets)
+    await this.statements.initOffsets(this.db, pid, offsets)
     for (const t of unknown) known.add(t)
   }
 
-  async function send(group: ReadBatch[]): Promise<Delivery[]> {
+  private async send(group: ReadBatch[]): Promise<Delivery[]> {
     const records = group.flatMap((b) => b.ready)
     if (records.length === 0) return []
-    await knowTopics([...new Set(records.map((r) => r.event.topic))])
-    options.onSending()
-    const timer = metrics.sendSeconds.startTimer()
+    await this.knowTopics([...new Set(records.map((r) => r.event.topic))])
+    this.options.onSending()
+    const timer = this.metrics.sendSeconds.startTimer()
     try {
-      const deliveries = await publisher.publish(records)
+      const deliveries = await this.publisher.publish(records)
       timer()
       return deliveries
     } catch (error) {
       // Best effort: the attempt is noted only while this relay still leads.
-      if (leadership.leading) {
+      if (this.leadership.leading) {
         const ids = records.map((r) => r.id)
-        await statements.noteAttempt(db, leadership.session().pid, ids, message(error)).catch(() => {})
+        await this.statements
+          .noteAttempt(this.db, this.leadership.session().pid, ids, message(error))
+          .catch(() => {})
       }
       throw new SendFailed(message(error), { cause: error })
     }
   }
 
-  async function mark(group: ReadBatch[], deliveries: Delivery[]): Promise<void> {
+  private async mark(group: ReadBatch[], deliveries: Delivery[]): Promise<void> {
     const ids = group.flatMap((b) => b.ready.map((r) => r.id))
     if (ids.length === 0) return
     // On the pool, beside the leader session's next read; conditional on the leader session's lock.
-    const marked = await statements.markSent(db, leadership.session().pid, ids, nextOffsets(deliveries))
-    options.onMarked(marked)
+    const marked = await this.statements.markSent(
+      this.db,
+      this.leadership.session().pid,
+      ids,
+      nextOffsets(deliveries),
+    )
+    this.options.onMarked(marked)
   }
 
   /**
    * Reads, sends and marks until no pending row is left (or `once`: one read). Rejects on the first
    * failure, after the reads and marks under way have settled; the caller recovers before sending more.
    */
-  async function pump(once: boolean): Promise<number> {
+  async pump(once: boolean): Promise<number> {
     let handled = 0
     let cursor = '0'
     let exhausted = false
@@ -153,13 +184,19 @@ export function createPipeline(options: PipelineOptions) {
     }
     const readMore = () => {
       const buffered = ready.reduce((n, b) => n + b.rows, 0)
-      const limit = Math.min(options.batchSize * options.readAhead, options.maxSendRows)
-      const room = once ? options.batchSize : limit - buffered
-      if (reading !== undefined || exhausted || failure !== undefined || room <= 0 || options.outOfTime())
+      const limit = Math.min(this.options.batchSize * this.options.readAhead, this.options.maxSendRows)
+      const room = once ? this.options.batchSize : limit - buffered
+      if (
+        reading !== undefined ||
+        exhausted ||
+        failure !== undefined ||
+        room <= 0 ||
+        this.options.outOfTime()
+      )
         return
       // A statement costs about the same whatever its size on a loaded machine, so one read fills the
       // room left in the read-ahead rather than one batch at a time.
-      reading = read(cursor, room)
+      reading = this.read(cursor, room)
         .then((batch) => {
           if (batch === undefined) {
             exhausted = true
@@ -183,11 +220,11 @@ export function createPipeline(options: PipelineOptions) {
         }
         const group = ready.splice(0, ready.length)
         readMore()
-        const deliveries = await send(group)
+        const deliveries = await this.send(group)
         handled += group.reduce((n, b) => n + b.rows, 0)
         // Marks run in order; after a failed one none runs (recovery finds those rows on the topic).
         marking = marking
-          .then(() => (failure === undefined ? mark(group, deliveries) : undefined))
+          .then(() => (failure === undefined ? this.mark(group, deliveries) : undefined))
           .catch(fail)
       }
     } finally {
@@ -197,14 +234,4 @@ export function createPipeline(options: PipelineOptions) {
     if (failure !== undefined) throw failure.error
     return handled
   }
-
-  return {
-    pump,
-    /** On a takeover: which topics have offsets recorded is read again. */
-    forgetTopics() {
-      knownTopics = undefined
-    },
-  }
 }
-
-export type Pipeline = ReturnType<typeof createPipeline>

@@ -14,67 +14,18 @@
  *
  * Wakes on LISTEN `outbox` (the inserting statement NOTIFYs at commit) with a polling fallback.
  */
-import type { Logger, Registry } from '@vehicles/platform'
-import type { Database, Listener } from '../db/database'
+import type { Listener } from '../db/database'
 import { isUnavailable } from '../db/errors'
 import { OUTBOX_CHANNEL } from './enqueue'
-import { createLeadership, LeadershipLost } from './leadership'
-import { relayMetrics } from './metrics'
-import { createPipeline, SendFailed } from './pipeline'
-import type { Publisher } from './publisher'
+import { createLeadership, type Leadership, LeadershipLost } from './leadership'
+import { type RelayMetrics, relayMetrics } from './metrics'
+import { Pipeline, SendFailed } from './pipeline'
 import { recover } from './recovery'
-import { relayStatements } from './statements'
+import type { Relay, RelayOptions, RelayState, RelayStatus } from './relay-types'
+import { type RelayStatements, relayStatements } from './statements'
 import { createWaker } from './waker'
 
-export type RelayState =
-  | 'starting'
-  | 'standby'
-  | 'recovering'
-  | 'idle'
-  | 'sending'
-  | 'backing_off'
-  | 'stopped'
-
-export interface RelayOptions {
-  db: Database
-  publisher: Publisher
-  logger: Logger
-  registry?: Registry
-  /** Rows per read. */
-  batchSize: number
-  pollIntervalMs: number
-  backoffMinMs: number
-  backoffMaxMs: number
-  /** How long `stop()` keeps sending what is pending before it gives up (default 5 000 ms). */
-  flushTimeoutMs?: number
-  /** Keep sent rows (marked `sent_at`, pruned later) or delete them when marking (default true). */
-  keepSentRows?: boolean
-  /** Batches read ahead while a send waits; they leave together as the next send (default 2). */
-  concurrency?: number
-  /** At most this many rows read ahead, so in one transaction (default 2 000, at least `batchSize`). */
-  maxSendRows?: number
-}
-
-export interface RelayStatus {
-  state: RelayState
-  leader: boolean
-  consecutiveFailures: number
-  lastError?: string
-  lastSentAt?: string
-  sent: number
-  listening: boolean
-}
-
-export interface Relay {
-  start(): void
-  /** Wakes the loop now (a NOTIFY arrived). */
-  wake(): void
-  /** Reads, sends and marks one batch now (tests); resolves to the number of rows handled. */
-  runOnce(): Promise<number>
-  /** Finishes the send in flight, sends what is pending while it can, closes the publisher. */
-  stop(): Promise<void>
-  status(): RelayStatus
-}
+export type { Relay, RelayOptions, RelayState, RelayStatus } from './relay-types'
 
 /**
  * Upper bound of the rows read ahead (hence of one transaction and one mark). Measured on the 2-core
@@ -90,61 +41,67 @@ class ClusterNotWritable extends Error {
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-export function createRelay(options: RelayOptions): Relay {
-  const { db, publisher, logger } = options
-  const metrics = relayMetrics(options.registry)
-  const statements = relayStatements(options.keepSentRows ?? true)
-  let state: RelayState = 'starting'
-  let started = false
-  let stopping = false
-  let flushDeadline = Number.POSITIVE_INFINITY
+/** The loop and its state; `createRelay` hands out its `Relay` face. */
+class RelayLoop implements Relay {
+  private readonly metrics: RelayMetrics
+  private readonly statements: RelayStatements
+  private readonly leadership: Leadership
+  private readonly pipeline: Pipeline
+  private readonly waker = createWaker(() => this.stopping)
+  private state: RelayState = 'starting'
+  private started = false
+  private stopping = false
+  private flushDeadline = Number.POSITIVE_INFINITY
   /** A producer session is open (its init done) and has not failed. */
-  let connected = false
+  private connected = false
   /** Pending rows may be on the topic already: recover before sending anything. */
-  let doubt = true
-  let failures = 0
-  let lastError: string | undefined
-  let lastSentAt: string | undefined
-  let sent = 0
-  let listener: Listener | undefined
-  let loop: Promise<void> = Promise.resolve()
-  let onStop: () => void = () => {}
-  const stopped = new Promise<void>((resolve) => {
-    onStop = resolve
+  private doubt = true
+  private failures = 0
+  private lastError: string | undefined
+  private lastSentAt: string | undefined
+  private sent = 0
+  private listener: Listener | undefined
+  private loop: Promise<void> = Promise.resolve()
+  private onStop: () => void = () => {}
+  private readonly stopped = new Promise<void>((resolve) => {
+    this.onStop = resolve
   })
 
-  const leadership = createLeadership(db, logger, (leading) => {
-    metrics.leader.set(leading ? 1 : 0)
-    // A takeover: whatever the previous leader left is in doubt until read back.
-    if (leading) doubt = true
-  })
-  const counted = (rows: number) => {
-    sent += rows
-    metrics.sentTotal.inc(rows)
-    if (rows > 0) lastSentAt = new Date().toISOString()
+  constructor(private readonly options: RelayOptions) {
+    this.metrics = relayMetrics(options.registry)
+    this.statements = relayStatements(options.keepSentRows ?? true)
+    this.leadership = createLeadership(options.db, options.logger, (leading) => {
+      this.metrics.leader.set(leading ? 1 : 0)
+      // A takeover: whatever the previous leader left is in doubt until read back.
+      if (leading) this.doubt = true
+    })
+    this.pipeline = new Pipeline({
+      db: options.db,
+      publisher: options.publisher,
+      statements: this.statements,
+      leadership: this.leadership,
+      logger: options.logger,
+      metrics: this.metrics,
+      batchSize: options.batchSize,
+      readAhead: Math.max(1, options.concurrency ?? 2),
+      maxSendRows: Math.max(options.batchSize, options.maxSendRows ?? MAX_SEND_ROWS),
+      outOfTime: () => this.stopping && Date.now() > this.flushDeadline,
+      onSending: () => {
+        this.state = 'sending'
+      },
+      onMarked: (rows) => this.counted(rows),
+    })
   }
-  const pipeline = createPipeline({
-    db,
-    publisher,
-    statements,
-    leadership,
-    logger,
-    metrics,
-    batchSize: options.batchSize,
-    readAhead: Math.max(1, options.concurrency ?? 2),
-    maxSendRows: Math.max(options.batchSize, options.maxSendRows ?? MAX_SEND_ROWS),
-    outOfTime: () => stopping && Date.now() > flushDeadline,
-    onSending: () => {
-      state = 'sending'
-    },
-    onMarked: counted,
-  })
 
-  const waker = createWaker(() => stopping)
-  const { wake } = waker
+  private counted(rows: number): void {
+    this.sent += rows
+    this.metrics.sentTotal.inc(rows)
+    if (rows > 0) this.lastSentAt = new Date().toISOString()
+  }
 
-  const backoffMs = (n: number) => {
-    const exp = Math.min(options.backoffMaxMs, options.backoffMinMs * 2 ** Math.min(n - 1, 20))
+  private backoffMs(n: number): number {
+    const { backoffMinMs, backoffMaxMs } = this.options
+    const exp = Math.min(backoffMaxMs, backoffMinMs * 2 ** Math.min(n - 1, 20))
     return Math.round(exp / 2 + (Math.random() * exp) / 2)
   }
 
@@ -152,44 +109,45 @@ export function createRelay(options: RelayOptions): Relay {
    * A new producer session, then the read-back. The session comes first: its init is what makes the
    * read-back final (recovery.ts). No other wait is needed, on a takeover either.
    */
-  async function recoverNow(): Promise<void> {
-    state = 'recovering'
-    connected = false
+  private async recoverNow(): Promise<void> {
+    const { publisher, logger, db } = this.options
+    this.state = 'recovering'
+    this.connected = false
     await publisher.close().catch(() => {})
     await publisher.start()
-    connected = true
-    pipeline.forgetTopics()
-    const { pid } = leadership.session()
-    const outcome = await recover(db, pid, publisher, statements)
-    metrics.foundRows.inc(outcome.found)
-    counted(outcome.found)
+    this.connected = true
+    this.pipeline.forgetTopics()
+    const outcome = await recover(db, this.leadership.session().pid, publisher, this.statements)
+    this.metrics.foundRows.inc(outcome.found)
+    this.counted(outcome.found)
     // Logged on every recovery (a takeover too): what the read-back found is the story of a failure.
     const level = outcome.found > 0 ? 'warn' : 'info'
     logger[level]('outbox.relay.recovered_rows', 'read back after a failure or a takeover', { ...outcome })
-    doubt = false
+    this.doubt = false
   }
 
   /** One round: lead (or stand by), recover when in doubt, send until caught up. */
-  async function round(once: boolean): Promise<number> {
-    if (!(await leadership.acquire())) {
-      state = 'standby'
+  private async round(once: boolean): Promise<number> {
+    const { publisher } = this.options
+    if (!(await this.leadership.acquire())) {
+      this.state = 'standby'
       return 0
     }
     // After a failure, resume only into a cluster that can take the write (see Publisher.writable).
-    if (failures > 0 && publisher.writable !== undefined) {
+    if (this.failures > 0 && publisher.writable !== undefined) {
       try {
         await publisher.writable()
       } catch (error) {
         throw new ClusterNotWritable(message(error))
       }
     }
-    if (doubt || !connected) await recoverNow()
-    return await pipeline.pump(once)
+    if (this.doubt || !this.connected) await this.recoverNow()
+    return await this.pipeline.pump(once)
   }
 
   /** What a failed round leaves behind: always doubt; a lost or broken session is given up. */
-  async function afterFailure(error: unknown): Promise<string> {
-    doubt = true
+  private async afterFailure(error: unknown): Promise<string> {
+    this.doubt = true
     const stage =
       error instanceof ClusterNotWritable
         ? 'cluster'
@@ -197,103 +155,132 @@ export function createRelay(options: RelayOptions): Relay {
           ? 'send'
           : error instanceof LeadershipLost
             ? 'leadership'
-            : !connected && !isUnavailable(error)
+            : !this.connected && !isUnavailable(error)
               ? 'connect'
               : 'database'
-    if (stage === 'leadership' || stage === 'database') await leadership.resign()
+    if (stage === 'leadership' || stage === 'database') await this.leadership.resign()
     return stage
   }
 
-  async function run(): Promise<void> {
-    while (!stopping) {
+  private succeeded(handled: number): boolean {
+    if (this.state === 'standby') return false
+    if (this.failures > 0)
+      this.options.logger.info(
+        'outbox.relay.recovered',
+        `relay sending again after ${this.failures} failed attempt(s)`,
+      )
+    this.failures = 0
+    this.lastError = undefined
+    this.metrics.backingOff.set(0)
+    this.state = 'idle'
+    return handled > 0
+  }
+
+  private async failed(error: unknown): Promise<void> {
+    this.failures += 1
+    this.lastError = message(error)
+    this.state = 'backing_off'
+    this.metrics.backingOff.set(1)
+    this.metrics.errorsTotal.inc({ stage: await this.afterFailure(error) })
+    const wait = this.backoffMs(this.failures)
+    // Every failure while it is new, then one line in ten: the outbox keeps filling, the log should not.
+    if (this.failures <= 3 || this.failures % 10 === 0)
+      this.options.logger.warn(
+        'outbox.relay.backoff',
+        `relay cannot send; outbox rows wait (retry in ${wait} ms)`,
+        {
+          attempt: this.failures,
+          error: this.lastError,
+        },
+      )
+    // Only stop() cuts a back-off short: NOTIFYs keep coming while Kafka is away.
+    if (!this.stopping) await Promise.race([Bun.sleep(wait), this.stopped])
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
       try {
-        const handled = await round(false)
-        if (failures > 0 && state !== 'standby')
-          logger.info('outbox.relay.recovered', `relay sending again after ${failures} failed attempt(s)`)
-        if (state !== 'standby') {
-          failures = 0
-          lastError = undefined
-          metrics.backingOff.set(0)
-          state = 'idle'
-        }
-        if (handled === 0 || state === 'standby') await waker.sleep(options.pollIntervalMs)
+        const more = this.succeeded(await this.round(false))
+        if (!more) await this.waker.sleep(this.options.pollIntervalMs)
       } catch (error) {
-        failures += 1
-        lastError = message(error)
-        state = 'backing_off'
-        metrics.backingOff.set(1)
-        metrics.errorsTotal.inc({ stage: await afterFailure(error) })
-        const wait = backoffMs(failures)
-        // Every failure while it is new, then one line in ten: the outbox keeps filling, the log should not.
-        if (failures <= 3 || failures % 10 === 0)
-          logger.warn('outbox.relay.backoff', `relay cannot send; outbox rows wait (retry in ${wait} ms)`, {
-            attempt: failures,
-            error: lastError,
-          })
-        // Only stop() cuts a back-off short: NOTIFYs keep coming while Kafka is away.
-        if (!stopping) await Promise.race([Bun.sleep(wait), stopped])
+        await this.failed(error)
       }
     }
   }
 
-  async function listen(): Promise<void> {
-    while (!stopping && listener === undefined) {
+  private async listen(): Promise<void> {
+    const { db, logger, pollIntervalMs } = this.options
+    while (!this.stopping && this.listener === undefined) {
       try {
-        listener = await db.listen(OUTBOX_CHANNEL, wake)
+        this.listener = await db.listen(OUTBOX_CHANNEL, () => this.waker.wake())
         logger.debug('outbox.relay.listening', `listening on ${OUTBOX_CHANNEL}`)
       } catch (error) {
         logger.warn('outbox.relay.listen_failed', 'cannot LISTEN yet; polling meanwhile', { error })
-        await Bun.sleep(Math.max(options.pollIntervalMs, 1_000) * 5)
+        await Bun.sleep(Math.max(pollIntervalMs, 1_000) * 5)
       }
     }
   }
 
-  return {
-    start() {
-      if (started) return
-      started = true
-      void listen()
-      loop = run()
-    },
-    wake,
-    async runOnce() {
-      try {
-        return await round(true)
-      } catch (error) {
-        await afterFailure(error)
-        throw error
-      }
-    },
-    async stop() {
-      if (stopping) return
-      flushDeadline = Date.now() + (options.flushTimeoutMs ?? 5_000)
-      stopping = true
-      onStop()
-      wake()
-      await loop
-      // Flush: what is pending goes out now if Kafka answers, within the flush budget.
-      if (leadership.leading && connected && failures === 0 && !doubt) {
-        try {
-          await pipeline.pump(false)
-        } catch (error) {
-          logger.warn('outbox.relay.flush_failed', 'pending rows stay in the outbox for the next start', {
-            error,
-          })
-        }
-      }
-      await listener?.unlisten().catch(() => {})
-      await publisher.close().catch(() => {})
-      await leadership.resign()
-      state = 'stopped'
-    },
-    status: () => ({
-      state,
-      leader: leadership.leading,
-      consecutiveFailures: failures,
-      ...(lastError !== undefined ? { lastError } : {}),
-      ...(lastSentAt !== undefined ? { lastSentAt } : {}),
-      sent,
-      listening: listener !== undefined,
-    }),
+  start(): void {
+    if (this.started) return
+    this.started = true
+    void this.listen()
+    this.loop = this.run()
   }
+
+  wake(): void {
+    this.waker.wake()
+  }
+
+  async runOnce(): Promise<number> {
+    try {
+      return await this.round(true)
+    } catch (error) {
+      await this.afterFailure(error)
+      throw error
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return
+    this.flushDeadline = Date.now() + (this.options.flushTimeoutMs ?? 5_000)
+    this.stopping = true
+    this.onStop()
+    this.waker.wake()
+    await this.loop
+    // Flush: what is pending goes out now if Kafka answers, within the flush budget.
+    if (this.leadership.leading && this.connected && this.failures === 0 && !this.doubt) {
+      try {
+        await this.pipeline.pump(false)
+      } catch (error) {
+        this.options.logger.warn(
+          'outbox.relay.flush_failed',
+          'pending rows stay in the outbox for the next start',
+          {
+            error,
+          },
+        )
+      }
+    }
+    await this.listener?.unlisten().catch(() => {})
+    await this.options.publisher.close().catch(() => {})
+    await this.leadership.resign()
+    this.state = 'stopped'
+  }
+
+  status(): RelayStatus {
+    return {
+      state: this.state,
+      leader: this.leadership.leading,
+      consecutiveFailures: this.failures,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      ...(this.lastSentAt !== undefined ? { lastSentAt: this.lastSentAt } : {}),
+      sent: this.sent,
+      listening: this.listener !== undefined,
+    }
+  }
+}
+
+export function createRelay(options: RelayOptions): Relay {
+  return new RelayLoop(options)
 }

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { TOPICS, type VehicleCreatedEvent } from '@vehicles/contracts'
 import { type Admin, createAdmin } from '@vehicles/kafka'
 import { createLogger } from '@vehicles/platform'
-import { stackEnv, waitFor } from '@vehicles/testing'
+import { kcat, stackEnv, waitFor } from '@vehicles/testing'
 import type postgres from 'postgres'
 import { type Database, openPostgres } from '../db/database'
 import { createKafkaPublisher, OUTBOX_ID_HEADER, type Publisher } from '../outbox/publisher'
@@ -152,7 +152,21 @@ export async function exactlyOnceProblems(
   topic: string,
   ids: readonly string[],
 ) {
+  // A commit is acknowledged once logged; its markers (and so its records, for read_committed) follow
+  // a moment later. Read once nothing is undecided: every stable offset at its high watermark.
+  await waitFor(
+    `${topic} settled`,
+    async () => {
+      const ends = await admin.endOffsets(topic)
+      if (ends.every((e) => e.lastStable === e.highWatermark)) return true
+      throw new Error(JSON.stringify(ends))
+    },
+    { timeoutMs: 90_000, intervalMs: 200 },
+  )
   const onTopic = await idsOnTopic(admin, topic)
+  // The same, read by an independent client (kcat, librdkafka, read_committed): the relay's own
+  // read-back must agree with it.
+  const independent = await kcatIds(topic)
   const sent = new Set(
     (await sql<{ id: string }[]>`select id::text from outbox where sent_at is not null`).map((r) => r.id),
   )
@@ -167,7 +181,28 @@ export async function exactlyOnceProblems(
   if (markedNotThere.length > 0)
     problems.push(`${markedNotThere.length} rows marked sent but not on the topic`)
   if (sent.size !== ids.length) problems.push(`${sent.size} of ${ids.length} rows marked sent`)
+  const disagree = [...new Set([...onTopic.keys(), ...independent.keys()])].filter(
+    (id) => onTopic.get(id) !== independent.get(id),
+  )
+  if (disagree.length > 0)
+    problems.push(
+      `readCommitted and kcat disagree on ${disagree.length} rows, e.g. ${disagree.slice(0, 5).join(', ')}`,
+    )
   return problems
+}
+
+/** How often each outbox id is on the topic, as kcat (read_committed by default) sees it. */
+async function kcatIds(topic: string): Promise<Map<string, number>> {
+  const result = await kcat(
+    ['-C', '-b', stackEnv().KAFKA_BROKERS, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%h\\n'],
+    undefined,
+    60_000,
+  )
+  if (result.code !== 0) throw new Error(`kcat could not read ${topic}: ${result.stderr}`)
+  const counts = new Map<string, number>()
+  for (const m of result.stdout.matchAll(/outbox-id=(\d+)/g))
+    counts.set(m[1] as string, (counts.get(m[1] as string) ?? 0) + 1)
+  return counts
 }
 
 /** The pid of this stack's broker `id` (its java process, found by the stack's marker in its command line). */
