@@ -6,6 +6,7 @@ import {
 } from '@platformatic/kafka'
 import { toKafkaError } from './client-errors'
 import { KafkaTopicNotFoundError, KafkaUsageError } from './errors'
+import { readCommitted } from './read-committed'
 import type { Admin, AdminOptions, PartitionLag, TopicDescription } from './types'
 
 /** Admin operations the tests, benchmarks and health checks need; nothing more. */
@@ -27,11 +28,16 @@ export function createAdmin(options: AdminOptions): Admin {
     }
   }
 
-  async function endOffsets(topics: readonly string[]): Promise<Map<string, bigint>> {
+  async function endOffsets(
+    topics: readonly string[],
+    // Committed work is measured against what read_committed consumers can see.
+    isolationLevel:
+      | typeof FetchIsolationLevels.READ_COMMITTED
+      | typeof FetchIsolationLevels.READ_UNCOMMITTED = FetchIsolationLevels.READ_COMMITTED,
+  ): Promise<Map<string, bigint>> {
     const metadata = await client.metadata({ topics: [...topics], forceUpdate: true })
     const listed = await client.listOffsets({
-      // Committed work is measured against what read_committed consumers can see.
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      isolationLevel,
       topics: topics.map((name) => {
         const count = metadata.topics.get(name)?.partitionsCount ?? 0
         return {
@@ -139,6 +145,30 @@ export function createAdmin(options: AdminOptions): Admin {
         }
         return lags.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
       }),
+
+    endOffsets: (topic) =>
+      wrap(`end offsets of ${topic}`, async () => {
+        const high = await endOffsets([topic], FetchIsolationLevels.READ_UNCOMMITTED)
+        const stable = await endOffsets([topic])
+        const ends = []
+        for (let partition = 0; high.has(`${topic}:${partition}`); partition++) {
+          ends.push({
+            highWatermark: String(high.get(`${topic}:${partition}`)),
+            lastStable: String(stable.get(`${topic}:${partition}`)),
+          })
+        }
+        if (ends.length === 0) throw new KafkaTopicNotFoundError(topic)
+        return ends
+      }),
+
+    readCommitted: (topic, partition, fromOffset) =>
+      readCommitted(
+        options.brokers,
+        `${options.clientId ?? 'vehicles-admin'}-reader`,
+        topic,
+        partition,
+        fromOffset,
+      ),
 
     ping: () =>
       wrap(

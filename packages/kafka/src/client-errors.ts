@@ -66,3 +66,17 @@ export function toKafkaError(error: unknown, context: string, topic?: string): K
   if (topic !== undefined) return new KafkaDeliveryError(message, topic, { cause: error, retriable })
   return new KafkaError(message, { cause: error, retriable })
 }
+
+/** A newer producer epoch holds the transactional id (or the coordinator bumped it): never retriable. */
+export function isFencedError(error: unknown): boolean {
+  for (const fields of walk(error)) {
+    if (fields.apiId === 'PRODUCER_FENCED' || fields.apiId === 'INVALID_PRODUCER_EPOCH') return true
+  }
+  return false
+}
+
+/** The transaction coordinator is still completing the previous transaction: answered at once, clears soon. */
+export function isConcurrentTransactions(error: unknown): boolean {
+  for (const fields of walk(error)) if (fields.apiId === 'CONCURRENT_TRANSACTIONS') return true
+  return false
+}

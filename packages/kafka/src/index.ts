@@ -3,7 +3,9 @@
  *
  * Producer: idempotent, acks=all, Java-compatible murmur2 partitioner, `send` resolves per batch only
  * once every record is acknowledged. Consumer: group member, read_committed, commits only offsets whose
- * handler resolved, pause/resume, graceful close. Admin: what tests and health checks need.
+ * handler resolved, pause/resume, graceful close. Transactional producer: one fixed transactional id per
+ * writer, one transaction per `sendTransaction`, fencing by a newer holder of the id. Admin: what tests and
+ * health checks need, and reading a partition back under read_committed.
  */
 export { createAdmin } from './admin'
 export { parseBrokers } from './brokers'
@@ -19,4 +21,5 @@ export {
 } from './errors'
 export { murmur2, partitionForKey } from './murmur2'
 export { createProducer } from './producer'
+export { createTransactionalProducer } from './transactional'
 export type * from './types'

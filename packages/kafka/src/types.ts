@@ -235,6 +235,12 @@ export interface PartitionLag {
   lag: number
 }
 
+export interface PartitionEnds {
+  /** Decimal strings (64-bit offsets). */
+  highWatermark: string
+  lastStable: string
+}
+
 export interface Admin {
   connect(): Promise<void>
   createTopics(topics: readonly CreateTopicSpec[]): Promise<void>
@@ -244,6 +250,12 @@ export interface Admin {
   describeCluster(): Promise<ClusterDescription>
   /** Committed offsets and lag of a group, per partition of the given topics. */
   groupLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>
+  /**
+   * Per partition of `topic` (index = partition): the high watermark and the last stable offset. They
+   * differ while a transaction is open on the partition: its records, and any record after its first
+   * one, sit between the two, undecided for read_committed readers.
+   */
+  endOffsets(topic: string): Promise<PartitionEnds[]>
   /**
    * Every committed record of one partition from `fromOffset` (inclusive) up to its last stable offset
    * as of the call, read under read_committed without joining a group: aborted records and transaction

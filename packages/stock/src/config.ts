@@ -33,6 +33,14 @@ export const StockConfigSchema = Type.Object({
     4,
     'batches the relay reads ahead while a send waits (they leave as one send)',
   ),
+  RELAY_TRANSACTIONAL_ID: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'Kafka transactional id of the outbox relay: the same for every process relaying one outbox (so Kafka fences all but one), different per outbox; default vehicles-stock.outbox@<database host:port/name>',
+    }),
+  ),
   RELAY_POLL_INTERVAL_MS: Int(50, 60_000, 1_000, 'polling fallback when no NOTIFY arrives'),
   RELAY_BACKOFF_MIN_MS: Int(10, 60_000, 250, 'first wait after a failed send'),
   RELAY_BACKOFF_MAX_MS: Int(100, 600_000, 15_000, 'longest wait between failed sends'),

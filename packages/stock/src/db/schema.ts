@@ -72,21 +72,10 @@ export const outbox = pgTable(
 )
 
 /**
- * The outbox rows the leading relay has read and may have handed to Kafka, one row per read batch, in
- * read (= send) order. Written by the statement that reads the batch, so it is committed before the
- * send; deleted by the statement that marks the batch sent. Whatever is left after a crash or a failed
- * send is "in doubt", and `outbox_relay_offsets` tells which of it Kafka appended (src/outbox/doubt.ts).
- */
-export const outboxRelayInflight = pgTable('outbox_relay_inflight', {
-  seq: bigserial('seq', { mode: 'bigint' }).primaryKey(),
-  ids: bigint('ids', { mode: 'bigint' }).array().notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-})
-
-/**
- * Per topic partition, the offset after the last record the relay knows it wrote (from the brokers'
- * acknowledgements, advanced in the statement that marks rows sent). Records past it on the partition
- * were written by a send whose acknowledgement the relay did not record.
+ * Per topic partition, where the relay's next read-back starts: after the last record of a committed
+ * transaction whose rows are marked sent (advanced, never moved back, in the statement that marks
+ * them). Records past it may be the relay's own whose marks were lost; after a failure or a takeover
+ * the relay reads them back under read_committed and marks the rows named by their id header.
  */
 export const outboxRelayOffsets = pgTable(
   'outbox_relay_offsets',

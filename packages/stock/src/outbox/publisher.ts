@@ -1,7 +1,8 @@
 /**
  * Where relayed events go: the contracts' serde (wire format with the registered schema id) and the
- * Kafka module's producer (idempotent, acks=all; `send` resolves only once every record is
- * acknowledged). Nothing else in the stock service touches Kafka or the registry.
+ * Kafka module's transactional producer (one fixed transactional id per outbox; each publish is one
+ * transaction, resolved once its commit is acknowledged). Reading back under read_committed is here
+ * too. Nothing else in the stock service touches Kafka or the registry.
  */
 import {
   type Contracts,
@@ -11,13 +12,39 @@ import {
   type EventValues,
   TOPICS,
 } from '@vehicles/contracts'
-import { type Admin, createAdmin, createProducer, type Producer, partitionForKey } from '@vehicles/kafka'
+import {
+  type Admin,
+  createAdmin,
+  createTransactionalProducer,
+  type TransactionalProducer,
+} from '@vehicles/kafka'
+
+/** The header naming the outbox row a record was sent for: what reading back identifies rows by. */
+export const OUTBOX_ID_HEADER = 'outbox-id'
+/**
+ * The header naming the outbox (its transactional id): row ids are unique in one outbox only, so a
+ * record counts as one of ours when it names our outbox too.
+ */
+export const OUTBOX_HEADER = 'outbox'
 
 export interface OutgoingEvent {
   topic: string
   key: string
   payload: unknown
   headers: Record<string, string>
+}
+
+/** Where a partition ends: `stable` (read_committed readers see up to it) ≤ `high` (all appended). */
+export interface PartitionEnd {
+  high: bigint
+  stable: bigint
+}
+
+/** One record of ours found on a partition by reading it back. */
+export interface FoundRecord {
+  offset: string
+  /** The `outbox-id` header; undefined for a record another writer (or another outbox) put there. */
+  outboxId: string | undefined
 }
 
 /** Where the brokers put one record (from their acknowledgement). */
@@ -29,19 +56,24 @@ export interface Delivery {
 }
 
 export interface Publisher {
-  /** Connects the producer and binds the schema ids; rejects while Kafka or the registry is away. */
+  /**
+   * Binds the schema ids and opens a new producer session for the outbox's transactional id; rejects
+   * while Kafka or the registry is away. The session's init fences every older one (this process's
+   * failed one, a deposed leader's) and waits until their open transaction is committed or aborted:
+   * after it, nothing of theirs can still appear on the topics.
+   */
   start(): Promise<void>
   /** Throws `ContractViolation` when the payload breaks its schema (it can never be sent). */
   encode(event: OutgoingEvent): Buffer
-  /** Resolves once every record is acknowledged by all in-sync replicas, with where each one went. */
-  publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<Delivery[]>
   /**
-   * The end offset (high watermark) of every partition of each topic, index = partition. The relay
-   * compares them with the offsets it recorded to tell which records of a send in doubt were written.
+   * Sends the events in one transaction; resolves once its commit is acknowledged, with where each
+   * record went. On rejection the session is spent: `close`, then `start` a new one before anything else.
    */
-  endOffsets(topics: readonly string[]): Promise<Map<string, bigint[]>>
-  /** The partition the producer sends `key` to (the same partitioner). */
-  partitionFor(key: string, partitionCount: number): number
+  publish(events: readonly { event: OutgoingEvent; value: Buffer }[]): Promise<Delivery[]>
+  /** Every partition's high watermark and last stable offset, per topic, index = partition. */
+  endOffsets(topics: readonly string[]): Promise<Map<string, PartitionEnd[]>>
+  /** The committed records of one partition from `fromOffset` to its last stable offset. */
+  readBack(topic: string, partition: number, fromOffset: string): Promise<FoundRecord[]>
   ping(): Promise<void>
   /**
    * Resolves when the topics can take acks=all writes now (every partition has a leader and at least
@@ -58,13 +90,15 @@ export interface KafkaPublisherOptions {
   registryUrl: string
   clientId: string
   deliveryTimeoutMs: number
+  /** Fixed per outbox: every relay of one outbox uses the same id, so Kafka lets one of them write. */
+  transactionalId: string
 }
 
 const isEventTopic = (topic: string): topic is EventTopic =>
   topic === TOPICS.vehicleCreated || topic === TOPICS.vehicleProcessed
 
 export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
-  let producer: Producer | undefined
+  let producer: TransactionalProducer | undefined
   let contracts: Contracts | undefined
   let admin: Admin | undefined
   const connectedAdmin = async (): Promise<Admin> => {
@@ -89,9 +123,10 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         retry: { attempts: 2 },
       })
       if (producer === undefined) {
-        const created = createProducer({
+        const created = createTransactionalProducer({
           brokers: options.brokers,
           clientId: options.clientId,
+          transactionalId: options.transactionalId,
           deliveryTimeoutMs: options.deliveryTimeoutMs,
         })
         try {
@@ -110,42 +145,43 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     },
     async publish(events) {
       if (producer === undefined) throw new Error('publisher not started')
-      return await producer.send(
+      return await producer.sendTransaction(
         events.map(({ event, value }) => ({
           topic: event.topic,
           key: event.key,
           value,
-          headers: event.headers,
+          headers: { ...event.headers, [OUTBOX_HEADER]: options.transactionalId },
         })),
       )
     },
     async endOffsets(topics) {
       const reader = await connectedAdmin()
-      // The admin's lag report carries every partition's end offset; a group that never commits
-      // makes it just that (the Kafka module has no end-offsets call of its own yet).
-      let lags: Awaited<ReturnType<Admin['groupLag']>>
+      const ends = new Map<string, PartitionEnd[]>()
       try {
-        lags = await reader.groupLag(`${options.clientId}-end-offsets`, topics)
+        for (const topic of topics) {
+          const list = await reader.endOffsets(topic)
+          ends.set(
+            topic,
+            list.map((e) => ({ high: BigInt(e.highWatermark), stable: BigInt(e.lastStable) })),
+          )
+        }
       } catch (error) {
         // A fresh admin next time: this one may hold connections to brokers that went away.
         await admin?.disconnect().catch(() => {})
         admin = undefined
         throw error
       }
-      const ends = new Map<string, bigint[]>()
-      for (const lag of lags) {
-        const list = ends.get(lag.topic) ?? []
-        list[lag.partition] = BigInt(lag.end)
-        ends.set(lag.topic, list)
-      }
-      for (const topic of topics) {
-        const list = ends.get(topic)
-        if (list === undefined || list.length === 0 || list.some((end) => end === undefined))
-          throw new Error(`no end offsets for ${topic}`)
-      }
       return ends
     },
-    partitionFor: (key, partitionCount) => partitionForKey(key, partitionCount),
+    async readBack(topic, partition, fromOffset) {
+      const reader = await connectedAdmin()
+      const records = await reader.readCommitted(topic, partition, fromOffset)
+      return records.map((r) => ({
+        offset: r.offset,
+        outboxId:
+          r.headers[OUTBOX_HEADER] === options.transactionalId ? r.headers[OUTBOX_ID_HEADER] : undefined,
+      }))
+    },
     async ping() {
       if (producer === undefined) throw new Error('not connected yet')
       await producer.ping()
@@ -173,8 +209,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       }
     },
     async close() {
-      await producer?.disconnect()
+      const spent = producer
       producer = undefined
+      await spent?.disconnect().catch(() => {})
       await admin?.disconnect().catch(() => {})
       admin = undefined
     },

@@ -11,6 +11,17 @@ import { readBacklog, registerBacklogMetrics } from './backlog'
 import { createPruner } from './prune'
 import { createRelay, type Relay } from './relay'
 
+/**
+ * One transactional id per outbox, the same in every process that relays it: derived from where the
+ * outbox lives (the database's host, port and name; PGlite's folder), never from the process. Two
+ * outboxes on one Kafka cluster (test databases, a second deployment) then never fence each other.
+ */
+export function defaultTransactionalId(config: Pick<StockConfig, 'DATABASE_URL' | 'PGLITE_DIR'>): string {
+  if (config.DATABASE_URL === undefined) return `vehicles-stock.outbox@pglite:${config.PGLITE_DIR}`
+  const url = new URL(config.DATABASE_URL)
+  return `vehicles-stock.outbox@${url.hostname}:${url.port || '5432'}${url.pathname}`
+}
+
 export interface OutboxRuntime {
   relay?: Relay
   stop(): Promise<void>
@@ -50,6 +61,7 @@ export async function startOutbox(input: {
       registryUrl: config.SCHEMA_REGISTRY_URL,
       clientId: input.clientId,
       deliveryTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS,
+      transactionalId: config.RELAY_TRANSACTIONAL_ID ?? defaultTransactionalId(config),
     })
     relay = createRelay({
       db,
@@ -59,10 +71,6 @@ export async function startOutbox(input: {
       batchSize: config.RELAY_BATCH_SIZE,
       concurrency: config.RELAY_CONCURRENCY,
       keepSentRows: config.OUTBOX_RETENTION_MS > 0,
-      closeTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS * 2,
-      // A previous leader's last send may land until its delivery deadline plus the Kafka library's
-      // last retry (request timeout 5 s and its delay) have passed.
-      takeoverDelayMs: config.KAFKA_DELIVERY_TIMEOUT_MS + 6_000,
       pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
       backoffMinMs: config.RELAY_BACKOFF_MIN_MS,
       backoffMaxMs: config.RELAY_BACKOFF_MAX_MS,
