@@ -11,7 +11,14 @@ import { packageRoot } from '../generate'
 import { dlqTopic, TOPICS } from '../topics'
 import { ASYNCAPI_FILE } from './file'
 import { asyncApiSource } from './generate'
-import { CONSUMER_GROUPS, DEAD_LETTER_HEADERS, EVENT_HEADERS, readTopicSettings, SERVICES } from './system'
+import {
+  CONSUMER_GROUPS,
+  DEAD_LETTER_HEADERS,
+  EVENT_HEADERS,
+  RELAY_HEADERS,
+  readTopicSettings,
+  SERVICES,
+} from './system'
 
 const repoRoot = resolve(packageRoot, '..', '..')
 const committed = readFileSync(join(packageRoot, ASYNCAPI_FILE), 'utf8')
@@ -130,10 +137,17 @@ describe('AsyncAPI document matches the services', () => {
       expect(names.sort()).toEqual(
         (names.includes(DEAD_LETTER_HEADERS.reason)
           ? Object.values(DEAD_LETTER_HEADERS)
-          : Object.values(EVENT_HEADERS)
+          : names.includes(RELAY_HEADERS.outboxId)
+            ? [...Object.values(EVENT_HEADERS), ...Object.values(RELAY_HEADERS)]
+            : Object.values(EVENT_HEADERS)
         ).sort(),
       )
     }
+  })
+
+  test("relay headers are the ones stock's outbox relay writes", async () => {
+    const { OUTBOX_HEADER, OUTBOX_ID_HEADER } = await import('../../../stock/src/outbox/publisher')
+    expect({ outboxId: OUTBOX_ID_HEADER, outbox: OUTBOX_HEADER }).toEqual(RELAY_HEADERS)
   })
 
   test("dead-letter headers are the ones the TypeScript consumers' sendToDlq writes", async () => {

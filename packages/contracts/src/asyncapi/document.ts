@@ -12,6 +12,7 @@ import {
   DEAD_LETTER_HEADERS,
   EVENT_HEADERS,
   FLOWS,
+  RELAY_HEADERS,
   SERVICES,
   type TopicSettings,
 } from './system'
@@ -67,8 +68,22 @@ function eventHeaders(topic: string): JsonObject {
         const: 'application/json',
         description: 'the payload after the wire header',
       },
+      ...(topic === TOPICS.vehicleCreated ? relayHeaders : {}),
     },
   }
+}
+
+const relayHeaders: JsonObject = {
+  [RELAY_HEADERS.outboxId]: {
+    type: 'string',
+    pattern: '^[0-9]+$',
+    description:
+      'the outbox row this record was sent for; the relay identifies sent rows by it when it reads back',
+  },
+  [RELAY_HEADERS.outbox]: {
+    type: 'string',
+    description: 'the outbox (its transactional id): row ids are unique in one outbox only',
+  },
 }
 
 function deadLetterHeaders(topic: string): JsonObject {

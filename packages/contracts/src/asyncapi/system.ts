@@ -30,6 +30,15 @@ export const EVENT_HEADERS = {
   contentType: 'content-type',
 } as const
 
+/**
+ * Headers the stock's outbox relay adds to each created record: which outbox row it was sent for, and
+ * which outbox (row ids are unique in one outbox only). Reading the topic back finds rows by them.
+ */
+export const RELAY_HEADERS = {
+  outboxId: 'outbox-id',
+  outbox: 'outbox',
+} as const
+
 /** Headers a dead letter adds to the original record's headers. */
 export const DEAD_LETTER_HEADERS = {
   reason: 'dlq-reason',

@@ -21,8 +21,10 @@ export const GUARANTEES: Record<Topic, TopicText> = {
     channel: `A vehicle entered the stock. Written by ${SERVICES.stock}'s outbox relay, read by ${SERVICES.estimator}.`,
     send:
       'Transactional outbox relay: the vehicle row and its event are written in one PostgreSQL transaction, so ' +
-      'an accepted POST always yields its event, even when Kafka is down at that moment. The relay publishes ' +
-      'outbox rows with an idempotent, acks=all producer and marks a row sent only after Kafka acknowledged it.',
+      'an accepted POST always yields its event, even when Kafka is down at that moment. The relay sends outbox ' +
+      'rows in Kafka transactions under one fixed transactional id per outbox, so a second relay fences the first; ' +
+      'each record names its row (`outbox-id`) and outbox (`outbox`). A row is marked sent only after the commit; ' +
+      'after any failure the relay reads the topic back under read_committed and marks exactly the rows whose ids it finds.',
     receive:
       `Consumer group \`${CONSUMER_GROUPS[created]}\` (two instances share the partitions), isolation level ` +
       'read_committed: records of aborted transactions are never seen. Consume-transform-produce in Kafka ' +
@@ -36,11 +38,13 @@ export const GUARANTEES: Record<Topic, TopicText> = {
     channel: `The price estimate for one created event. Written by ${SERVICES.estimator}, read by ${SERVICES.ads}.`,
     send:
       'Produced in the same Kafka transaction as the consumed offset of the created event it answers ' +
-      '(consume-transform-produce): a crash before the commit aborts both, and the created event is read again.',
+      '(consume-transform-produce): a crash before the commit aborts both, and the created event is read again. ' +
+      'A replay changes nothing: the event id is a UUIDv5 of the created event id and the price is seeded from it.',
     receive:
       `Consumer group \`${CONSUMER_GROUPS[processed]}\`, isolation level read_committed. Idempotent read model: ` +
-      'one ad per vehicle, written by upsert keyed on the vehicle with the newest version kept, so a redelivered ' +
-      'or repeated event changes nothing. The offset is committed only after the write was acknowledged.',
+      'one ad per vehicle, written by upsert keyed on the vehicle with the newest version kept; an event answering ' +
+      'the created event the ad already holds (same `causationId`) is a no-op, so a redelivered or repeated event ' +
+      'changes nothing. The offset is committed only after the write was acknowledged.',
     deadLetter:
       `A processed record that cannot be read goes to \`${dlqTopic(processed)}\`; its offset is committed only ` +
       'after Kafka acknowledged the dead letter.',
@@ -63,9 +67,9 @@ export function guaranteesText(): string {
     '',
     '## Delivery guarantees',
     '',
-    '- **Stock**: transactional outbox relay — a vehicle and its event are committed together in PostgreSQL; the relay publishes with an idempotent, acks=all producer and marks an event sent only once Kafka acknowledged it.',
-    '- **Estimator**: consume-transform-produce in Kafka transactions — output and input offsets commit atomically; its consumers read with isolation level read_committed.',
-    '- **Ads**: read_committed consumer and an idempotent read model (upsert per vehicle, newest version kept); offsets are committed after the write.',
+    '- **Stock**: transactional outbox relay — a vehicle and its event are committed together in PostgreSQL; the relay sends in Kafka transactions under one transactional id per outbox and marks an event sent only once its transaction committed, identifying rows by reading them back.',
+    '- **Estimator**: consume-transform-produce in Kafka transactions — output and input offsets commit atomically; its consumers read with isolation level read_committed; ids and prices derive from the input, so a replay writes the same bytes.',
+    '- **Ads**: read_committed consumer and an idempotent read model (upsert per vehicle, newest version kept, a repeated `causationId` a no-op); offsets are committed after the write.',
     '- **Dead letters**: a record that cannot be decoded or validated is copied unchanged to `<topic>.dlq` with a `dlq-reason` header and its source coordinates, and the source offset moves on only once the dead letter is stored. A poison record never stalls a partition.',
     '- **Topics**: replicated across brokers with `min.insync.replicas` below the replication factor (each channel’s Kafka bindings give the numbers) and written with acks=all, so an acknowledged record survives the loss of a broker.',
   ].join('\n')
