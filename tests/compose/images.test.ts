@@ -124,7 +124,10 @@ describe('Dockerfiles', () => {
       // The base image's `bun` user, by number (checked on a real engine by `bun run test:images`).
       expect(instruction(final, 'USER')).toEqual(['USER 1000:1000'])
       expect(instruction(final, 'RUN')).toEqual([])
-      expect(instruction(final, 'HEALTHCHECK').join(' ')).toContain(`http://127.0.0.1:${port}/health/ready`)
+      // The port the service listens on: PORT, with the service's default.
+      expect(instruction(final, 'HEALTHCHECK').join(' ')).toContain(
+        `http://127.0.0.1:\${process.env.PORT || ${port}}/health/ready`,
+      )
       expect(instruction(final, 'EXPOSE')).toEqual([`EXPOSE ${port}`])
       expect(instruction(final, 'CMD')).toEqual([`CMD ["bun", "packages/${dir}/src/main.ts"]`])
     })
