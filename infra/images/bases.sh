@@ -50,6 +50,9 @@ if ! docker image inspect vehicles-stand-in/debian:bookworm >/dev/null 2>&1; the
     debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
       { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    # mktemp made the folder 0700, and the tar's "./" entry becomes the image's "/": a non-root USER
+    # could then reach nothing ("stat /usr/local/bin/...: permission denied").
+    chmod 0755 "$rootfs"
     tar -C "$rootfs" -cf "$tarball.partial" . && mv "$tarball.partial" "$tarball"
     rm -rf "$rootfs"
     say "debootstrap took $((SECONDS - start)) s"
