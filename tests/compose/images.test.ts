@@ -121,9 +121,13 @@ describe('Dockerfiles', () => {
         `RUN bun install --frozen-lockfile --production --filter ${packageJson(`packages/${dir}`).name}`,
       )
       const final = last(file)
-      expect(instruction(final, 'USER')).toEqual(['USER bun'])
+      // The base image's `bun` user, by number (checked on a real engine by `bun run test:images`).
+      expect(instruction(final, 'USER')).toEqual(['USER 1000:1000'])
       expect(instruction(final, 'RUN')).toEqual([])
-      expect(instruction(final, 'HEALTHCHECK').join(' ')).toContain(`http://127.0.0.1:${port}/health/ready`)
+      // The port the service listens on: PORT, with the service's default.
+      expect(instruction(final, 'HEALTHCHECK').join(' ')).toContain(
+        `http://127.0.0.1:\${process.env.PORT || ${port}}/health/ready`,
+      )
       expect(instruction(final, 'EXPOSE')).toEqual([`EXPOSE ${port}`])
       expect(instruction(final, 'CMD')).toEqual([`CMD ["bun", "packages/${dir}/src/main.ts"]`])
     })
@@ -195,7 +199,8 @@ describe('Dockerfiles', () => {
       /UV_VERSION="([^"]+)"/.exec(readFileSync(join(repoRoot, 'estimator/scripts/setup.sh'), 'utf8'))?.[1],
     )
     const final = last(file)
-    expect(instruction(final, 'USER')).toEqual(['USER estimator'])
+    expect(instruction(final, 'USER')).toEqual(['USER 10001:10001'])
+    expect(instruction(final, 'RUN').join(' ')).toContain('--uid 10001 --gid estimator estimator')
     expect(instruction(final, 'HEALTHCHECK').join(' ')).toContain("'/health/ready'")
     expect(instruction(final, 'CMD')).toEqual(['CMD ["python", "-m", "estimator"]'])
     expect(existsSync(join(repoRoot, 'estimator/src/estimator/__main__.py'))).toBe(true)

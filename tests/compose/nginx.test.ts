@@ -5,6 +5,10 @@
  * runs in a private mount namespace that looks like the container: its own /etc/hosts, an empty /tmp
  * with compose's tmpfs mounts, and the file tested byte for byte. Otherwise it runs on a copy whose
  * upstream host names are replaced by 127.0.0.1.
+ *
+ * The host's nginx may be older than the image's (Debian 12 has 1.22; compose runs 1.27.5): the one
+ * upstream parameter open-source nginx gained since, `resolve` (1.27.3), is taken out for an older
+ * nginx, and first-start.test.ts holds that the image is new enough for it.
  */
 import { describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -34,6 +38,18 @@ function upstreamServers(conf: string): { host: string; port: string }[] {
 
 function which(command: string): boolean {
   return Bun.spawnSync(['sh', '-c', `command -v ${command}`]).exitCode === 0
+}
+
+/** nginx.conf as the host's nginx can read it: without `resolve` when that nginx predates it. */
+function forHostNginx(conf: string): string {
+  const version =
+    /nginx\/(\d+)\.(\d+)\.(\d+)/
+      .exec(run(['nginx', '-v']).output)
+      ?.slice(1)
+      .map(Number) ?? []
+  const [major = 0, minor = 0, patch = 0] = version
+  const knowsResolve = major * 1_000_000 + minor * 1_000 + patch >= 1_027_003
+  return knowsResolve ? conf : conf.replaceAll(/ resolve;/g, ';')
 }
 
 function run(cmd: string[]): { code: number; output: string } {
@@ -81,7 +97,7 @@ describe('nginx.conf', () => {
           hostsFile,
           `127.0.0.1 localhost\n${hosts.map((host) => `127.0.0.1 ${host}`).join('\n')}\n`,
         )
-        copyFileSync(confPath, join(dir, 'nginx.conf'))
+        writeFileSync(join(dir, 'nginx.conf'), forHostNginx(conf))
         // The container's view: its own empty /tmp plus the tmpfs mounts compose gives the service.
         const tmpfs = (loadCompose().services['schema-registry']?.tmpfs ?? []).map(
           (entry) => entry.split(':')[0],
@@ -106,7 +122,7 @@ describe('nginx.conf', () => {
         ])
       } else {
         // Without root: upstream host names replaced on a copy; the host's own /tmp.
-        let rendered = conf
+        let rendered = forHostNginx(conf)
         for (const host of hosts) {
           rendered = rendered.replaceAll(
             new RegExp(`(server\\s+)${host.replaceAll('.', '\\.')}:`, 'g'),

@@ -5,12 +5,16 @@
  * storage on a one-partition RF-3 journal, BACKWARD by configuration, canonical hashing on the
  * Confluent API, the consumer-group prefix, and readiness where compose's healthcheck asks for it.
  *
+ * The JVM gets the options the image's launcher assembles from that environment (run-java-options.ts),
+ * and the three KafkaSQL topics are created first by compose's topics-init script from the same
+ * definition (infra/compose/registry-topics.json), as in compose: the registry must accept them.
+ *
  * Only what cannot hold outside the container is changed: loopback addresses and free ports instead of
  * 8080/9000, the local brokers, and unique journal topics and group prefix so nothing is shared with the
  * stack's own registries. Everything this run creates in Kafka is deleted after.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../infra/stack/config'
@@ -19,6 +23,7 @@ import { waitFor } from '../../packages/testing/src/wait-for'
 import { loadCompose, repoRoot } from './compose-config'
 import { healthcheckArgv, retarget, runCommand } from './healthcheck-commands'
 import { installKafkaTools } from './kafka-tools'
+import { runJavaOptions } from './run-java-options'
 
 const brokers = stackEnv().KAFKA_BROKERS
 const scratch = mkdtempSync(join(tmpdir(), 'compose-registry-'))
@@ -57,9 +62,26 @@ beforeAll(async () => {
   const composeEnv = loadCompose().services['schema-registry-1']?.environment ?? {}
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(composeEnv)) if (value !== null) env[key] = value
-  // The image's launcher appends JAVA_OPTS_APPEND to the JVM's options; do the same here.
-  const jvmOptions = (env.JAVA_OPTS_APPEND ?? '').split(/\s+/).filter(Boolean)
+  // The options the image's launcher assembles, less the in-container listen address (loopback here).
+  const jvmOptions = runJavaOptions(env).filter((option) => !option.startsWith('-Dquarkus.http.host='))
   delete env.JAVA_OPTS_APPEND
+
+  // topics-init's step for the registry: the compose definition, under this run's topic names.
+  const names: Record<string, string> = {
+    'kafkasql-journal': topic,
+    'kafkasql-snapshots': `${topic}-snapshots`,
+    'registry-events': `${topic}-events`,
+  }
+  let definition = readFileSync(join(repoRoot, 'infra/compose/registry-topics.json'), 'utf8')
+  for (const [from, to] of Object.entries(names)) definition = definition.replace(`"${from}"`, `"${to}"`)
+  writeFileSync(join(scratch, 'registry-topics.json'), definition)
+  const created = await runCommand(
+    ['bash', join(repoRoot, 'infra/compose/create-topics.sh')],
+    { PATH: toolsPath, TOPICS_FILE: join(scratch, 'registry-topics.json'), BOOTSTRAP_SERVERS: brokers },
+    120_000,
+  )
+  if (created.code !== 0 || !created.stdout.includes('3 topics match'))
+    throw new Error(`create-topics.sh failed:\n${created.stdout}${created.stderr}`)
   httpPort = freePort()
   managementPort = freePort()
   Object.assign(env, {
@@ -161,6 +183,22 @@ describe('Apicurio with the environment compose gives it', () => {
     expect(lookup.status).toBe(200)
     expect(((await lookup.json()) as { id: number }).id).toBe(id)
   }, 30_000)
+
+  test('the registry started on the topics topics-init created and kept them as they were', async () => {
+    const described = await runCommand(
+      ['kafka-topics', '--bootstrap-server', brokers, '--describe', '--topic', `${topic}.*`],
+      { PATH: toolsPath },
+    )
+    for (const name of [topic, `${topic}-snapshots`, `${topic}-events`]) {
+      expect(described.stdout).toMatch(
+        new RegExp(
+          `Topic: ${name}\\s.*PartitionCount: 1\\s+ReplicationFactor: 3\\s+Configs:.*retention\\.ms=-1`,
+        ),
+      )
+    }
+    // Started with the image's collector choice: exactly the one compose asks for.
+    expect(readFileSync(logFile, 'utf8')).not.toContain('garbage collectors')
+  }, 60_000)
 
   test('the journal is one partition on three replicas, read by consumer groups with the given prefix', async () => {
     const described = await runCommand(

@@ -12,6 +12,9 @@ export const StockConfigSchema = Type.Object({
   PORT: Int(0, 65_535, 3002, 'HTTP port (0 = any free port, logged at start)'),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'HTTP listen address' }),
   LOG_LEVEL: LogLevelSchema('info'),
+  NODE_ENV: Type.Optional(
+    Type.String({ description: 'production (set by the container image): DATABASE_URL is then required' }),
+  ),
   DATABASE_URL: Type.Optional(
     Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite' }),
   ),
@@ -61,6 +64,10 @@ type Env = Record<string, string | undefined>
 
 /** Rules that span variables. */
 function crossCheck(config: StockConfig): string | undefined {
+  // The embedded PGlite is for a developer's machine: in a container it would keep the data inside the
+  // container (lost with it), and it cannot even create its folder there (/app belongs to root).
+  if (config.NODE_ENV === 'production' && config.DATABASE_URL === undefined)
+    return 'DATABASE_URL: is required when NODE_ENV=production (the embedded PGlite is for development only)'
   if (config.KAFKA_BROKERS !== undefined && config.SCHEMA_REGISTRY_URL === undefined)
     return 'SCHEMA_REGISTRY_URL: is required when KAFKA_BROKERS is set (events are encoded with registered ids)'
   if (config.RELAY_BACKOFF_MIN_MS > config.RELAY_BACKOFF_MAX_MS)
