@@ -5,11 +5,14 @@ import {
   ListOffsetTimestamps,
 } from '@platformatic/kafka'
 import { toKafkaError } from './client-errors'
+import { kafkaEngine } from './engine'
 import { KafkaTopicNotFoundError, KafkaUsageError } from './errors'
+import { createRdAdmin } from './rdkafka/admin'
 import type { Admin, AdminOptions, PartitionLag, TopicDescription } from './types'
 
 /** Admin operations the tests, benchmarks and health checks need; nothing more. */
 export function createAdmin(options: AdminOptions): Admin {
+  if (kafkaEngine() === 'librdkafka') return createRdAdmin(options)
   if (options.brokers.length === 0) throw new KafkaUsageError('createAdmin: brokers is empty')
   const client = new LibraryAdmin({
     clientId: options.clientId ?? 'vehicles-admin',

@@ -1,7 +1,9 @@
 import { Producer as LibraryProducer, ProduceAcks } from '@platformatic/kafka'
 import { toKafkaError } from './client-errors'
+import { kafkaEngine } from './engine'
 import { KafkaDeliveryError, KafkaUsageError } from './errors'
 import { murmur2 } from './murmur2'
+import { createRdProducer } from './rdkafka/producer'
 import type { DeliveryReport, Producer, ProducerOptions, ProducerRecord } from './types'
 
 const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000
@@ -31,6 +33,7 @@ function javaCompatiblePartitioner(_message: unknown, key: Buffer | undefined): 
 }
 
 export function createProducer(options: ProducerOptions): Producer {
+  if (kafkaEngine() === 'librdkafka') return createRdProducer(options)
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
   if (options.brokers.length === 0) throw new KafkaUsageError('createProducer: brokers is empty')
   const client = new LibraryProducer({

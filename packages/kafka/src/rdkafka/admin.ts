@@ -1,0 +1,211 @@
+import { CString, type Pointer, read } from 'bun:ffi'
+import { KafkaTopicNotFoundError, KafkaUnavailableError, KafkaUsageError } from '../errors'
+import type { Admin, AdminOptions, ConsumedMessage, PartitionLag, TopicDescription } from '../types'
+import {
+  createTopics,
+  deleteTopics,
+  describeCluster,
+  describeTopicConfigs,
+  describeTopicLayouts,
+  groupOffsets,
+  listOffsets,
+  OFFSET_SPEC_LATEST,
+} from './admin-ops'
+import { fetchMetadata } from './blocking'
+import { baseSettings, createNativeClient, EVENT, type NativeClient } from './client'
+import { rd } from './library'
+import { messageError, toConsumedMessage } from './message'
+import { ERR, kafkaErrorOf, withPartitionList } from './native'
+
+const REQUEST_TIMEOUT_MS = 10_000
+const PING_TIMEOUT_MS = 1_500
+/** A read-back reads what is already stable; if that takes longer, something is wrong with the cluster. */
+const READ_BACK_TIMEOUT_MS = 30_000
+
+/** Admin operations the tests, benchmarks, health checks and the relay's read-back need. */
+export function createRdAdmin(options: AdminOptions): Admin {
+  if (options.brokers.length === 0) throw new KafkaUsageError('createAdmin: brokers is empty')
+  const clientId = options.clientId ?? 'vehicles-admin'
+  let client: NativeClient | undefined
+  const open = (): NativeClient => {
+    client ??= createNativeClient({
+      kind: 'producer',
+      settings: baseSettings(options.brokers, clientId),
+      events: 0,
+      onEvent: () => {},
+    })
+    return client
+  }
+
+  async function partitionsOf(topics: readonly string[]): Promise<{ topic: string; partition: number }[]> {
+    const layouts = await describeTopicLayouts(open(), topics, REQUEST_TIMEOUT_MS)
+    return layouts.flatMap((l) => {
+      if (l.partitions === null) throw new KafkaTopicNotFoundError(l.topic)
+      return l.partitions.map((p) => ({ topic: l.topic, partition: p.partition }))
+    })
+  }
+
+  return {
+    async connect() {
+      await describeCluster(open(), REQUEST_TIMEOUT_MS)
+    },
+    createTopics: (topics) => createTopics(open(), topics, REQUEST_TIMEOUT_MS),
+    deleteTopics: async (topics) => {
+      if (topics.length > 0) await deleteTopics(open(), topics, REQUEST_TIMEOUT_MS)
+    },
+    async listTopics() {
+      return describeAllTopics(open())
+    },
+    async describeTopics(topics) {
+      const [layouts, configs] = await Promise.all([
+        describeTopicLayouts(open(), topics, REQUEST_TIMEOUT_MS),
+        describeTopicConfigs(open(), topics, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
+          if (error instanceof KafkaTopicNotFoundError) return new Map<string, Record<string, string>>()
+          throw error
+        }),
+      ])
+      return topics.map((topic): TopicDescription => {
+        const layout = layouts.find((l) => l.topic === topic)
+        if (layout?.partitions == null) throw new KafkaTopicNotFoundError(topic)
+        return { topic, partitions: layout.partitions, configs: configs.get(topic) ?? {} }
+      })
+    },
+    describeCluster: () => describeCluster(open(), REQUEST_TIMEOUT_MS),
+    async groupLag(groupId, topics) {
+      const partitions = await partitionsOf(topics)
+      const [ends, committed] = await Promise.all([
+        listOffsets(open(), partitions, OFFSET_SPEC_LATEST, REQUEST_TIMEOUT_MS),
+        groupOffsets(open(), groupId, partitions, REQUEST_TIMEOUT_MS),
+      ])
+      const done = new Map(
+        committed.filter((c) => c.offset >= 0n).map((c) => [`${c.topic}:${c.partition}`, c.offset]),
+      )
+      return ends
+        .map((end): PartitionLag => {
+          const at = done.get(`${end.topic}:${end.partition}`)
+          return {
+            topic: end.topic,
+            partition: end.partition,
+            committed: at === undefined ? null : at.toString(),
+            end: end.offset.toString(),
+            lag: Number(end.offset - (at ?? 0n)),
+          }
+        })
+        .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
+    },
+    async readCommitted(topic, partition, fromOffset) {
+      const [stable] = await listOffsets(
+        open(),
+        [{ topic, partition }],
+        OFFSET_SPEC_LATEST,
+        REQUEST_TIMEOUT_MS,
+      )
+      const end = stable?.offset ?? 0n
+      const from = BigInt(fromOffset)
+      if (end <= from) return []
+      return readRange(options.brokers, clientId, topic, partition, from, end)
+    },
+    ping: async () => {
+      await describeCluster(open(), PING_TIMEOUT_MS)
+    },
+    async disconnect() {
+      await client?.close()
+      client = undefined
+    },
+  }
+}
+
+/**
+ * Every topic name (internal ones excluded). The Admin API has no "list topics"; a cluster-wide
+ * metadata request is blocking in librdkafka, so it runs on the blocking worker.
+ */
+async function describeAllTopics(client: NativeClient): Promise<string[]> {
+  const { code, metadata } = await fetchMetadata(client.handle, REQUEST_TIMEOUT_MS)
+  if (metadata === null || code !== ERR.NO_ERROR) throw kafkaErrorOf(code, 'list topics')
+  try {
+    // rd_kafka_metadata_t: topic_cnt@16, topics@24; each rd_kafka_metadata_topic_t (32 bytes) has
+    // its name at 0.
+    const count = read.i32(metadata, 16)
+    const topics = read.ptr(metadata, 24) as Pointer
+    const names: string[] = []
+    for (let i = 0; i < count; i++) names.push(new CString(read.ptr(topics, i * 32) as Pointer).toString())
+    return names.filter((t) => !t.startsWith('__')).sort()
+  } finally {
+    rd().rd_kafka_metadata_destroy(metadata)
+  }
+}
+
+/**
+ * Reads [from, end) of one partition under read_committed with an assign-only consumer (no group):
+ * records of aborted transactions and markers are skipped by librdkafka; partition EOF at the last
+ * stable offset ends the read.
+ */
+function readRange(
+  brokers: readonly string[],
+  clientId: string,
+  topic: string,
+  partition: number,
+  from: bigint,
+  end: bigint,
+): Promise<ConsumedMessage[]> {
+  const lib = rd()
+  const records: ConsumedMessage[] = []
+  let settle: ((error?: Error) => void) | undefined
+  const finished = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error))
+  })
+  const client = createNativeClient({
+    kind: 'consumer',
+    settings: {
+      ...baseSettings(brokers, `${clientId}-read-back`),
+      'group.id': `${clientId}-read-back-unused`,
+      'isolation.level': 'read_committed',
+      'enable.auto.commit': 'false',
+      'enable.partition.eof': 'true',
+      'auto.offset.reset': 'error',
+    },
+    events: EVENT.FETCH,
+    onEvent: (type, event) => {
+      if (type !== EVENT.FETCH) return
+      for (;;) {
+        const message = lib.rd_kafka_event_message_next(event)
+        if (message === null) return
+        const err = messageError(message)
+        if (err === ERR.PARTITION_EOF) {
+          settle?.()
+          continue
+        }
+        if (err !== ERR.NO_ERROR) {
+          settle?.(kafkaErrorOf(err, `read back ${topic}/${partition}`))
+          continue
+        }
+        const consumed = toConsumedMessage(message)
+        if (BigInt(consumed.offset) < end) records.push({ ...consumed, attempt: 1 })
+        if (BigInt(consumed.offset) >= end - 1n) settle?.()
+      }
+    },
+    onError: (error, fatal, code) => {
+      // A consumer's partition EOF is an error event: here it means "read up to the stable offset".
+      if (code === ERR.PARTITION_EOF) settle?.()
+      else if (fatal) settle?.(error)
+    },
+  })
+  return (async () => {
+    try {
+      withPartitionList([{ topic, partition, offset: from }], (list) => {
+        const code = lib.rd_kafka_assign(client.handle, list)
+        if (code !== ERR.NO_ERROR) throw kafkaErrorOf(code, `assign ${topic}/${partition}`)
+      })
+      const timeout = Bun.sleep(READ_BACK_TIMEOUT_MS).then(() => {
+        throw new KafkaUnavailableError(
+          `read back of ${topic}/${partition} took over ${READ_BACK_TIMEOUT_MS} ms`,
+        )
+      })
+      await Promise.race([finished, timeout])
+      return records
+    } finally {
+      lib.rd_kafka_assign(client.handle, null as unknown as Pointer)
+      await client.close()
+    }
+  })()
+}

@@ -1,0 +1,67 @@
+/** A consumed `rd_kafka_message_t` copied into a `ConsumedMessage` (the native one is freed after). */
+import { type Pointer, ptr, read, toArrayBuffer } from 'bun:ffi'
+import type { ConsumedMessage } from '../types'
+import { rd } from './library'
+import { ERR } from './native'
+
+function copyBytes(at: Pointer | null, length: number): Buffer {
+  if (at === null || length === 0) return Buffer.alloc(0)
+  // Buffer.from(Uint8Array) copies: the result outlives the native message.
+  return Buffer.from(new Uint8Array(toArrayBuffer(at, 0, length)))
+}
+
+function headersOf(message: Pointer): Record<string, string> {
+  const lib = rd()
+  const headers: Record<string, string> = {}
+  const out = new BigUint64Array(1)
+  if (lib.rd_kafka_message_headers(message, ptr(out)) !== ERR.NO_ERROR) return headers
+  const list = Number(out[0]) as Pointer
+  const slots = new BigUint64Array(3)
+  for (let i = 0; ; i++) {
+    const at = ptr(slots)
+    const valueAt = (at + 8) as Pointer
+    const sizeAt = (at + 16) as Pointer
+    if (lib.rd_kafka_header_get_all(list, i, at, valueAt, sizeAt) !== ERR.NO_ERROR) break
+    const name = Number(slots[0]) as Pointer
+    const value = slots[1] === 0n ? null : (Number(slots[1]) as Pointer)
+    headers[copyBytes(name, strlen(name)).toString('utf8')] = copyBytes(value, Number(slots[2])).toString(
+      'utf8',
+    )
+  }
+  return headers
+}
+
+function strlen(at: Pointer): number {
+  let n = 0
+  while (read.u8(at, n) !== 0) n++
+  return n
+}
+
+/** rd_kafka_message_t: err@0, rkt@8, partition@16, payload@24, len@32, key@40, key_len@48, offset@56. */
+export function messageError(message: Pointer): number {
+  return read.i32(message, 0)
+}
+
+export function messagePartition(message: Pointer): { topic: string; partition: number; offset: bigint } {
+  const lib = rd()
+  const rkt = read.ptr(message, 8) as Pointer
+  return {
+    topic: rkt === null ? '' : String(lib.rd_kafka_topic_name(rkt)),
+    partition: read.i32(message, 16),
+    offset: read.i64(message, 56),
+  }
+}
+
+export function toConsumedMessage(message: Pointer): Omit<ConsumedMessage, 'attempt'> {
+  const { topic, partition, offset } = messagePartition(message)
+  const key = read.ptr(message, 40) as Pointer | null
+  return {
+    topic,
+    partition,
+    offset: offset.toString(),
+    key: key === null || key === 0 ? null : copyBytes(key, Number(read.u64(message, 48))).toString('utf8'),
+    value: copyBytes(read.ptr(message, 24) as Pointer, Number(read.u64(message, 32))),
+    headers: headersOf(message),
+    timestamp: Number(rd().rd_kafka_message_timestamp(message, null)),
+  }
+}
