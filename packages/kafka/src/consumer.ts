@@ -7,7 +7,9 @@ import {
   MessagesStreamModes,
 } from '@platformatic/kafka'
 import { toKafkaError } from './client-errors'
+import { kafkaEngine } from './engine'
 import { KafkaError, KafkaUsageError } from './errors'
+import { createRdConsumer, kInjectRdFailure } from './rdkafka/consumer'
 import type {
   BatchHandler,
   ConsumedMessage,
@@ -104,6 +106,12 @@ function headersOf(raw: RawMessage): Record<string, string> {
 export function createConsumer(
   options: ConsumerOptions,
 ): Consumer & { [kInjectStreamError](error: Error): void; readonly memberId: string | undefined } {
+  if (kafkaEngine() === 'librdkafka') {
+    const consumer = createRdConsumer(options)
+    return Object.assign(consumer, {
+      [kInjectStreamError]: (error: Error) => consumer[kInjectRdFailure](error),
+    })
+  }
   if (options.readCommitted !== true) throw new KafkaUsageError('consumers must read committed records only')
   if (options.brokers.length === 0) throw new KafkaUsageError('createConsumer: brokers is empty')
   if (options.topics.length === 0) throw new KafkaUsageError('createConsumer: topics is empty')
