@@ -5,6 +5,7 @@
 #   - Bun, pinned, from npm
 #   - the workspace's dependencies from bun.lock (frozen)
 #   - the estimator's Python environment (estimator/scripts/setup.sh, when present)
+#   - librdkafka for @vehicles/kafka, from the estimator's pinned confluent-kafka wheel (PyPI)
 #   - schemathesis for the API fuzzing suite (tests/fuzz/setup.sh)
 #   - the docker compose CLI plugin, built from its Go module (for `docker compose config` checks)
 #   - the local stack's cache: Kafka jars, the FerretDB build, the registry build (`bun run stack prepare`)
@@ -70,6 +71,9 @@ if [[ -f estimator/scripts/setup.sh ]]; then
   step "estimator environment"
   bash estimator/scripts/setup.sh
 fi
+
+step "librdkafka for @vehicles/kafka (the estimator's confluent-kafka wheel)"
+bash scripts/fetch-librdkafka.sh
 
 if [[ -f tests/fuzz/setup.sh ]]; then
   step "API fuzzing environment (schemathesis)"

@@ -4,6 +4,7 @@
  * Producer: idempotent, acks=all, Java-compatible murmur2 partitioner, `send` resolves per batch only
  * once every record is acknowledged. Consumer: group member, read_committed, commits only offsets whose
  * handler resolved, pause/resume, graceful close. Admin: what tests and health checks need.
+ * Engine: librdkafka through bun:ffi (src/rdkafka; docs/kafka-client.md).
  */
 export { createAdmin } from './admin'
 export { parseBrokers } from './brokers'
@@ -18,5 +19,10 @@ export {
   KafkaUsageError,
 } from './errors'
 export { murmur2, partitionForKey } from './murmur2'
-export { createProducer } from './producer'
+export { createProducer, createTransactionalProducer } from './producer'
+export {
+  LIBRDKAFKA_VERSION,
+  libraryPath as librdkafkaPath,
+  loadedVersion as librdkafkaVersion,
+} from './rdkafka/library'
 export type * from './types'

@@ -61,8 +61,8 @@ export interface NativeClient {
     start: (options: Pointer, queue: Pointer) => void,
     read: (event: Pointer) => T,
   ): Promise<T>
-  /** Serve whatever is queued now (also called after operations that enqueue synchronously). */
-  pump(): void
+  /** Serves whatever is queued now; returns how many events that was. */
+  pump(): number
   readonly closed: boolean
   /** Stops serving events and destroys the handle (bounded). Idempotent. */
   close(): Promise<void>
@@ -121,11 +121,12 @@ export function createNativeClient(options: ClientOptions): NativeClient {
     options.onEvent(type, event)
   }
 
-  function pump(): void {
-    if (closed) return
+  /** Serves what is queued now; returns how many events that was. */
+  function pump(): number {
+    if (closed) return 0
     for (let served = 0; served < EVENTS_PER_TURN; served++) {
       const event = lib.rd_kafka_queue_poll(queue as Pointer, 0)
-      if (event === null) return
+      if (event === null) return served
       try {
         serve(event)
       } finally {
@@ -141,6 +142,7 @@ export function createNativeClient(options: ClientOptions): NativeClient {
         pump()
       })
     }
+    return EVENTS_PER_TURN
   }
 
   let pipe: WakeRegistration

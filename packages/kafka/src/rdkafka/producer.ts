@@ -41,13 +41,24 @@ export function createRdProducer(options: ProducerOptions): Producer {
   }
 }
 
+/** The steps of librdkafka's transactions, for `sendTransaction` and for tests that leave one open. */
+export interface TransactionSession {
+  init(): Promise<void>
+  begin(): void
+  produce(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
+  commit(): Promise<void>
+  abort(): Promise<void>
+  /** Set once a newer producer with the same id fenced this one. */
+  readonly fenced: KafkaFencedError | undefined
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
 /**
- * Transactional producer. librdkafka's transaction calls block until the coordinator answers, so they
- * run on the blocking worker (blocking.ts); `begin_transaction` is local and runs here.
+ * librdkafka's transaction calls block until the coordinator answers, so they run on the blocking
+ * worker (blocking.ts); `begin_transaction` is local and runs here.
  */
-export function createRdTransactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
-  if (options.brokers.length === 0) throw new KafkaUsageError('createTransactionalProducer: brokers is empty')
-  if (options.transactionalId.length === 0) throw new KafkaUsageError('transactionalId is empty')
+export function createTransactionSession(options: TransactionalProducerOptions): TransactionSession {
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
   const transactionTimeoutMs = options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS
   const core = createProduceCore(options, {
@@ -59,10 +70,6 @@ export function createRdTransactionalProducer(options: TransactionalProducerOpti
   const lib = rd()
   const handle = core.client.handle
   let fenced: KafkaFencedError | undefined
-  let connected = false
-  let disconnected = false
-  /** One transaction at a time: each call waits for the previous one to settle. */
-  let tail: Promise<unknown> = Promise.resolve()
 
   /** A failed transaction call as the module's error; fatal ones (fencing above all) stick. */
   function failure(error: NativeError, context: string): KafkaError {
@@ -78,38 +85,62 @@ export function createRdTransactionalProducer(options: TransactionalProducerOpti
     return toKafkaError(error, context)
   }
 
-  async function call(
-    op: 'init_transactions' | 'commit_transaction' | 'abort_transaction',
-    context: string,
-  ): Promise<void> {
+  async function call(op: 'init_transactions' | 'commit_transaction' | 'abort_transaction', context: string) {
     const error = takeError(await runBlocking(op, handle as Pointer, deliveryTimeoutMs))
     if (error !== null) throw failure(error, context)
   }
 
+  return {
+    init: () => call('init_transactions', `init transactions of ${options.transactionalId}`),
+    begin() {
+      if (fenced !== undefined) throw fenced
+      const begun = takeError(lib.rd_kafka_begin_transaction(handle))
+      if (begun !== null) throw failure(begun, 'begin transaction')
+    },
+    produce: (records) => core.produce(records),
+    commit: () => call('commit_transaction', 'commit transaction'),
+    abort: () => call('abort_transaction', 'abort transaction'),
+    get fenced() {
+      return fenced
+    },
+    ping: () => core.ping(),
+    close: () => core.close(),
+  }
+}
+
+/** Transactional producer: one transaction per `sendTransaction`, serialised. */
+export function createRdTransactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
+  if (options.brokers.length === 0) throw new KafkaUsageError('createTransactionalProducer: brokers is empty')
+  if (options.transactionalId.length === 0) throw new KafkaUsageError('transactionalId is empty')
+  const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  const session = createTransactionSession(options)
+  let connected = false
+  let disconnected = false
+  /** One transaction at a time: each call waits for the previous one to settle. */
+  let tail: Promise<unknown> = Promise.resolve()
+
   async function abortQuietly(): Promise<void> {
     try {
-      await call('abort_transaction', 'abort transaction')
+      await session.abort()
     } catch {
-      // Fencing is remembered by failure(); anything else leaves the next begin to report the state.
+      // Fencing is remembered by the session; anything else leaves the next begin to report the state.
     }
   }
 
   async function transaction(records: readonly ProducerRecord[]): Promise<DeliveryReport[]> {
-    if (fenced !== undefined) throw fenced
-    const begun = takeError(lib.rd_kafka_begin_transaction(handle))
-    if (begun !== null) throw failure(begun, 'begin transaction')
+    session.begin()
     let reports: DeliveryReport[]
     try {
-      reports = await core.produce(records)
+      reports = await session.produce(records)
     } catch (error) {
       await abortQuietly()
-      throw fenced ?? error
+      throw session.fenced ?? error
     }
     try {
-      await call('commit_transaction', 'commit transaction')
+      await session.commit()
     } catch (error) {
-      if (fenced === undefined) await abortQuietly()
-      throw fenced ?? error
+      if (session.fenced === undefined) await abortQuietly()
+      throw session.fenced ?? error
     }
     return reports
   }
@@ -118,7 +149,7 @@ export function createRdTransactionalProducer(options: TransactionalProducerOpti
     async connect() {
       if (disconnected) throw new KafkaUsageError('producer is disconnected')
       if (connected) return
-      await call('init_transactions', `init transactions of ${options.transactionalId}`)
+      await session.init()
       connected = true
     },
     sendTransaction(records) {
@@ -133,12 +164,12 @@ export function createRdTransactionalProducer(options: TransactionalProducerOpti
       tail = run.catch(() => undefined)
       return run
     },
-    ping: () => core.ping(),
+    ping: () => session.ping(),
     async disconnect() {
       if (disconnected) return
       disconnected = true
       await Promise.race([tail, Bun.sleep(deliveryTimeoutMs)])
-      await core.close()
+      await session.close()
     },
   }
 }
