@@ -2,43 +2,26 @@
  * librdkafka's asynchronous Admin API on any handle of the module (producer, consumer or admin): each
  * request's result arrives as an event on the handle's queue (client.ts), is read into plain values
  * here, and is freed by the queue pump. Inputs are copied by librdkafka, so they are freed right away.
+ * Topics here; cluster, offsets and group offsets in admin-offsets.ts.
  */
-import { type Pointer, ptr, read } from 'bun:ffi'
-import type { ClusterDescription, CreateTopicSpec, PartitionDescription } from '../types'
+import { type Pointer, ptr } from 'bun:ffi'
+import type { CreateTopicSpec, PartitionDescription } from '../types'
 import type { NativeClient } from './client'
 import { rd } from './library'
-import {
-  arrayOf,
-  cstr,
-  cstringIn,
-  ERR,
-  kafkaErrorOf,
-  newPartitionList,
-  readPartitionList,
-  stringAt,
-  type TopicPartitionOffset,
-  takeError,
-  toKafkaError,
-} from './native'
+import { arrayOf, cstr, cstringIn, ERR, kafkaErrorOf, stringAt } from './native'
 
-const OP = { CREATETOPICS: 1, DELETETOPICS: 2, DESCRIBECONFIGS: 5, LISTGROUPOFFSETS: 14 } as const
-const OP_DESCRIBETOPICS = 19
-const OP_DESCRIBECLUSTER = 20
-const OP_LISTOFFSETS = 21
+const OP = { CREATETOPICS: 1, DELETETOPICS: 2, DESCRIBECONFIGS: 5, DESCRIBETOPICS: 19 } as const
 const RESOURCE_TOPIC = 2
-const ISOLATION_READ_COMMITTED = 1
-export const OFFSET_SPEC_LATEST = -1n
-export const OFFSET_SPEC_EARLIEST = -2n
 
 /** The request as a whole failed (timeout, no broker): throws the module's error for it. */
-function checkEvent(event: Pointer, context: string): void {
+export function checkEvent(event: Pointer, context: string): void {
   const lib = rd()
   const code = lib.rd_kafka_event_error(event)
   if (code !== ERR.NO_ERROR) throw kafkaErrorOf(code, context, String(lib.rd_kafka_event_error_string(event)))
 }
 
 /** `const rd_kafka_error_t *` owned by a result (not freed here) → thrown error, if any. */
-function checkBorrowedError(error: Pointer | null, context: string, topic?: string): void {
+export function checkBorrowedError(error: Pointer | null, context: string, topic?: string): void {
   if (error === null) return
   const lib = rd()
   const code = lib.rd_kafka_error_code(error)
@@ -69,7 +52,7 @@ export function describeTopicLayouts(
 ): Promise<TopicLayout[]> {
   const lib = rd()
   return client.admin(
-    OP_DESCRIBETOPICS,
+    OP.DESCRIBETOPICS,
     timeoutMs,
     (options, queue) =>
       withNames(topics, (names) => {
@@ -105,109 +88,6 @@ export function describeTopicLayouts(
         )
         return { topic, partitions: partitions.sort((a, b) => a.partition - b.partition) }
       })
-    },
-  )
-}
-
-export function describeCluster(client: NativeClient, timeoutMs: number): Promise<ClusterDescription> {
-  const lib = rd()
-  return client.admin(
-    OP_DESCRIBECLUSTER,
-    timeoutMs,
-    (options, queue) => lib.rd_kafka_DescribeCluster(client.handle, options, queue),
-    (event) => {
-      checkEvent(event, 'describe cluster')
-      const result = lib.rd_kafka_event_DescribeCluster_result(event)
-      const controller = lib.rd_kafka_DescribeCluster_result_controller(result)
-      const brokers = arrayOf((cnt) => lib.rd_kafka_DescribeCluster_result_nodes(result, cnt)).map((n) => ({
-        nodeId: lib.rd_kafka_Node_id(n),
-        host: String(lib.rd_kafka_Node_host(n)),
-        port: lib.rd_kafka_Node_port(n),
-      }))
-      const clusterId = lib.rd_kafka_DescribeCluster_result_cluster_id(result)
-      return {
-        clusterId: clusterId === null ? null : String(clusterId),
-        controllerId: controller === null ? null : lib.rd_kafka_Node_id(controller),
-        brokers: brokers.sort((a, b) => a.nodeId - b.nodeId),
-      }
-    },
-  )
-}
-
-/** Offsets per partition for an offset spec (latest = the last stable offset under read_committed). */
-export function listOffsets(
-  client: NativeClient,
-  partitions: readonly { topic: string; partition: number }[],
-  spec: bigint,
-  timeoutMs: number,
-): Promise<TopicPartitionOffset[]> {
-  const lib = rd()
-  if (partitions.length === 0) return Promise.resolve([])
-  return client.admin(
-    OP_LISTOFFSETS,
-    timeoutMs,
-    (options, queue) => {
-      const failed = takeError(
-        lib.rd_kafka_AdminOptions_set_isolation_level(options, ISOLATION_READ_COMMITTED),
-      )
-      if (failed !== null) throw toKafkaError(failed, 'list offsets')
-      const list = newPartitionList(partitions.map((p) => ({ ...p, offset: spec })))
-      try {
-        lib.rd_kafka_ListOffsets(client.handle, list, options, queue)
-      } finally {
-        lib.rd_kafka_topic_partition_list_destroy(list)
-      }
-    },
-    (event) => {
-      checkEvent(event, 'list offsets')
-      const result = lib.rd_kafka_event_ListOffsets_result(event)
-      return arrayOf((cnt) => lib.rd_kafka_ListOffsets_result_infos(result, cnt)).map((info) => {
-        const tp = lib.rd_kafka_ListOffsetsResultInfo_topic_partition(info) as Pointer
-        const entry = {
-          topic: stringAt(read.ptr(tp, 0) as Pointer) ?? '',
-          partition: read.i32(tp, 8),
-          offset: read.i64(tp, 16),
-          err: read.i32(tp, 48),
-        }
-        if (entry.err !== ERR.NO_ERROR) throw kafkaErrorOf(entry.err, `list offsets of ${entry.topic}`)
-        return entry
-      })
-    },
-  )
-}
-
-/** Committed offsets of a group (offset < 0: nothing committed for that partition). */
-export function groupOffsets(
-  client: NativeClient,
-  groupId: string,
-  partitions: readonly { topic: string; partition: number }[],
-  timeoutMs: number,
-): Promise<TopicPartitionOffset[]> {
-  const lib = rd()
-  return client.admin(
-    OP.LISTGROUPOFFSETS,
-    timeoutMs,
-    (options, queue) => {
-      const list = newPartitionList(partitions)
-      try {
-        const request = lib.rd_kafka_ListConsumerGroupOffsets_new(cstr(groupId), list)
-        try {
-          const array = new BigUint64Array([BigInt(request as Pointer)])
-          lib.rd_kafka_ListConsumerGroupOffsets(client.handle, ptr(array), 1, options, queue)
-        } finally {
-          lib.rd_kafka_ListConsumerGroupOffsets_destroy(request)
-        }
-      } finally {
-        lib.rd_kafka_topic_partition_list_destroy(list)
-      }
-    },
-    (event) => {
-      checkEvent(event, `offsets of group ${groupId}`)
-      const result = lib.rd_kafka_event_ListConsumerGroupOffsets_result(event)
-      const [group] = arrayOf((cnt) => lib.rd_kafka_ListConsumerGroupOffsets_result_groups(result, cnt))
-      if (group === undefined) return []
-      checkBorrowedError(lib.rd_kafka_group_result_error(group), `offsets of group ${groupId}`)
-      return readPartitionList(lib.rd_kafka_group_result_partitions(group))
     },
   )
 }

@@ -1,34 +1,38 @@
-import { CString, type Pointer } from 'bun:ffi'
-import { KafkaError, KafkaUsageError } from '../errors'
-import type { Consumer, ConsumerErrorContext, ConsumerOptions } from '../types'
+import type { Pointer } from 'bun:ffi'
+import { type KafkaError, KafkaUsageError } from '../errors'
+import type { Consumer, ConsumerOptions } from '../types'
 import { describeTopicLayouts } from './admin-ops'
-import { baseSettings, createNativeClient, EVENT, type NativeClient } from './client'
+import { createNativeClient, EVENT, type NativeClient } from './client'
+import {
+  changeAssignment,
+  consumerSettings,
+  createCommitter,
+  CONSUMER_DEFAULTS as DEFAULTS,
+  JOIN_WAIT_MS,
+  leaveGroup,
+  memberIdOf,
+  PING_TIMEOUT_MS,
+  partitionsOf,
+  reporterFor,
+  SELF_HEALING,
+  seekTo,
+  setFetchingOf,
+  type TopicPartition,
+  UserPauses,
+} from './consumer-support'
 import { createLaneRunner, type Fetched, type Handling, type Lane, newLane, Sleepers, slotOf } from './lanes'
 import { rd } from './library'
 import { messageError, toConsumedMessage } from './message'
-import { ERR, kafkaErrorOf, readPartitionList, takeError, toKafkaError, withPartitionList } from './native'
+import { ERR, kafkaErrorOf, readPartitionList, withPartitionList } from './native'
 
 /** Test hook (not exported from the package): a failure of the consumer as a whole, as a dead session. */
 export const kInjectRdFailure = Symbol('injectRdFailure')
 
-const DEFAULTS = {
-  retryBackoffMs: 1_000,
-  sessionTimeoutMs: 30_000,
-  maxBufferedMessages: 1_000,
-  maxBatchSize: 500,
-}
-const PING_TIMEOUT_MS = 1_500
-/** Errors librdkafka reports and recovers from by itself (a broker connection dropped, and so on). */
-const SELF_HEALING = new Set<number>([ERR.TRANSPORT, ERR.PARTITION_EOF, -181 /* _RESOLVE: DNS */])
-
-type TopicPartition = { topic: string; partition: number }
-
 /**
- * Group consumer over librdkafka. Rebalancing is cooperative-sticky (incremental): when a member joins
- * or leaves, only the partitions that move stop; the others keep their lanes and in-flight handlers,
- * and a moving partition is given up only after its running handler finished and its offset was
- * committed, so a rebalance re-delivers nothing. (Eager rebalancing would stop every partition of every
- * member at each change and re-deliver whatever was in a handler.)
+ * Group consumer over librdkafka, cooperative-sticky (incremental) rebalancing: when a member joins or
+ * leaves, only the partitions that move stop; a moving partition is released only after its running
+ * handler finished and committed, so a rebalance re-delivers nothing. (Eager rebalancing would stop
+ * every partition of every member at each change and re-deliver whatever was in a handler.)
  */
 export function createRdConsumer(
   options: ConsumerOptions,
@@ -40,23 +44,11 @@ export function createRdConsumer(
   const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs
   const maxBuffered = options.maxBufferedMessages ?? DEFAULTS.maxBufferedMessages
   const lib = rd()
-
-  const report = (error: unknown, context: ConsumerErrorContext): void => {
-    const typed = error instanceof KafkaError ? error : new KafkaError(String(error), { cause: error })
-    try {
-      options.onError?.(typed, context)
-    } catch {
-      // A failing error reporter must not take the consumer down with it.
-    }
-  }
-
+  const report = reporterFor(options)
   const lanes = new Map<string, Lane>()
   const assigned = new Set<string>()
-  const pausedTopics = new Set<string>()
-  const pausedPartitions = new Set<string>()
+  const pauses = new UserPauses()
   const sleepers = new Sleepers()
-  const commits = new Map<number, { lane: Lane; last: Fetched }>()
-  let nextCommit = 1
   let client: NativeClient | undefined
   let handling: Handling | undefined
   let buffered = 0
@@ -64,9 +56,10 @@ export function createRdConsumer(
   let closing = false
   let closed: Promise<void> | undefined
   let fatal: KafkaError | undefined
+  /** Resolved by the first assignment: `run` returns once the member is in the group. */
+  let joined: () => void = () => {}
 
-  const userPaused = (topic: string, partition: number) =>
-    pausedTopics.has(topic) || pausedPartitions.has(slotOf(topic, partition))
+  const userPaused = (topic: string, partition: number) => pauses.has(topic, partition)
   const runner = createLaneRunner(
     {
       handling: () => handling,
@@ -83,19 +76,9 @@ export function createRdConsumer(
     sleepers,
   )
 
-  /** Pauses or resumes fetching of partitions in librdkafka (the lanes check pauses themselves). */
-  function setFetching(partitions: TopicPartition[], fetching: boolean): void {
-    if (client === undefined || partitions.length === 0) return
-    const handle = client.handle
-    withPartitionList(partitions, (list) =>
-      fetching ? lib.rd_kafka_resume_partitions(handle, list) : lib.rd_kafka_pause_partitions(handle, list),
-    )
-  }
-  const assignedList = (): TopicPartition[] =>
-    [...assigned].map((slot) => {
-      const at = slot.lastIndexOf(':')
-      return { topic: slot.slice(0, at), partition: Number(slot.slice(at + 1)) }
-    })
+  const setFetching = (partitions: TopicPartition[], fetching: boolean) =>
+    setFetchingOf(client, partitions, fetching)
+  const assignedList = () => partitionsOf(assigned)
 
   function release(count: number): void {
     buffered -= count
@@ -108,42 +91,15 @@ export function createRdConsumer(
     }
   }
 
-  /** Commits the offset after `last`; a refused commit is retried after the back-off while it is the newest. */
-  function commit(lane: Lane, last: Fetched): void {
-    if (client === undefined || !assigned.has(slotOf(lane.topic, lane.partition))) return
-    const id = nextCommit++
-    commits.set(id, { lane, last })
-    const code = withPartitionList(
-      [{ topic: lane.topic, partition: lane.partition, offset: BigInt(last.offset) + 1n }],
-      (list) =>
-        lib.rd_kafka_commit_queue(
-          (client as NativeClient).handle,
-          list,
-          (client as NativeClient).queue,
-          null,
-          id as unknown as Pointer,
-        ),
-    )
-    if (code !== ERR.NO_ERROR) onCommitted(id, code)
-  }
-
-  function onCommitted(id: number, code: number): void {
-    const entry = commits.get(id)
-    commits.delete(id)
-    if (entry === undefined || code === ERR.NO_ERROR) return
-    const { lane, last } = entry
-    report(kafkaErrorOf(code, `commit of ${lane.topic}/${lane.partition}@${last.offset}`), {
-      stage: 'commit',
-      topic: lane.topic,
-      partition: lane.partition,
-      offset: last.offset,
-    })
-    const newest = () =>
-      ![...commits.values()].some((c) => c.lane === lane && BigInt(c.last.offset) > BigInt(last.offset))
-    void sleepers.sleep(retryBackoffMs).then(() => {
-      if (!closing && newest() && lanes.get(slotOf(lane.topic, lane.partition)) === lane) commit(lane, last)
-    })
-  }
+  const committer = createCommitter({
+    client: () => client,
+    owns: (lane) => assigned.has(slotOf(lane.topic, lane.partition)),
+    current: (lane) => !closing && lanes.get(slotOf(lane.topic, lane.partition)) === lane,
+    report,
+    sleepers,
+    retryBackoffMs,
+  })
+  const commit = committer.commit
 
   function dispatch(message: Fetched): void {
     const slot = slotOf(message.topic, message.partition)
@@ -176,15 +132,9 @@ export function createRdConsumer(
 
   function onAssign(partitions: TopicPartition[]): void {
     if (client === undefined) return
-    const handle = client.handle
-    const error = takeError(
-      withPartitionList(partitions, (list) => lib.rd_kafka_incremental_assign(handle, list)),
-    )
-    if (error !== null) {
-      report(toKafkaError(error, 'incremental assign'), { stage: 'consumer' })
-      return
-    }
+    if (!changeAssignment(client, partitions, 'assign', report)) return
     for (const p of partitions) assigned.add(slotOf(p.topic, p.partition))
+    joined()
     const paused = partitions.filter((p) => backpressured || userPaused(p.topic, p.partition))
     setFetching(paused, false)
   }
@@ -213,10 +163,7 @@ export function createRdConsumer(
       if (lanes.get(slotOf(lane.topic, lane.partition)) === lane)
         lanes.delete(slotOf(lane.topic, lane.partition))
     if (current === undefined || current.closed) return
-    const error = takeError(
-      withPartitionList(partitions, (list) => lib.rd_kafka_incremental_unassign(current.handle, list)),
-    )
-    if (error !== null) report(toKafkaError(error, 'incremental unassign'), { stage: 'consumer' })
+    changeAssignment(current, partitions, 'unassign', report)
   }
 
   function onEvent(type: number, event: Pointer): void {
@@ -235,13 +182,7 @@ export function createRdConsumer(
       if (code === ERR.ASSIGN_PARTITIONS) onAssign(partitions)
       else void onRevoke(partitions, lib.rd_kafka_assignment_lost((client as NativeClient).handle) !== 0)
     }
-    if (type === EVENT.OFFSET_COMMIT) {
-      const id = Number(lib.rd_kafka_event_opaque(event) ?? 0)
-      let code = lib.rd_kafka_event_error(event)
-      for (const p of readPartitionList(lib.rd_kafka_event_topic_partition_list(event)))
-        if (p.err !== 0) code = p.err
-      onCommitted(id, code)
-    }
+    if (type === EVENT.OFFSET_COMMIT) committer.onResult(event)
   }
 
   function start(next: Handling): Promise<void> {
@@ -252,23 +193,7 @@ export function createRdConsumer(
     try {
       client = createNativeClient({
         kind: 'consumer',
-        settings: {
-          ...baseSettings(options.brokers, options.clientId),
-          'group.id': options.groupId,
-          'isolation.level': 'read_committed',
-          'enable.auto.commit': 'false',
-          'enable.auto.offset.store': 'false',
-          'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',
-          'partition.assignment.strategy': 'cooperative-sticky',
-          'session.timeout.ms': String(sessionTimeoutMs),
-          'heartbeat.interval.ms': String(Math.max(500, Math.floor(sessionTimeoutMs / 10))),
-          // Membership follows heartbeats (librdkafka's threads), not how long a handler takes: the
-          // module holds fetched messages itself and polls only when woken.
-          'max.poll.interval.ms': '86400000',
-          // Prefetch bounded for memory: the module's own buffer is maxBufferedMessages.
-          'queued.max.messages.kbytes': '8192',
-          'fetch.wait.max.ms': '100',
-        },
+        settings: consumerSettings(options, sessionTimeoutMs),
         events: EVENT.FETCH | EVENT.REBALANCE | EVENT.OFFSET_COMMIT,
         onEvent,
         onError: (error, isFatal, code) => {
@@ -289,7 +214,12 @@ export function createRdConsumer(
       client = undefined
       return Promise.reject(error)
     }
-    return Promise.resolve()
+    // Running = in the group with its first assignment. Bounded: a member that gets no partition (more
+    // members than partitions) may never be told, and an unreachable cluster is reported through ping.
+    const assignedOnce = new Promise<void>((resolve) => {
+      joined = resolve
+    })
+    return Promise.race([assignedOnce, Bun.sleep(Math.min(sessionTimeoutMs, JOIN_WAIT_MS))])
   }
 
   function setPaused(topic: string, partitions: readonly number[] | undefined, paused: boolean): void {
@@ -298,17 +228,7 @@ export function createRdConsumer(
       assignedList()
         .filter((p) => p.topic === topic)
         .map((p) => p.partition)
-    if (partitions === undefined) {
-      if (paused) pausedTopics.add(topic)
-      else pausedTopics.delete(topic)
-      if (!paused)
-        for (const key of [...pausedPartitions]) if (key.startsWith(`${topic}:`)) pausedPartitions.delete(key)
-    } else {
-      for (const p of partitions) {
-        if (paused) pausedPartitions.add(slotOf(topic, p))
-        else pausedPartitions.delete(slotOf(topic, p))
-      }
-    }
+    pauses.set(topic, partitions, paused)
     const affected = targets
       .map((partition) => ({ topic, partition }))
       .filter((p) => assigned.has(slotOf(p.topic, p.partition)))
@@ -341,13 +261,7 @@ export function createRdConsumer(
         rewind.push({ topic: lane.topic, partition: lane.partition, offset: BigInt(first.offset) })
       dropLane(lane)
     }
-    const handle = client.handle
-    if (rewind.length > 0) {
-      const failed = takeError(
-        withPartitionList(rewind, (list) => lib.rd_kafka_seek_partitions(handle, list, 0)),
-      )
-      if (failed !== null) report(toKafkaError(failed, 'seek'), { stage: 'consumer' })
-    }
+    seekTo(client, rewind, report)
     fatal = undefined
     options.onRecovered?.({ stoppedMs: Date.now() - stoppedAt, sameMember: true })
   }
@@ -356,14 +270,7 @@ export function createRdConsumer(
     run: (handle) => start({ kind: 'message', handle }),
     runBatches: (handle) => start({ kind: 'batch', handle }),
     get memberId() {
-      if (client === undefined) return undefined
-      const id = lib.rd_kafka_memberid(client.handle)
-      if (id === null) return undefined
-      try {
-        return new CString(id).toString() || undefined
-      } finally {
-        lib.rd_kafka_mem_free(client.handle, id)
-      }
+      return client === undefined ? undefined : memberIdOf(client)
     },
     pause: (topic, partitions) => setPaused(topic, partitions, true),
     resume: (topic, partitions) => setPaused(topic, partitions, false),
@@ -386,15 +293,7 @@ export function createRdConsumer(
     await Promise.allSettled([...lanes.values()].map((lane) => lane.worker))
     const current = client
     if (current === undefined) return
-    const deadline = Date.now() + sessionTimeoutMs
-    while (commits.size > 0 && Date.now() < deadline) await Bun.sleep(20)
-    // Leaving the group: the final revoke comes as a rebalance event and is answered by onRevoke.
-    const failed = takeError(lib.rd_kafka_consumer_close_queue(current.handle, current.queue))
-    if (failed !== null) report(toKafkaError(failed, 'consumer close'), { stage: 'consumer' })
-    while (lib.rd_kafka_consumer_closed(current.handle) === 0 && Date.now() < deadline) {
-      current.pump()
-      await Bun.sleep(20)
-    }
+    await leaveGroup(current, committer.pending, Date.now() + sessionTimeoutMs, report)
     client = undefined
     await current.close()
   }
