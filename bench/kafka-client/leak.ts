@@ -91,6 +91,15 @@ const steady = samples.filter((s) => s.consumed >= records * warmup).map((s) => 
 const sorted = [...steady].sort((a, b) => a - b)
 const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 const [low, high] = [sorted[0] ?? Number.NaN, sorted[sorted.length - 1] ?? Number.NaN]
+// Growth, the sign of a leak, apart from the swing of what is in flight: the last third of the samples
+// against the first third.
+const third = Math.max(1, Math.floor(steady.length / 3))
+const medianOf = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
+const trend = {
+  firstThirdMedian: medianOf(steady.slice(0, third)),
+  lastThirdMedian: medianOf(steady.slice(-third)),
+}
 const flat = consumed >= records && steady.length >= 5 && high <= median * 1.1 && low >= median * 0.9
 console.log(
   JSON.stringify(
@@ -101,6 +110,7 @@ console.log(
       seconds: Math.round((performance.now() - started) / 1000),
       loadAverage1m: { before: loadBefore, after: loadavg()[0] },
       rssMiBAfterWarmup: { samples: steady.length, min: low, median, max: high },
+      trend,
       peakRssMiB: Math.max(...samples.map((s) => s.rssMiB)),
       verdict: flat
         ? 'flat within ±10 % of the median after warm-up'

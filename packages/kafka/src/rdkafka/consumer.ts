@@ -22,7 +22,7 @@ import {
 } from './consumer-support'
 import { createLaneRunner, type Fetched, type Handling, type Lane, newLane, Sleepers, slotOf } from './lanes'
 import { rd } from './library'
-import { messageError, toConsumedMessage } from './message'
+import { messageError, type TopicNames, toConsumedMessage } from './message'
 import { ERR, kafkaErrorOf, readPartitionList, withPartitionList } from './native'
 
 /** Test hook (not exported from the package): a failure of the consumer as a whole, as a dead session. */
@@ -45,7 +45,7 @@ export function createRdConsumer(
   const maxBuffered = options.maxBufferedMessages ?? DEFAULTS.maxBufferedMessages
   const lib = rd()
   const report = reporterFor(options)
-  const lanes = new Map<string, Lane>()
+  const [lanes, topicNames]: [Map<string, Lane>, TopicNames] = [new Map(), new Map()]
   const assigned = new Set<string>()
   const pauses = new UserPauses()
   const sleepers = new Sleepers()
@@ -172,7 +172,7 @@ export function createRdConsumer(
         const message = lib.rd_kafka_event_message_next(event)
         if (message === null) return
         const err = messageError(message)
-        if (err === ERR.NO_ERROR) dispatch(toConsumedMessage(message))
+        if (err === ERR.NO_ERROR) dispatch(toConsumedMessage(message, topicNames))
         else if (!SELF_HEALING.has(err)) report(kafkaErrorOf(err, 'fetch'), { stage: 'consumer' })
       }
     }

@@ -1,22 +1,37 @@
 /** A consumed `rd_kafka_message_t` copied into a `ConsumedMessage` (the native one is freed after). */
-import { type Pointer, ptr, read, toArrayBuffer } from 'bun:ffi'
+import { CString, type Pointer, ptr, read, toArrayBuffer } from 'bun:ffi'
 import type { ConsumedMessage } from '../types'
 import { rd } from './library'
 import { ERR } from './native'
 
 function copyBytes(at: Pointer | null, length: number): Buffer {
   if (at === null || length === 0) return Buffer.alloc(0)
-  // Buffer.from(Uint8Array) copies: the result outlives the native message.
-  return Buffer.from(new Uint8Array(toArrayBuffer(at, 0, length)))
+  // A copy: the result outlives the native message (allocUnsafe takes small ones from Node's pool).
+  const copy = Buffer.allocUnsafe(length)
+  copy.set(new Uint8Array(toArrayBuffer(at, 0, length)))
+  return copy
 }
+
+/** Text of `length` UTF-8 bytes at `at`, decoded straight from native memory. */
+function textAt(at: Pointer, length: number): string {
+  return length === 0 ? '' : new CString(at, 0, length).toString()
+}
+
+/**
+ * Topic names by topic handle, one map per librdkafka handle (its topic handles live as long as it):
+ * one string per topic instead of one per message.
+ */
+export type TopicNames = Map<number, string>
+// Scratch space for the out-parameters of rd_kafka_message_headers / rd_kafka_header_get_all.
+const headersOut = new BigUint64Array(1)
+const headerSlots = new BigUint64Array(3)
 
 function headersOf(message: Pointer): Record<string, string> {
   const lib = rd()
   const headers: Record<string, string> = {}
-  const out = new BigUint64Array(1)
-  if (lib.rd_kafka_message_headers(message, ptr(out)) !== ERR.NO_ERROR) return headers
-  const list = Number(out[0]) as Pointer
-  const slots = new BigUint64Array(3)
+  if (lib.rd_kafka_message_headers(message, ptr(headersOut)) !== ERR.NO_ERROR) return headers
+  const list = Number(headersOut[0]) as Pointer
+  const slots = headerSlots
   for (let i = 0; ; i++) {
     const at = ptr(slots)
     const valueAt = (at + 8) as Pointer
@@ -42,24 +57,35 @@ export function messageError(message: Pointer): number {
   return read.i32(message, 0)
 }
 
-export function messagePartition(message: Pointer): { topic: string; partition: number; offset: bigint } {
+export function messagePartition(
+  message: Pointer,
+  topicNames: TopicNames,
+): { topic: string; partition: number; offset: bigint } {
   const lib = rd()
   const rkt = read.ptr(message, 8) as Pointer
+  let topic = topicNames.get(rkt)
+  if (topic === undefined) {
+    topic = rkt === null ? '' : String(lib.rd_kafka_topic_name(rkt))
+    topicNames.set(rkt, topic)
+  }
   return {
-    topic: rkt === null ? '' : String(lib.rd_kafka_topic_name(rkt)),
+    topic,
     partition: read.i32(message, 16),
     offset: read.i64(message, 56),
   }
 }
 
-export function toConsumedMessage(message: Pointer): Omit<ConsumedMessage, 'attempt'> {
-  const { topic, partition, offset } = messagePartition(message)
+export function toConsumedMessage(
+  message: Pointer,
+  topicNames: TopicNames,
+): Omit<ConsumedMessage, 'attempt'> {
+  const { topic, partition, offset } = messagePartition(message, topicNames)
   const key = read.ptr(message, 40) as Pointer | null
   return {
     topic,
     partition,
     offset: offset.toString(),
-    key: key === null || key === 0 ? null : copyBytes(key, Number(read.u64(message, 48))).toString('utf8'),
+    key: key === null || key === 0 ? null : textAt(key, Number(read.u64(message, 48))),
     value: copyBytes(read.ptr(message, 24) as Pointer, Number(read.u64(message, 32))),
     headers: headersOf(message),
     timestamp: Number(rd().rd_kafka_message_timestamp(message, null)),

@@ -3,7 +3,7 @@ import { KafkaUnavailableError } from '../errors'
 import type { ConsumedMessage } from '../types'
 import { baseSettings, createNativeClient, EVENT } from './client'
 import { rd } from './library'
-import { messageError, toConsumedMessage } from './message'
+import { messageError, type TopicNames, toConsumedMessage } from './message'
 import { ERR, kafkaErrorOf, withPartitionList } from './native'
 
 /** A read-back reads what is already stable; if that takes longer, something is wrong with the cluster. */
@@ -24,6 +24,7 @@ export function readRange(
 ): Promise<ConsumedMessage[]> {
   const lib = rd()
   const records: ConsumedMessage[] = []
+  const topicNames: TopicNames = new Map()
   let settle: ((error?: Error) => void) | undefined
   const finished = new Promise<void>((resolve, reject) => {
     settle = (error) => (error === undefined ? resolve() : reject(error))
@@ -53,7 +54,7 @@ export function readRange(
           settle?.(kafkaErrorOf(err, `read back ${topic}/${partition}`))
           continue
         }
-        const consumed = toConsumedMessage(message)
+        const consumed = toConsumedMessage(message, topicNames)
         if (BigInt(consumed.offset) < end) records.push({ ...consumed, attempt: 1 })
         if (BigInt(consumed.offset) >= end - 1n) settle?.()
       }
