@@ -73,8 +73,11 @@ export function consumerSettings(options: ConsumerOptions, sessionTimeoutMs: num
     // Membership follows heartbeats (librdkafka's threads), not how long a handler takes: the module
     // holds fetched messages itself and polls only when woken.
     'max.poll.interval.ms': '86400000',
-    // Prefetch bounded for memory: the module's own buffer is maxBufferedMessages.
+    // Prefetch bounded for memory (the module's own buffer is maxBufferedMessages). Once the bound is
+    // reached librdkafka waits fetch.queue.backoff.ms before it fetches again: at the default 1 s the
+    // consumer managed 16 000 msg/s, at 10 ms 245 000 (1 KB records, measured).
     'queued.max.messages.kbytes': '8192',
+    'fetch.queue.backoff.ms': '10',
     'fetch.wait.max.ms': '100',
   }
 }

@@ -1,15 +1,24 @@
 /** A consumed `rd_kafka_message_t` copied into a `ConsumedMessage` (the native one is freed after). */
-import { CString, type Pointer, ptr, read, toArrayBuffer } from 'bun:ffi'
+import { CString, dlopen, FFIType, type Pointer, ptr, read } from 'bun:ffi'
 import type { ConsumedMessage } from '../types'
 import { rd } from './library'
 import { ERR } from './native'
 
 function copyBytes(at: Pointer | null, length: number): Buffer {
   if (at === null || length === 0) return Buffer.alloc(0)
-  // A copy: the result outlives the native message (allocUnsafe takes small ones from Node's pool).
-  const copy = Buffer.allocUnsafe(length)
-  copy.set(new Uint8Array(toArrayBuffer(at, 0, length)))
+  // A copy: the result outlives the native message. libc's memcpy into a fresh Buffer: a view of the
+  // native bytes (toArrayBuffer) per message made copying two thirds of the consumer's CPU time.
+  const copy = Buffer.allocUnsafeSlow(length)
+  memcpy()(ptr(copy), at, length)
   return copy
+}
+
+let libcMemcpy: ((dest: Pointer, src: Pointer, length: number) => unknown) | undefined
+function memcpy() {
+  libcMemcpy ??= dlopen('libc.so.6', {
+    memcpy: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.ptr },
+  }).symbols.memcpy as (dest: Pointer, src: Pointer, length: number) => unknown
+  return libcMemcpy
 }
 
 /** Text of `length` UTF-8 bytes at `at`, decoded straight from native memory. */
