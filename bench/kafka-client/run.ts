@@ -3,7 +3,7 @@
  * at once) against the local 3-broker stack, each on a fresh 6-partition RF 3 topic, and prints the
  * table that goes into docs/kafka-client.md. Raw results are written to bench/kafka-client/results/.
  *
- *   bun run bench:kafka [--only kcat,platformatic] [--messages 100000] [--rate 1000] [--seconds 10] [--repeat 3]
+ *   bun run bench:kafka [--only kcat,module] [--messages 100000] [--rate 1000] [--seconds 10] [--repeat 3]
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os'
@@ -14,13 +14,12 @@ import { type BenchResult, keyOf, payload } from './driver'
 
 const here = import.meta.dir
 
-/** The clients measured here but not used by the project stay out of the workspace: installed on first use. */
+/** The Node reference (node-rdkafka) stays out of the workspace: installed on first use. */
 function ensureBenchDependencies(): void {
   const run = (cmd: string[], cwd: string) => {
     if (Bun.spawnSync(cmd, { cwd, stdout: 'inherit', stderr: 'inherit' }).exitCode !== 0)
       throw new Error(`${cmd.join(' ')} failed in ${cwd}`)
   }
-  if (!existsSync(join(here, 'node_modules', 'kafkajs'))) run(['bun', 'install', '--frozen-lockfile'], here)
   const nodeRef = join(here, 'node-ref')
   if (!existsSync(join(nodeRef, 'node_modules', 'node-rdkafka'))) run(['npm', 'ci'], nodeRef)
   run(['bunx', 'tsc', '-p', here], here)
@@ -158,8 +157,6 @@ async function runNodeRdkafka(topic: string): Promise<BenchResult> {
 const candidates: Record<string, Runner> = {
   kcat: runKcat,
   'node-rdkafka': runNodeRdkafka,
-  platformatic: (t) => runScript(['bun', join(here, 'candidates', 'platformatic.ts'), ...candidateArgs(t)]),
-  kafkajs: (t) => runScript(['bun', join(here, 'candidates', 'kafkajs.ts'), ...candidateArgs(t)]),
   module: (t) => runScript(['bun', join(here, 'candidates', 'module.ts'), ...candidateArgs(t)]),
   ffi: (t) => runScript(['bun', join(here, 'candidates', 'ffi.ts'), ...candidateArgs(t)]),
 }

@@ -5,7 +5,7 @@
  * (finished offsets committed, a message still being retried stays uncommitted), close clients.
  */
 import { RegistryClient } from '@vehicles/contracts'
-import { createAdmin, createProducer, parseBrokers } from '@vehicles/kafka'
+import { createAdmin, createProducer, librdkafkaVersion, parseBrokers } from '@vehicles/kafka'
 import { createLogger, createMetrics, createReadiness, createShutdown } from '@vehicles/platform'
 import { IndexedAds } from './ads/indexed-ads'
 import { AdsRepository } from './ads/repository'
@@ -140,7 +140,10 @@ async function boot() {
   shutdown.onClose('kafka producer', () => producer.disconnect())
   shutdown.onClose('kafka admin', () => admin.disconnect())
   shutdown.onClose('mongodb', () => mongo.close())
-  logger.info('http.listening', `listening on http://${config.HOST}:${server.port}`, { port: server.port })
+  logger.info('http.listening', `listening on http://${config.HOST}:${server.port}`, {
+    port: server.port,
+    librdkafka: librdkafkaVersion(),
+  })
 }
 
 boot().catch((error: unknown) => {

@@ -5,7 +5,8 @@
  * once every record is acknowledged. Consumer: group member, read_committed, commits only offsets whose
  * handler resolved, pause/resume, graceful close. Transactional producer: one fixed transactional id per
  * writer, one transaction per `sendTransaction`, fencing by a newer holder of the id. Admin: what tests and
- * health checks need, and reading a partition back under read_committed.
+ * health checks need, a partition's end offsets, and reading a partition back under read_committed.
+ * Engine: librdkafka through bun:ffi (src/rdkafka; docs/kafka-client.md).
  */
 export { createAdmin } from './admin'
 export { parseBrokers } from './brokers'
@@ -20,6 +21,10 @@ export {
   KafkaUsageError,
 } from './errors'
 export { murmur2, partitionForKey } from './murmur2'
-export { createProducer } from './producer'
-export { createTransactionalProducer } from './transactional'
+export { createProducer, createTransactionalProducer } from './producer'
+export {
+  LIBRDKAFKA_VERSION,
+  libraryPath as librdkafkaPath,
+  loadedVersion as librdkafkaVersion,
+} from './rdkafka/library'
 export type * from './types'

@@ -1,32 +1,31 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { Producer as LibraryProducer } from '@platformatic/kafka'
 import { waitFor } from '@vehicles/testing'
 import { createAdmin } from './admin'
 import { createConsumer } from './consumer'
 import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
+import { createTransactionSession } from './rdkafka/producer'
 import type { Admin } from './types'
 
 /**
- * The module's consumer reads committed records only. The module itself does not write transactions
- * (the estimator, in Python, does), so this test writes them with the client library underneath:
- * that is what sits behind the module, and it speaks the same transaction protocol.
+ * The module's consumer reads committed records only. The transactions are written with the engine's
+ * transaction steps directly (the public TransactionalProducer always commits or aborts at once), so a
+ * transaction can be left open while the consumer runs.
  */
 const brokers = stackBrokers()
 const topic = uniqueName('read-committed')
 let admin: Admin
 let dropTopics: () => Promise<void> = async () => {}
-const writer = new LibraryProducer({
+const writer = createTransactionSession({
+  brokers,
   clientId: uniqueName('tx-writer'),
-  bootstrapBrokers: brokers,
-  idempotent: true,
   transactionalId: uniqueName('tx'),
-  autocreateTopics: false,
 })
 
 beforeAll(async () => {
   admin = createAdmin({ brokers, clientId: uniqueName('admin') })
   await admin.connect()
   dropTopics = await createTestTopics(admin, [topicSpec(topic, { partitions: 1 })])
+  await writer.init()
 })
 
 afterAll(async () => {
@@ -36,11 +35,10 @@ afterAll(async () => {
 })
 
 async function inTransaction(values: string[], end: 'commit' | 'abort' | 'open') {
-  const tx = await writer.beginTransaction()
-  await tx.send({ messages: values.map((v) => ({ topic, key: Buffer.from(v), value: Buffer.from(v) })) })
-  if (end === 'commit') await tx.commit()
-  if (end === 'abort') await tx.abort()
-  return tx
+  writer.begin()
+  await writer.produce(values.map((v) => ({ topic, key: v, value: Buffer.from(v) })))
+  if (end === 'commit') await writer.commit()
+  if (end === 'abort') await writer.abort()
 }
 
 test('aborted records are never seen; records of an open transaction appear only after its commit', async () => {
@@ -60,11 +58,11 @@ test('aborted records are never seen; records of an open transaction appear only
   try {
     await consumer.run(seen.handler)
     await seen.until(3)
-    const open = await inTransaction(['d1-open'], 'open')
+    await inTransaction(['d1-open'], 'open')
     // While the transaction is open its record sits above the last stable offset: invisible.
     await Bun.sleep(2_000)
     expect(seen.messages.map((m) => m.value.toString())).toEqual(['a1', 'a2', 'c1'])
-    await open.commit()
+    await writer.commit()
     await waitFor('d1 after commit', () => (seen.messages.length >= 4 ? true : undefined), {
       timeoutMs: 20_000,
     })

@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test'
 import { Producer as LibraryProducer } from '@platformatic/kafka'
 import { KafkaFencedError } from './errors'
 import { numberedRecords, topicFixture, uniqueName } from './int-support'
-import { createTransactionalProducer } from './transactional'
+import { createTransactionalProducer } from './producer'
 import type { ConsumedMessage } from './types'
 
 /**

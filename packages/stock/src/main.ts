@@ -2,6 +2,8 @@
  * vehicles-stock: HTTP API + outbox relay in one process. Start order: config → database (migrated) →
  * HTTP app → relay; shutdown runs the other way round (see @vehicles/platform's createShutdown).
  */
+
+import { librdkafkaVersion } from '@vehicles/kafka'
 import { createLogger, createMetrics, createReadiness, createShutdown } from '@vehicles/platform'
 import { createStockApp, SERVICE } from './app'
 import { loadStockConfig } from './config'
@@ -86,4 +88,8 @@ const outbox = await startOutbox({
 shutdown.onClose('outbox relay', () => outbox.stop())
 shutdown.onClose('database', () => db.close())
 const port = app.server?.port ?? config.PORT
-logger.info('startup.listening', `listening on ${config.HOST}:${port}`, { port, database: db.kind })
+logger.info('startup.listening', `listening on ${config.HOST}:${port}`, {
+  port,
+  database: db.kind,
+  librdkafka: librdkafkaVersion(),
+})

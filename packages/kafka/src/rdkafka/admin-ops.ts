@@ -1,0 +1,217 @@
+/**
+ * librdkafka's asynchronous Admin API on any handle of the module (producer, consumer or admin): each
+ * request's result arrives as an event on the handle's queue (client.ts), is read into plain values
+ * here, and is freed by the queue pump. Inputs are copied by librdkafka, so they are freed right away.
+ * Topics here; cluster, offsets and group offsets in admin-offsets.ts.
+ */
+import { type Pointer, ptr } from 'bun:ffi'
+import type { CreateTopicSpec, PartitionDescription } from '../types'
+import type { NativeClient } from './client'
+import { rd } from './library'
+import { arrayOf, cstr, cstringIn, ERR, kafkaErrorOf, stringAt } from './native'
+
+const OP = { CREATETOPICS: 1, DELETETOPICS: 2, DESCRIBECONFIGS: 5, DESCRIBETOPICS: 19 } as const
+const RESOURCE_TOPIC = 2
+
+/** The request as a whole failed (timeout, no broker): throws the module's error for it. */
+export function checkEvent(event: Pointer, context: string): void {
+  const lib = rd()
+  const code = lib.rd_kafka_event_error(event)
+  if (code !== ERR.NO_ERROR) throw kafkaErrorOf(code, context, String(lib.rd_kafka_event_error_string(event)))
+}
+
+/** `const rd_kafka_error_t *` owned by a result (not freed here) → thrown error, if any. */
+export function checkBorrowedError(error: Pointer | null, context: string, topic?: string): void {
+  if (error === null) return
+  const lib = rd()
+  const code = lib.rd_kafka_error_code(error)
+  if (code === ERR.NO_ERROR) return
+  throw kafkaErrorOf(code, context, String(lib.rd_kafka_error_string(error)), { topic })
+}
+
+/** An array of `const char *` for the duration of `use` (the strings stay referenced until it returns). */
+function withNames<T>(names: readonly string[], use: (array: Pointer) => T): T {
+  const strings = names.map(cstr)
+  const array = new BigUint64Array(Math.max(1, strings.length))
+  strings.forEach((s, i) => {
+    array[i] = BigInt(ptr(s))
+  })
+  return use(ptr(array))
+}
+
+export interface TopicLayout {
+  topic: string
+  /** Null when the topic does not exist. */
+  partitions: PartitionDescription[] | null
+}
+
+export function describeTopicLayouts(
+  client: NativeClient,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<TopicLayout[]> {
+  const lib = rd()
+  return client.admin(
+    OP.DESCRIBETOPICS,
+    timeoutMs,
+    (options, queue) =>
+      withNames(topics, (names) => {
+        const collection = lib.rd_kafka_TopicCollection_of_topic_names(names, topics.length)
+        try {
+          lib.rd_kafka_DescribeTopics(client.handle, collection, options, queue)
+        } finally {
+          lib.rd_kafka_TopicCollection_destroy(collection)
+        }
+      }),
+    (event) => {
+      checkEvent(event, 'describe topics')
+      const result = lib.rd_kafka_event_DescribeTopics_result(event)
+      return arrayOf((cnt) => lib.rd_kafka_DescribeTopics_result_topics(result, cnt)).map((desc) => {
+        const topic = String(lib.rd_kafka_TopicDescription_name(desc))
+        const error = lib.rd_kafka_TopicDescription_error(desc)
+        if (error !== null && lib.rd_kafka_error_code(error) === ERR.UNKNOWN_TOPIC_OR_PART) {
+          return { topic, partitions: null }
+        }
+        checkBorrowedError(error, `describe topic ${topic}`, topic)
+        const nodeIds = (get: (cnt: Pointer) => Pointer | null) =>
+          arrayOf(get).map((n) => lib.rd_kafka_Node_id(n))
+        const partitions = arrayOf((cnt) => lib.rd_kafka_TopicDescription_partitions(desc, cnt)).map(
+          (info): PartitionDescription => {
+            const leader = lib.rd_kafka_TopicPartitionInfo_leader(info)
+            return {
+              partition: lib.rd_kafka_TopicPartitionInfo_partition(info),
+              leader: leader === null ? -1 : lib.rd_kafka_Node_id(leader),
+              replicas: nodeIds((cnt) => lib.rd_kafka_TopicPartitionInfo_replicas(info, cnt)),
+              isr: nodeIds((cnt) => lib.rd_kafka_TopicPartitionInfo_isr(info, cnt)),
+            }
+          },
+        )
+        return { topic, partitions: partitions.sort((a, b) => a.partition - b.partition) }
+      })
+    },
+  )
+}
+
+/** Topic-level results (create/delete): throws the first failure. */
+function checkTopicResults(results: Pointer[], context: string, tolerate: number[] = []): void {
+  const lib = rd()
+  for (const r of results) {
+    const code = lib.rd_kafka_topic_result_error(r)
+    if (code === ERR.NO_ERROR || tolerate.includes(code)) continue
+    const topic = String(lib.rd_kafka_topic_result_name(r))
+    throw kafkaErrorOf(code, `${context} ${topic}`, String(lib.rd_kafka_topic_result_error_string(r)))
+  }
+}
+
+export function createTopics(
+  client: NativeClient,
+  specs: readonly CreateTopicSpec[],
+  timeoutMs: number,
+): Promise<void> {
+  const lib = rd()
+  return client.admin(
+    OP.CREATETOPICS,
+    timeoutMs,
+    (options, queue) => {
+      const errstr = Buffer.alloc(512)
+      const created: Pointer[] = []
+      try {
+        for (const spec of specs) {
+          const topic = lib.rd_kafka_NewTopic_new(
+            cstr(spec.topic),
+            spec.partitions,
+            spec.replicationFactor,
+            errstr,
+            errstr.length,
+          )
+          if (topic === null) throw kafkaErrorOf(-186, `create topic ${spec.topic}`, cstringIn(errstr))
+          created.push(topic)
+          for (const [name, value] of Object.entries(spec.configs ?? {})) {
+            const code = lib.rd_kafka_NewTopic_set_config(topic, cstr(name), cstr(value))
+            if (code !== ERR.NO_ERROR) throw kafkaErrorOf(code, `config ${name} of ${spec.topic}`)
+          }
+        }
+        const array = new BigUint64Array(created.map((t) => BigInt(t)))
+        lib.rd_kafka_CreateTopics(client.handle, ptr(array), created.length, options, queue)
+      } finally {
+        for (const topic of created) lib.rd_kafka_NewTopic_destroy(topic)
+      }
+    },
+    (event) => {
+      checkEvent(event, 'create topics')
+      const result = lib.rd_kafka_event_CreateTopics_result(event)
+      checkTopicResults(
+        arrayOf((cnt) => lib.rd_kafka_CreateTopics_result_topics(result, cnt)),
+        'create topic',
+      )
+    },
+  )
+}
+
+export function deleteTopics(
+  client: NativeClient,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  const lib = rd()
+  return client.admin(
+    OP.DELETETOPICS,
+    timeoutMs,
+    (options, queue) => {
+      const deleted = topics.map((t) => lib.rd_kafka_DeleteTopic_new(cstr(t)) as Pointer)
+      try {
+        const array = new BigUint64Array(deleted.map((t) => BigInt(t)))
+        lib.rd_kafka_DeleteTopics(client.handle, ptr(array), deleted.length, options, queue)
+      } finally {
+        for (const t of deleted) lib.rd_kafka_DeleteTopic_destroy(t)
+      }
+    },
+    (event) => {
+      checkEvent(event, 'delete topics')
+      const result = lib.rd_kafka_event_DeleteTopics_result(event)
+      checkTopicResults(
+        arrayOf((cnt) => lib.rd_kafka_DeleteTopics_result_topics(result, cnt)),
+        'delete topic',
+      )
+    },
+  )
+}
+
+/** Topic configs as the brokers report them (defaults included). */
+export function describeTopicConfigs(
+  client: NativeClient,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<Map<string, Record<string, string>>> {
+  const lib = rd()
+  return client.admin(
+    OP.DESCRIBECONFIGS,
+    timeoutMs,
+    (options, queue) => {
+      const resources = topics.map((t) => lib.rd_kafka_ConfigResource_new(RESOURCE_TOPIC, cstr(t)) as Pointer)
+      try {
+        const array = new BigUint64Array(resources.map((r) => BigInt(r)))
+        lib.rd_kafka_DescribeConfigs(client.handle, ptr(array), resources.length, options, queue)
+      } finally {
+        for (const r of resources) lib.rd_kafka_ConfigResource_destroy(r)
+      }
+    },
+    (event) => {
+      checkEvent(event, 'describe configs')
+      const result = lib.rd_kafka_event_DescribeConfigs_result(event)
+      const out = new Map<string, Record<string, string>>()
+      for (const resource of arrayOf((cnt) => lib.rd_kafka_DescribeConfigs_result_resources(result, cnt))) {
+        const name = String(lib.rd_kafka_ConfigResource_name(resource))
+        const code = lib.rd_kafka_ConfigResource_error(resource)
+        if (code !== ERR.NO_ERROR) throw kafkaErrorOf(code, `configs of ${name}`, undefined, { topic: name })
+        const configs: Record<string, string> = {}
+        for (const entry of arrayOf((cnt) => lib.rd_kafka_ConfigResource_configs(resource, cnt))) {
+          const value = stringAt(lib.rd_kafka_ConfigEntry_value(entry))
+          if (value !== null) configs[String(lib.rd_kafka_ConfigEntry_name(entry))] = value
+        }
+        out.set(name, configs)
+      }
+      return out
+    },
+  )
+}

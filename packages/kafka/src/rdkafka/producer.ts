@@ -1,0 +1,175 @@
+import type { Pointer } from 'bun:ffi'
+import { type KafkaError, KafkaFencedError, KafkaUsageError } from '../errors'
+import type {
+  DeliveryReport,
+  Producer,
+  ProducerOptions,
+  ProducerRecord,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+} from '../types'
+import { runBlocking } from './blocking'
+import { rd } from './library'
+import { cstringIn, kafkaErrorOf, type NativeError, takeError, toKafkaError } from './native'
+import { createProduceCore, DEFAULT_DELIVERY_TIMEOUT_MS, validateRecords } from './produce'
+
+const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000
+
+/** Idempotent producer (acks=all, 5 in flight, murmur2_random) over librdkafka. */
+export function createRdProducer(options: ProducerOptions): Producer {
+  if (options.brokers.length === 0) throw new KafkaUsageError('createProducer: brokers is empty')
+  const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  const core = createProduceCore(options, {})
+  let disconnected = false
+  return {
+    async connect() {
+      if (disconnected) throw new KafkaUsageError('producer is disconnected')
+      await core.ping()
+    },
+    async send(records) {
+      if (disconnected) throw new KafkaUsageError('producer is disconnected')
+      return core.produce(records)
+    },
+    ping: () => core.ping(),
+    async disconnect() {
+      if (disconnected) return
+      disconnected = true
+      // What callers still await gets its answer (delivery or timeout) before the handle goes.
+      await core.drain(deliveryTimeoutMs)
+      await core.close()
+    },
+  }
+}
+
+/** The steps of librdkafka's transactions, for `sendTransaction` and for tests that leave one open. */
+export interface TransactionSession {
+  init(): Promise<void>
+  begin(): void
+  produce(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
+  commit(): Promise<void>
+  abort(): Promise<void>
+  /** Set once a newer producer with the same id fenced this one. */
+  readonly fenced: KafkaFencedError | undefined
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * librdkafka's transaction calls block until the coordinator answers, so they run on the blocking
+ * worker (blocking.ts); `begin_transaction` is local and runs here.
+ */
+export function createTransactionSession(options: TransactionalProducerOptions): TransactionSession {
+  const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  const transactionTimeoutMs = options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS
+  const core = createProduceCore(options, {
+    'transactional.id': options.transactionalId,
+    'transaction.timeout.ms': String(transactionTimeoutMs),
+    // librdkafka requires the delivery timeout to fit in the transaction's.
+    'message.timeout.ms': String(Math.min(deliveryTimeoutMs, transactionTimeoutMs)),
+  })
+  const lib = rd()
+  const handle = core.client.handle
+  let fenced: KafkaFencedError | undefined
+
+  /** A failed transaction call as the module's error; fatal ones (fencing above all) stick. */
+  function failure(error: NativeError, context: string): KafkaError {
+    if (error.fatal) {
+      const errstr = Buffer.alloc(512)
+      const code = lib.rd_kafka_fatal_error(handle, errstr, errstr.length)
+      const typed = kafkaErrorOf(code || error.code, context, cstringIn(errstr) || error.message, {
+        fatal: true,
+      })
+      if (typed instanceof KafkaFencedError) fenced = typed
+      return fenced ?? typed
+    }
+    return toKafkaError(error, context)
+  }
+
+  async function call(op: 'init_transactions' | 'commit_transaction' | 'abort_transaction', context: string) {
+    const error = takeError(await runBlocking(op, handle as Pointer, deliveryTimeoutMs))
+    if (error !== null) throw failure(error, context)
+  }
+
+  return {
+    init: () => call('init_transactions', `init transactions of ${options.transactionalId}`),
+    begin() {
+      if (fenced !== undefined) throw fenced
+      const begun = takeError(lib.rd_kafka_begin_transaction(handle))
+      if (begun !== null) throw failure(begun, 'begin transaction')
+    },
+    produce: (records) => core.produce(records),
+    commit: () => call('commit_transaction', 'commit transaction'),
+    abort: () => call('abort_transaction', 'abort transaction'),
+    get fenced() {
+      return fenced
+    },
+    ping: () => core.ping(),
+    close: () => core.close(),
+  }
+}
+
+/** Transactional producer: one transaction per `sendTransaction`, serialised. */
+export function createRdTransactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
+  if (options.brokers.length === 0) throw new KafkaUsageError('createTransactionalProducer: brokers is empty')
+  if (options.transactionalId.length === 0) throw new KafkaUsageError('transactionalId is empty')
+  const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  const session = createTransactionSession(options)
+  let connected = false
+  let disconnected = false
+  /** One transaction at a time: each call waits for the previous one to settle. */
+  let tail: Promise<unknown> = Promise.resolve()
+
+  async function abortQuietly(): Promise<void> {
+    try {
+      await session.abort()
+    } catch {
+      // Fencing is remembered by the session; anything else leaves the next begin to report the state.
+    }
+  }
+
+  async function transaction(records: readonly ProducerRecord[]): Promise<DeliveryReport[]> {
+    session.begin()
+    let reports: DeliveryReport[]
+    try {
+      reports = await session.produce(records)
+    } catch (error) {
+      await abortQuietly()
+      throw session.fenced ?? error
+    }
+    try {
+      await session.commit()
+    } catch (error) {
+      if (session.fenced === undefined) await abortQuietly()
+      throw session.fenced ?? error
+    }
+    return reports
+  }
+
+  return {
+    async connect() {
+      if (disconnected) throw new KafkaUsageError('producer is disconnected')
+      if (connected) return
+      await session.init()
+      connected = true
+    },
+    sendTransaction(records) {
+      if (disconnected) return Promise.reject(new KafkaUsageError('producer is disconnected'))
+      if (!connected) return Promise.reject(new KafkaUsageError('sendTransaction before connect'))
+      try {
+        validateRecords(records)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      const run = tail.then(() => transaction(records))
+      tail = run.catch(() => undefined)
+      return run
+    },
+    ping: () => session.ping(),
+    async disconnect() {
+      if (disconnected) return
+      disconnected = true
+      await Promise.race([tail, Bun.sleep(deliveryTimeoutMs)])
+      await session.close()
+    },
+  }
+}
