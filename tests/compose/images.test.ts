@@ -132,6 +132,20 @@ describe('Dockerfiles', () => {
       expect(instruction(final, 'CMD')).toEqual([`CMD ["bun", "packages/${dir}/src/main.ts"]`])
     })
 
+    test(`${file}: carries librdkafka where @vehicles/kafka loads it, the estimator's pinned build`, () => {
+      const final = last(file)
+      const path = /LIBRDKAFKA_PATH=(\S+)/.exec(instruction(final, 'ENV').join(' '))?.[1]
+      expect(path).toBe('/opt/librdkafka/librdkafka.so.1')
+      const copy = instruction(final, 'COPY').find((line) => line.includes('/opt/librdkafka'))
+      const stageName = /--from=(\S+)/.exec(copy ?? '')?.[1]
+      const stage = stages(file).find((candidate) => candidate.name === stageName)
+      // The same library the estimator runs: fetched from the wheel its lockfile pins.
+      expect(instruction(stage ?? { from: '', lines: [] }, 'RUN')).toEqual([
+        `RUN LIBRDKAFKA_PATH=${path} bash scripts/fetch-librdkafka.sh`,
+      ])
+      expect(instruction(stage ?? { from: '', lines: [] }, 'COPY').join(' ')).toContain('estimator/uv.lock')
+    })
+
     test(`${file}: copies the service and exactly the workspace packages it depends on`, () => {
       const copied = instruction(last(file), 'COPY')
         .filter((line) => !line.includes('--from='))
