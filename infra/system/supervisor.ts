@@ -8,19 +8,12 @@
  * `maxDelayMs`, and a process that ran `resetAfterMs` before it exited counts as healthy again, so a
  * service that crashes once a day restarts at once, while one that cannot start does not spin.
  */
-import { type Spawned, spawnLogged, tail, terminate } from './processes'
+import { type Spawned, type SpawnSpec, spawnLogged, tail, terminate } from './processes'
 
-export interface ServiceSpec {
+/** What to spawn (processes.ts), and the name and port it is known by. */
+export interface ServiceSpec extends SpawnSpec {
   name: string
   port: number
-  argv: string[]
-  cwd: string
-  env: Record<string, string>
-  logFile: string
-  pidFile: string
-  /** Identifies this run's processes (see processes.ts). */
-  marker: string
-  detached?: boolean
 }
 
 export interface Backoff {
