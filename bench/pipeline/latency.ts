@@ -11,24 +11,13 @@ import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { MongoClient, postgres } from '../../packages/testing/src/index'
 import type { RssStats } from '../lib/machine'
 import { sampleRss } from '../lib/machine'
-import { fixed, type Report, table } from '../lib/report'
-import {
-  type Posted,
-  percentile,
-  pidsOf,
-  post,
-  say,
-  statusCounts,
-  type Watched,
-  warmUp,
-  watchProcessed,
-} from './common'
+import { type Posted, pidsOf, post, say, statusCounts, type Watched, warmUp, watchProcessed } from './common'
 import { LATENCY_COUNT, POLL_MS, PROFILE, RATE, SWEEP, SWEEP_SECONDS, WARMUP } from './options'
 import { profiled, profiledEstimator } from './profile'
 
 // "readable" is when this process's read_committed watcher received the record: a bench process short of
 // CPU receives it late, which shows as a negative last stage (the ads service had it first).
-const STAGES = [
+export const STAGES = [
   'POST sent → outbox row marked sent (relay; after Kafka acknowledged it)',
   'marked sent → processed record produced (estimator; may precede the mark)',
   'produced → readable (estimator transaction committed; seen by the bench watcher)',
@@ -47,25 +36,37 @@ export interface RateResult {
   noAd: string[]
   /** Ads without projectedAt (written by an older ads service). */
   noProjectedAt: number
+  /** Counted ads left out of the stage breakdown: no sent_at on the outbox row, or not seen by the watcher. */
+  noStages: number
   stages: Record<(typeof STAGES)[number], number[]>
   postMs: number[]
   /** Estimator transactions committed and records priced during the run (both instances). */
   commits: number
   priced: number
+  /** Mean time the estimators' loop spent in one commit (ms). */
+  commitMs: number
   foreign: number
 }
 
-async function estimatorCounters(system: System): Promise<{ commits: number; priced: number }> {
-  let commits = 0
-  let priced = 0
+interface EstimatorCounters {
+  commits: number
+  priced: number
+  /** The loop's time in commits (estimator_commit_seconds): its sum and how many it timed. */
+  commitSeconds: number
+  timedCommits: number
+}
+
+async function estimatorCounters(system: System): Promise<EstimatorCounters> {
+  const sum: EstimatorCounters = { commits: 0, priced: 0, commitSeconds: 0, timedCommits: 0 }
+  const read = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0)
   for (const url of system.estimatorUrls) {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
-    commits += Number(
-      /^estimator_transactions_total\{outcome="committed"\} ([0-9.e+]+)$/m.exec(text)?.[1] ?? 0,
-    )
-    priced += Number(/^estimator_processed_total ([0-9.e+]+)$/m.exec(text)?.[1] ?? 0)
+    sum.commits += read(text, /^estimator_transactions_total\{outcome="committed"\} ([0-9.e+-]+)$/m)
+    sum.priced += read(text, /^estimator_processed_total ([0-9.e+-]+)$/m)
+    sum.commitSeconds += read(text, /^estimator_commit_seconds_sum ([0-9.e+-]+)$/m)
+    sum.timedCommits += read(text, /^estimator_commit_seconds_count ([0-9.e+-]+)$/m)
   }
-  return { commits, priced }
+  return sum
 }
 
 async function outboxSentAt(system: System, ids: string[]): Promise<Map<string, number>> {
@@ -117,6 +118,7 @@ async function runRate(system: System, mongo: MongoClient, rate: number, count: 
   const stages = Object.fromEntries(STAGES.map((s) => [s, [] as number[]])) as RateResult['stages']
   const noAd: string[] = []
   let noProjectedAt = 0
+  let noStages = 0
   for (const [id, sentAt] of created) {
     if (!projected.has(id)) {
       noAd.push(id)
@@ -130,7 +132,10 @@ async function runRate(system: System, mongo: MongoClient, rate: number, count: 
     samples.push(at - sentAt)
     const marked = sent.get(id)
     const seen = watched.get(id)
-    if (marked === undefined || seen === undefined) continue
+    if (marked === undefined || seen === undefined) {
+      noStages++
+      continue
+    }
     stages[STAGES[0]].push(marked - sentAt)
     stages[STAGES[1]].push(seen.producedAt - marked)
     stages[STAGES[2]].push(seen.readableAt - seen.producedAt)
@@ -146,10 +151,14 @@ async function runRate(system: System, mongo: MongoClient, rate: number, count: 
     statuses: statusCounts(results),
     noAd,
     noProjectedAt,
+    noStages,
     stages,
     postMs: results.map((r) => r.ms).sort((a, b) => a - b),
     commits: after.commits - before.commits,
     priced: after.priced - before.priced,
+    commitMs:
+      (1000 * (after.commitSeconds - before.commitSeconds)) /
+      Math.max(1, after.timedCommits - before.timedCommits),
     foreign: (await ads.countDocuments({})) - baseline - projected.size,
   }
 }
@@ -190,101 +199,4 @@ export async function latency(): Promise<LatencyPhase> {
     await mongo.close()
     await system.stop()
   }
-}
-
-const BOUNDS_MS = [25, 50, 100, 250, 500, 1_000, 2_500]
-const ms = (list: number[], q: number) => fixed(percentile(list, q), 1)
-
-/** Appends one rate's sections to the report; returns its p99 (ms). */
-export function reportRate(report: Report, r: RateResult, problems: string[]): number {
-  const s = r.samples
-  const counted =
-    `${s.length} ads counted of ${r.sent} POSTs: left out ${r.sent - r.created} not created (statuses ${r.statuses}), ` +
-    `${r.noAd.length} whose ad did not exist 120 s after the last POST` +
-    `${r.noAd.length > 0 ? ` (e.g. ${r.noAd.slice(0, 3).join(', ')})` : ''}, ${r.noProjectedAt} without projectedAt`
-  report.section(
-    `Delay 0, ${r.rate}/s (open loop; achieved ${fixed(r.sent / r.sendSeconds)}/s): POST sent → ad written (projectedAt)`,
-    `${table(
-      ['measure', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
-      [
-        [
-          'POST sent → ad written',
-          s.length,
-          ms(s, 50),
-          ms(s, 90),
-          ms(s, 99),
-          fixed(s.at(-1) ?? Number.NaN, 1),
-        ],
-        [
-          'POST response alone',
-          r.postMs.length,
-          ms(r.postMs, 50),
-          ms(r.postMs, 90),
-          ms(r.postMs, 99),
-          fixed(r.postMs.at(-1) ?? Number.NaN, 1),
-        ],
-      ],
-    )}\n\n${counted}.\n\nThe same samples by bound:\n\n${table(
-      ['written within', 'ads', 'share (cumulative)'],
-      [
-        ...BOUNDS_MS.map((bound) => {
-          const n = s.filter((v) => v <= bound).length
-          return [`${bound} ms`, n, `${fixed((100 * n) / Math.max(1, s.length), 1)} %`]
-        }),
-        ['any time', s.length, '100.0 %'],
-      ],
-    )}`,
-  )
-  report.section(
-    `${r.rate}/s: where the time goes, per vehicle (ms; every stamp from this machine's clock)`,
-    table(
-      ['stage', 'vehicles', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
-      Object.entries(r.stages).map(([stage, list]) => [
-        stage,
-        list.length,
-        ms(list, 50),
-        ms(list, 90),
-        ms(list, 99),
-        fixed(list.at(-1) ?? Number.NaN, 1),
-      ]),
-    ) +
-      `\n\nEstimators (both): ${r.commits} transactions committed, ${fixed(r.commits / r.sendSeconds, 1)} per second of ` +
-      `sending, ${fixed(r.priced / Math.max(1, r.commits), 1)} records per transaction on average.`,
-  )
-  if (r.foreign > 0)
-    problems.push(`${r.rate}/s: ${r.foreign} ads of other runs' events were written meanwhile`)
-  if (r.created !== r.sent)
-    problems.push(`${r.rate}/s: ${r.sent - r.created} POSTs were not created (${r.statuses})`)
-  if (r.noAd.length > 0) problems.push(`${r.rate}/s: ${r.noAd.length} ads never appeared`)
-  return percentile(s, 99)
-}
-
-/** One row per rate: the sweep at a glance. */
-export function sweepTable(runs: RateResult[]): string {
-  return table(
-    [
-      'rate /s',
-      'achieved /s',
-      'ads counted',
-      'p50 ms',
-      'p90 ms',
-      'p99 ms',
-      'max ms',
-      ...STAGES.map((s) => `${s.split(' (')[0]} p50 / p99`),
-      'commits /s',
-      'records / txn',
-    ],
-    runs.map((r) => [
-      r.rate,
-      fixed(r.sent / r.sendSeconds),
-      `${r.samples.length} of ${r.sent}`,
-      ms(r.samples, 50),
-      ms(r.samples, 90),
-      ms(r.samples, 99),
-      fixed(r.samples.at(-1) ?? Number.NaN, 1),
-      ...STAGES.map((stage) => `${ms(r.stages[stage], 50)} / ${ms(r.stages[stage], 99)}`),
-      fixed(r.commits / r.sendSeconds, 1),
-      fixed(r.priced / Math.max(1, r.commits), 1),
-    ]),
-  )
 }

@@ -31,3 +31,18 @@ if (only.some((p) => !(PHASES as readonly string[]).includes(p))) {
   console.error(`--only: choose from ${PHASES.join(', ')}`)
   process.exit(2)
 }
+
+/**
+ * `--estimator-env COMMIT_MAX_RECORDS=200,LOG_LEVEL=debug`: extra environment for both estimators, to
+ * compare settings on the same code (the report's command line says which were used).
+ */
+export const ESTIMATOR_ENV: Record<string, string> = (() => {
+  const raw = stringArg('estimator-env')
+  if (raw === undefined) return {}
+  const pairs = raw.split(',').map((pair) => pair.split('='))
+  if (pairs.some((p) => p.length !== 2 || !/^[A-Z][A-Z0-9_]*$/.test(p[0] ?? ''))) {
+    console.error(`--estimator-env: ${raw} is not a comma-separated list of NAME=value`)
+    process.exit(2)
+  }
+  return Object.fromEntries(pairs)
+})()

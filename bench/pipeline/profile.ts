@@ -10,7 +10,7 @@ import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu
 import { type PySpySummary, summarizePySpy } from '../lib/py-spy'
 import { freePort } from '../lib/service'
 import { runPrefix, say } from './common'
-import { DELAY, PROFILE } from './options'
+import { DELAY, ESTIMATOR_ENV, PROFILE } from './options'
 
 export const profileDir = (phase: string, name: string) =>
   join(
@@ -19,20 +19,22 @@ export const profileDir = (phase: string, name: string) =>
     `profile-${phase}-${runPrefix}`,
     name,
   )
-export const profiled = (phase: string) =>
-  PROFILE
-    ? {
-        env: Object.fromEntries(
-          (['stock', 'ads'] as const).map((name) => {
-            mkdirSync(profileDir(phase, name), { recursive: true })
-            return [
-              name,
-              { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${profileDir(phase, name)}` },
-            ]
-          }),
-        ),
-      }
-    : {}
+/** The system's per-service environment: the profilers (`--profile`) and `--estimator-env`. */
+export const profiled = (phase: string) => {
+  const estimators = { 'price-estimate-1': ESTIMATOR_ENV, 'price-estimate-2': ESTIMATOR_ENV }
+  if (!PROFILE) return { env: estimators }
+  return {
+    env: {
+      ...estimators,
+      ...Object.fromEntries(
+        (['stock', 'ads'] as const).map((name) => {
+          mkdirSync(profileDir(phase, name), { recursive: true })
+          return [name, { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${profileDir(phase, name)}` }]
+        }),
+      ),
+    },
+  }
+}
 export const profiles: { phase: string; name: string; summary: ProfileSummary }[] = []
 export const pySpyProfiles: { phase: string; summary: PySpySummary }[] = []
 const PY_SPY = join(import.meta.dir, '..', '.venv', 'bin', 'py-spy')
@@ -81,6 +83,7 @@ export async function profiledEstimator(system: System, phase: string): Promise<
         METRICS_HOST: '127.0.0.1',
         ESTIMATE_DELAY_SECONDS: String(phase === 'latency' ? 0 : DELAY),
         CONTRACTS_DIR: join(root, 'packages', 'contracts', 'schemas'),
+        ...ESTIMATOR_ENV,
       },
       stdout: Bun.file(join(dir, 'estimator.log')),
       stderr: Bun.file(join(dir, 'estimator.log')),

@@ -24,9 +24,10 @@ import type { RssStats } from '../lib/machine'
 import { createReport, fixed, table } from '../lib/report'
 import { burst } from './burst'
 import { SERVICES, watcherErrors } from './common'
-import { latency, reportRate, sweepTable } from './latency'
+import { latency } from './latency'
 import { BURST_COUNT, CONCURRENCY, DELAY, only, PROFILE, SWEEP, WARMUP } from './options'
 import { collectProfiles, profiles, pySpyProfiles } from './profile'
+import { reportRate, sweepTable } from './report-rate'
 
 const command = `bun run bench:pipeline${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
 const report = createReport('pipeline', command)
@@ -162,7 +163,7 @@ if (PROFILE)
 report.section('Figures', table(['figure', 'value', 'goal', ''], figures))
 if (watcherErrors.length > 0)
   report.note(
-    `the processed-topic watcher saw ${watcherErrors.length} kafkajs error(s): ${[...new Set(watcherErrors)].join('; ')}`,
+    `the processed-topic watcher saw ${watcherErrors.length} consumer error(s): ${[...new Set(watcherErrors)].join('; ')}`,
   )
 for (const p of problems) report.note(`PROBLEM: ${p}`)
 report.print()

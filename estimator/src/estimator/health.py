@@ -11,7 +11,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 from .log import log
 
@@ -41,6 +48,14 @@ class Metrics:
             "estimator_transaction_records", "records produced in the open transaction", registry=r
         )
         self.paused = Gauge("estimator_paused", "1 while fetching is paused by the full window", registry=r)
+        # How long the loop is held by one commit (send_offsets + commit_transaction, or the abort that
+        # replaced it): what arrives meanwhile waits for the next transaction.
+        self.commit_seconds = Histogram(
+            "estimator_commit_seconds",
+            "time the loop spent in one transaction commit",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0),
+            registry=r,
+        )
 
 
 class Health:

@@ -121,7 +121,9 @@ class Estimator(Rebalancing, Producing):
             # With the default interval 0 this is every turn that produced something: a commit is never
             # in flight here (the loop makes it, synchronously), and what arrives while it runs waits for
             # the next turn, so a transaction grows with the load by itself, up to COMMIT_MAX_RECORDS.
+            started = self._clock()
             self._commit()
+            self._metrics.commit_seconds.observe(self._clock() - started)
         self._metrics.in_flight.set(self._window.in_flight)
         self._metrics.transaction_records.set(self._txn_records if self._txn_open else 0)
         self._metrics.assigned.set(len(self._window.owned()))
