@@ -9,7 +9,17 @@ import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { MongoClient, postgres } from '../../packages/testing/src/index'
 import { type RssStats, sampleRss } from '../lib/machine'
 import { fixed } from '../lib/report'
-import { type Posted, pidsOf, post, say, statusCounts, type Watched, warmUp, watchProcessed } from './common'
+import {
+  type Posted,
+  pidsOf,
+  post,
+  say,
+  statusCounts,
+  type Watched,
+  waitForStableGroup,
+  warmUp,
+  watchProcessed,
+} from './common'
 import { BURST_COUNT, CONCURRENCY, DELAY, WARMUP } from './options'
 import { profiled } from './profile'
 
@@ -100,6 +110,7 @@ export async function burst(): Promise<BurstResult> {
   const mongo = new MongoClient(system.mongoUrl, { serverSelectionTimeoutMS: 5_000 })
   try {
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
+    await waitForStableGroup(system.estimatorUrls)
     const warmSeconds = await warmUp(system, ads, WARMUP)
     const baseline = await ads.countDocuments({})
     const watched = new Map<string, Watched>()

@@ -83,6 +83,41 @@ export function statusCounts(list: Posted[]): string {
 export const pidsOf = (system: System) => () =>
   Object.fromEntries(SERVICES.map((name) => [name, system.pid(name)])) as Record<string, number | undefined>
 
+/**
+ * Waits until both estimators own partitions and their assignment has not changed for `stableMs`: the
+ * second estimator joins a few seconds after the first, and the cooperative rebalance that follows moves
+ * half of the partitions (their records wait for it, and a transaction carrying them is aborted). A run
+ * that started before that measured the rebalance (tails of 2 to 3 s at 50/s), not the pipeline.
+ */
+export async function waitForStableGroup(urls: readonly string[], stableMs = 3_000): Promise<number> {
+  const started = performance.now()
+  const deadline = started + 120_000
+  let last = ''
+  let since = performance.now()
+  for (;;) {
+    const owned = await Promise.all(
+      urls.map(async (url) => {
+        const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })
+          .then((r) => r.text())
+          .catch(() => '')
+        return Number(/^estimator_assigned_partitions ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0)
+      }),
+    )
+    const now = performance.now()
+    const key = owned.join(',')
+    if (key !== last) {
+      last = key
+      since = now
+    }
+    if (owned.every((n) => n > 0) && now - since >= stableMs) break
+    if (now > deadline) throw new Error(`the estimators' group did not settle in 120 s (partitions ${key})`)
+    await Bun.sleep(200)
+  }
+  const seconds = (performance.now() - started) / 1000
+  say(`estimators' group settled (partitions ${last}) after ${fixed(seconds, 1)} s`)
+  return seconds
+}
+
 /** POSTs `count` vehicles and waits until all their ads exist: the pipeline is flowing end to end. */
 export async function warmUp(system: System, ads: AdsCollection, count: number): Promise<number> {
   if (count === 0) return 0
@@ -121,14 +156,21 @@ export interface Watched {
   readableAt: number
 }
 
-export async function watchProcessed(seen: Map<string, Watched>) {
+/**
+ * With `createdReadable`, the created topic too: per vehicle, when its created event became readable
+ * here (the relay's transaction committed), on the same clock as the processed records' stamps.
+ */
+export async function watchProcessed(seen: Map<string, Watched>, createdReadable?: Map<string, number>) {
   const stack = stackEnv()
   const groupId = `bench-pipeline-watch-${runPrefix}-${crypto.randomUUID().slice(0, 8)}`
   const consumer = createConsumer({
     brokers: stack.KAFKA_BROKERS.split(','),
     clientId: groupId,
     groupId,
-    topics: [TOPICS.vehicleProcessed],
+    topics:
+      createdReadable === undefined
+        ? [TOPICS.vehicleProcessed]
+        : [TOPICS.vehicleProcessed, TOPICS.vehicleCreated],
     readCommitted: true,
     fromBeginning: false,
     // Every partition's batch at once: a watcher that falls behind would stamp "readable" late.
@@ -139,12 +181,14 @@ export async function watchProcessed(seen: Map<string, Watched>) {
       say(`watcher: ${context.stage}: ${error.message}`)
     },
   })
-  await consumer.runBatches(async ({ messages }) => {
+  await consumer.runBatches(async ({ topic, messages }) => {
     const now = Date.now()
     for (const message of messages) {
       const key = message.key ?? undefined
-      if (key !== undefined && !seen.has(key))
-        seen.set(key, { producedAt: message.timestamp, readableAt: now })
+      if (key === undefined) continue
+      if (topic === TOPICS.vehicleCreated) {
+        if (!createdReadable?.has(key)) createdReadable?.set(key, now)
+      } else if (!seen.has(key)) seen.set(key, { producedAt: message.timestamp, readableAt: now })
     }
   })
   // The new group's starting offsets (latest) are fixed once it has fetched; give it that moment.

@@ -23,7 +23,7 @@
 import type { RssStats } from '../lib/machine'
 import { createReport, fixed, table } from '../lib/report'
 import { burst } from './burst'
-import { SERVICES, watcherErrors } from './common'
+import { percentile, SERVICES, watcherErrors } from './common'
 import { latency } from './latency'
 import { BURST_COUNT, CONCURRENCY, DELAY, only, PROFILE, SWEEP, WARMUP } from './options'
 import { collectProfiles, profiles, pySpyProfiles } from './profile'
@@ -55,7 +55,7 @@ if (only.includes('latency')) {
     report.section('Rate sweep, delay 0 (each rate detailed below)', sweepTable(phase.runs))
   for (const run of phase.runs) {
     const p99 = reportRate(report, run, problems)
-    // The goals set for this pipeline: p99 < 100 ms at 50/s, < 250 ms at 500/s; other rates have none.
+    // The goals set for this pipeline: at 50/s p99 < 100 ms and p50 < 50 ms, at 500/s p99 < 250 ms.
     const goal = run.rate <= 50 ? 100 : run.rate === 500 ? 250 : undefined
     figures.push([
       `delay 0: POST → ad written p99 at ${run.rate}/s`,
@@ -63,6 +63,15 @@ if (only.includes('latency')) {
       goal === undefined ? '' : `< ${goal} ms`,
       goal === undefined ? '' : p99 < goal ? 'met' : 'missed',
     ])
+    if (run.rate <= 50) {
+      const p50 = percentile(run.samples, 50)
+      figures.push([
+        `delay 0: POST → ad written p50 at ${run.rate}/s`,
+        `${fixed(p50, 1)} ms`,
+        '< 50 ms',
+        p50 < 50 ? 'met' : 'missed',
+      ])
+    }
   }
   report.note(
     `latency: warm-up of ${WARMUP} vehicles (and any backlog ahead of them) took ${fixed(phase.warmSeconds, 1)} s`,
@@ -108,8 +117,8 @@ if (only.includes('burst')) {
   figures.push([
     `delay ${DELAY} s, ${r.created} at once: all ads exist after`,
     `${fixed(seconds, 1)} s (${fixed(original / seconds)}× faster than the original design)`,
-    '≤ 45 s',
-    seconds <= 45 ? 'met' : 'missed',
+    '≤ 40 s',
+    seconds <= 40 ? 'met' : 'missed',
   ])
   if (r.created !== BURST_COUNT)
     problems.push(`burst: ${BURST_COUNT - r.created} POSTs were not created (${r.statuses})`)

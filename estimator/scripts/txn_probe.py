@@ -9,6 +9,7 @@ offset of a probe group (AddOffsetsToTxn + TxnOffsetCommit, as the estimator's c
 (after the commit markers are written). Prints one JSON line with p50/p90/p99/max per step, and how long
 after commit_transaction returned the records were readable. Topics are created for the run and deleted.
 
+`--no-offsets` leaves out the offsets (begin, produce, commit: the stock relay's transaction).
 `--producer KEY=VALUE` overrides a producer setting (repeatable); `--gap-ms` waits between transactions
 (0: back to back, as the estimator under load; 20: as at 50 records a second).
 """
@@ -52,6 +53,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1)
     parser.add_argument("--gap-ms", type=float, default=20.0)
     parser.add_argument("--producer", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--no-offsets", action="store_true", help="produce and commit only, as the stock relay does"
+    )
     args = parser.parse_args()
 
     env = harness.stack_env()
@@ -113,9 +117,10 @@ def main() -> None:
             partition += 1
         producer.poll(0)
         t1 = time.monotonic()
-        producer.send_offsets_to_transaction(
-            [TopicPartition(topic, n % 6, n + 1)], offsets_consumer.consumer_group_metadata(), 10
-        )
+        if not args.no_offsets:
+            producer.send_offsets_to_transaction(
+                [TopicPartition(topic, n % 6, n + 1)], offsets_consumer.consumer_group_metadata(), 10
+            )
         t2 = time.monotonic()
         producer.commit_transaction(10)
         t3 = time.monotonic()
