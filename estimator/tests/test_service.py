@@ -9,6 +9,7 @@ from confluent_kafka import Consumer, Producer
 
 from estimator.config import Settings
 from estimator.health import Health, Metrics
+from estimator.kafka import producer_config
 from estimator.serde import Contract, Decoder
 from estimator.service import Estimator
 from tests.fakes import FakeConsumer, FakeProducer
@@ -95,6 +96,18 @@ def test_prices_every_vehicle_and_commits_outputs_with_offsets() -> None:
         assert headers["event-type"] == b"stock.vehicle-processed"
         assert headers["content-type"] == b"application/json"
     assert metrics.processed._value.get() == 8
+    # Each commit the loop made is timed (estimator_commit_seconds), one observation per transaction.
+    timed = metrics.registry.get_sample_value("estimator_commit_seconds_count")
+    committed = metrics.registry.get_sample_value("estimator_transactions_total", {"outcome": "committed"})
+    assert committed is not None
+    assert committed >= 1
+    assert timed == committed
+
+
+def test_the_producer_retries_a_refused_transactional_request_after_10_ms() -> None:
+    # The coordinator refuses each commit's AddOffsetsToTxn while it writes the transaction's
+    # AddPartitionsToTxn; librdkafka's default 100 ms back-off was most of every commit.
+    assert producer_config(settings())["retry.backoff.ms"] == 10
 
 
 def test_each_vehicle_waits_its_delay_and_the_window_keeps_polling() -> None:
