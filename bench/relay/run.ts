@@ -30,12 +30,13 @@ import {
   TOPICS,
   type VehicleCreatedEvent,
 } from '../../packages/contracts/src/index'
+import { type Admin, createAdmin } from '../../packages/kafka/src/index'
 import { createLogger } from '../../packages/platform/src/index'
 import { StockConfigSchema } from '../../packages/stock/src/config'
 import { type Database, openPostgres, type Sql } from '../../packages/stock/src/db/database'
 import { createKafkaPublisher, type Publisher } from '../../packages/stock/src/outbox/publisher'
 import { createRelay } from '../../packages/stock/src/outbox/relay'
-import { Kafka, logLevel, postgres, stackEnv } from '../../packages/testing/src/index'
+import { postgres, stackEnv } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
 import { type FreshDatabase, freshDatabase, runTag } from '../lib/database'
 import { createReport, fixed, pct, table } from '../lib/report'
@@ -394,11 +395,30 @@ async function runKcat(rows: readonly OutboxRow[]): Promise<KcatRun> {
   }
 }
 
+/**
+ * Created topics are usable once every partition has a leader; the module's create returns when the
+ * controller accepted them, and a describe right after may not know them yet.
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = performance.now() + 30_000
+  let seen = 'nothing'
+  while (performance.now() < deadline) {
+    const described = await admin.describeTopics(topics).catch((e: unknown) => {
+      seen = String(e)
+      return []
+    })
+    const led = described.filter((t) => t.partitions.length === 6 && t.partitions.every((p) => p.leader >= 0))
+    if (led.length === topics.length) return
+    if (described.length > 0) seen = `${led.length} of ${topics.length} topics led`
+    await Bun.sleep(200)
+  }
+  throw new Error(`topics ${topics.join(', ')} not led after 30 s (last: ${seen})`)
+}
+
 const command = `${process.env.OUTBOX_RETENTION_MS !== undefined ? `OUTBOX_RETENTION_MS=${process.env.OUTBOX_RETENTION_MS} ` : ''}bun run bench:relay${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
 // Deleting sent rows is another configuration: its own report file beside the default's.
 const report = createReport(RETENTION_MS > 0 ? 'relay' : 'relay-delete-sent', command)
-const kafka = new Kafka({ clientId: `bench-relay-admin-${tag}`, brokers, logLevel: logLevel.NOTHING })
-const admin = kafka.admin()
+const admin = createAdmin({ brokers, clientId: `bench-relay-admin-${tag}` })
 await admin.connect()
 const warmupTopic = `${relayTopic}.warmup`
 const relayTopics = RUNS.map(
@@ -407,17 +427,19 @@ const relayTopics = RUNS.map(
 const databases: FreshDatabase[] = []
 const problems: string[] = []
 try {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [...relayTopics, kcatTopic, warmupTopic].map((topic) => ({
+  const benchTopics = [...relayTopics, kcatTopic, warmupTopic]
+  await admin.createTopics(
+    benchTopics.map((topic) => ({
       topic,
-      numPartitions: 6,
+      partitions: 6,
       replicationFactor: 3,
-      configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+      configs: { 'min.insync.replicas': '2' },
     })),
-  })
+  )
+  await waitForLeaders(admin, benchTopics)
+  // kcat's topic holds no transaction markers and starts at offset 0: its end offsets are its count.
   const count = async (topic: string) =>
-    (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
+    (await admin.endOffsets(topic)).reduce((sum, p) => sum + Number(p.highWatermark), 0)
   // The relay writes transactions: each commit marker takes an offset, so its records are counted by
   // reading them (kcat reads read_committed by default), one byte per record.
   const countRecords = async (topic: string) => {
@@ -527,8 +549,8 @@ try {
         return [
           `relay (${label}) events/s / kcat events/s`,
           pct(ratio),
-          '≥ 50 %',
-          ratio >= 0.5 ? 'met' : 'missed',
+          '≥ 80 %',
+          ratio >= 0.8 ? 'met' : 'missed',
         ]
       }),
     ),
@@ -555,7 +577,7 @@ try {
   report.print()
 } finally {
   await admin
-    .deleteTopics({ topics: [...relayTopics, kcatTopic, warmupTopic] })
+    .deleteTopics([...relayTopics, kcatTopic, warmupTopic])
     .catch((e) => say(`cannot delete topics: ${e}`))
   await admin.disconnect()
   for (const db of databases) await db.drop()

@@ -6,7 +6,7 @@
  * One test stops a broker (SIGSTOP, 5 s): it runs in the fault step of `bun run test`.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import type { Admin } from '@vehicles/kafka'
+import { type Admin, createTransactionalProducer } from '@vehicles/kafka'
 import { clusterMetadata, Kafka, kcat, logLevel, stackEnv, waitFor } from '@vehicles/testing'
 import { migratePostgresUrl } from './db/migrate'
 import { LEADER_LOCK } from './outbox/leadership'
@@ -105,13 +105,30 @@ async function allSent(database: TestDatabase, total: number, timeoutMs: number,
 
 /** Where Kafka coordinates `transactionalId`'s transactions: the leader of its __transaction_state partition. */
 async function coordinatorOf(transactionalId: string): Promise<number> {
-  // kcat: the Kafka module's admin does not list internal topics.
-  const [state] = (await clusterMetadata(stackEnv().KAFKA_BROKERS, '__transaction_state')).topics
+  // Kafka creates its transaction log on the first lookup of any transactional id, so on a fresh stack it
+  // is not there yet: registering this id once creates it (the relay started afterwards fences this
+  // producer, as any newer holder of the id does).
+  const registrar = createTransactionalProducer({
+    brokers: stackEnv().KAFKA_BROKERS.split(','),
+    clientId: unique('relay-test-registrar'),
+    transactionalId,
+  })
+  await registrar.connect()
+  await registrar.disconnect()
   const h = javaHashCode(transactionalId)
-  const slot = (h === -2147483648 ? 0 : Math.abs(h)) % (state?.partitions.length ?? 1)
-  const leader = state?.partitions.find((p) => p.partition === slot)?.leader
-  if (leader === undefined) throw new Error(`no leader for __transaction_state/${slot}`)
-  return leader
+  return await waitFor(
+    `the leader of ${transactionalId}'s __transaction_state partition`,
+    async () => {
+      // kcat: the Kafka module's admin does not list internal topics.
+      const [state] = (await clusterMetadata(stackEnv().KAFKA_BROKERS, '__transaction_state')).topics
+      const count = state?.partitions.length ?? 0
+      if (count === 0) throw new Error('__transaction_state has no partitions')
+      const slot = (h === -2147483648 ? 0 : Math.abs(h)) % count
+      const leader = state?.partitions.find((p) => p.partition === slot)?.leader
+      return leader !== undefined && leader >= 0 ? leader : undefined
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
 }
 
 test('a send whose outcome is unknown and lands late (partition leader SIGSTOPped during it, resumed after the timeout): every row exactly once, none marked that is not on the topic', async () => {
