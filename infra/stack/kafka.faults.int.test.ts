@@ -5,11 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { randomUUID } from 'node:crypto'
+import { createAdmin } from '../../packages/kafka/src/index'
 import {
   clusterMetadata,
-  Kafka,
   kcat,
-  logLevel,
   produceAcksAll,
   stackEnv,
   underReplicated,
@@ -18,12 +17,7 @@ import {
 import { startComponent, stopComponent } from './control'
 
 const env = stackEnv()
-const kafka = new Kafka({
-  clientId: 'stack-fault-test',
-  brokers: env.KAFKA_BROKERS.split(','),
-  logLevel: logLevel.NOTHING,
-})
-const admin = kafka.admin()
+const admin = createAdmin({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'stack-fault-test' })
 // A topic of this run only: one partition, so "the leader" is one broker.
 const topic = `stack-fault.acks-${randomUUID()}`
 const killed: number[] = []
@@ -53,22 +47,15 @@ async function restoreCluster() {
 
 beforeAll(async () => {
   await admin.connect()
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: 1,
-        replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-      },
-    ],
-  })
+  await admin.createTopics([
+    { topic, partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
+  ])
+  await waitFor(`a leader for ${topic}`, () => leaderOf(topic), { timeoutMs: 30_000, intervalMs: 200 })
 }, 60_000)
 
 afterAll(async () => {
   await restoreCluster()
-  await admin.deleteTopics({ topics: [topic] }).catch(() => {})
+  await admin.deleteTopics([topic]).catch(() => {})
   await admin.disconnect()
 }, 240_000)
 

@@ -2,7 +2,7 @@
  * compose's healthcheck commands, runnable on this machine: `$$` unescaped as the engine does, and the
  * in-container address (127.0.0.1:<container port>) pointed at a local stand-in.
  */
-import { type ComposeModel, loadCompose } from './compose-config'
+import { type ComposeModel, loadCompose } from '../../infra/compose/config'
 
 let cached: ComposeModel | undefined
 

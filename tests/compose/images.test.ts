@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
-import { loadCompose, repoRoot } from './compose-config'
+import { loadCompose, repoRoot } from '../../infra/compose/config'
 
 const services = loadCompose().services
 

@@ -6,8 +6,8 @@
  * One test stops a broker (SIGSTOP, 5 s): it runs in the fault step of `bun run test`.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import type { Admin } from '@vehicles/kafka'
-import { clusterMetadata, Kafka, kcat, logLevel, stackEnv, waitFor } from '@vehicles/testing'
+import { type Admin, createTransactionalProducer, partitionForKey } from '@vehicles/kafka'
+import { clusterMetadata, kcat, openTransaction, stackEnv, waitFor } from '@vehicles/testing'
 import { migratePostgresUrl } from './db/migrate'
 import { LEADER_LOCK } from './outbox/leadership'
 import type { Publisher } from './outbox/publisher'
@@ -319,22 +319,38 @@ test('two relays racing through three takeovers under 3,000 rows: each row exact
 test("another writer's open transaction holding the stable offset back: recovery waits for it, then finds the committed rows (none sent twice)", async () => {
   const { database, topic, ids } = await setup(200)
   // A foreign transaction on every partition, left open: read_committed readers stop at its start.
-  const foreign = new Kafka({
-    clientId: unique('foreign'),
-    brokers: stackEnv().KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  })
-  const writer = foreign.producer({
-    transactionalId: unique('foreign-tx'),
-    idempotent: true,
-    maxInFlightRequests: 1,
-  })
-  await writer.connect()
-  const open = await writer.transaction()
-  await open.send({
+  const brokers = stackEnv().KAFKA_BROKERS
+  const foreignId = unique('foreign-tx')
+  const keys = new Map<number, string>()
+  for (let i = 0; keys.size < 6; i++) {
+    const partition = partitionForKey(`foreign-${i}`, 6)
+    if (!keys.has(partition)) keys.set(partition, `foreign-${i}`)
+  }
+  const foreign = openTransaction({
+    brokers,
     topic,
-    messages: Array.from({ length: 6 }, (_, partition) => ({ partition, key: 'foreign', value: 'open' })),
+    transactionalId: foreignId,
+    records: [...keys.values()].map((key) => ({ key, value: 'open' })),
   })
+  await waitFor(
+    'the foreign transaction open on every partition',
+    async () => {
+      const ends = await admin.endOffsets(topic)
+      if (ends.length === 6 && ends.every((e) => e.lastStable !== e.highWatermark)) return true
+      throw new Error(JSON.stringify(ends))
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  )
+  /** A newer producer with the foreign id: initialising it aborts the open transaction. */
+  const abortForeign = async () => {
+    const fencer = createTransactionalProducer({
+      brokers: brokers.split(','),
+      clientId: unique('foreign-fencer'),
+      transactionalId: foreignId,
+    })
+    await fencer.connect()
+    await fencer.disconnect()
+  }
   let loseAck = true
   let endedAt = 0
   const wrap = (inner: Publisher): Publisher => ({
@@ -346,7 +362,7 @@ test("another writer's open transaction holding the stable offset back: recovery
         loseAck = false
         setTimeout(() => {
           endedAt = Date.now()
-          void open.abort()
+          void abortForeign()
         }, 4_000)
         throw new Error('acknowledgement lost (test)')
       }
@@ -366,6 +382,6 @@ test("another writer's open transaction holding the stable offset back: recovery
     expect(endedAt).toBeGreaterThan(0)
     expect(await exactlyOnceProblems(admin, database.sql, topic, ids)).toEqual([])
   } finally {
-    await writer.disconnect()
+    await foreign.kill()
   }
 }, 120_000)

@@ -1,9 +1,11 @@
-export { Kafka, logLevel, MongoClient, MongoServerError, postgres } from './clients'
+export { MongoClient, MongoServerError, postgres } from './clients'
+export { Kafka, logLevel } from './kafkajs-for-benches'
 export {
   type ClusterMetadata,
   clusterMetadata,
   type KcatResult,
   kcat,
+  openTransaction,
   produceAcksAll,
   type TopicMetadata,
   underReplicated,

@@ -84,3 +84,28 @@ export function underReplicated(metadata: ClusterMetadata): string[] {
       ),
   )
 }
+
+/**
+ * A transaction an outside client (kcat) opens and leaves open: `records` ("key" → "value") are written
+ * into it, keyed with the Java-compatible partitioner, and it stays undecided until another producer
+ * initialises the same transactional id (which aborts it) or the coordinator times it out. `kill` ends
+ * kcat without letting it commit.
+ */
+export function openTransaction(input: {
+  brokers: string
+  topic: string
+  transactionalId: string
+  records: readonly { key: string; value: string }[]
+}): { kill: () => Promise<number> } {
+  const args = ['-P', '-b', input.brokers, '-t', input.topic, '-K', ':', '-X', 'partitioner=murmur2_random']
+  args.push('-X', `transactional.id=${input.transactionalId}`)
+  const child = Bun.spawn(['kcat', ...args], { stdin: 'pipe', stdout: 'ignore', stderr: 'ignore' })
+  child.stdin.write(input.records.map(({ key, value }) => `${key}:${value}\n`).join(''))
+  child.stdin.flush()
+  return {
+    kill: () => {
+      child.kill('SIGKILL')
+      return child.exited
+    },
+  }
+}
