@@ -320,7 +320,7 @@ describe('Dockerfiles', () => {
       '.env',
       'packages/ads/src/ads/query.test.ts',
       'packages/ads/src/ads/repository.int.test.ts',
-      'packages/ads/src/testing/mongo.ts',
+      'packages/ads/src/testing/events.ts',
       'estimator/tests/test_serde.py',
       'estimator/src/estimator/__pycache__/config.cpython-311.pyc',
     ]

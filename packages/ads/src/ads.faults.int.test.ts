@@ -16,6 +16,13 @@ import {
 } from '@vehicles/contracts'
 import { type Admin, createProducer, type Producer } from '@vehicles/kafka'
 import { stackEnv, waitFor } from '@vehicles/testing'
+import {
+  connectAdmin,
+  createTestTopics,
+  stackBrokers,
+  uniqueName,
+  waitForZeroLag,
+} from '@vehicles/testing/kafka'
 import { MongoClient } from 'mongodb'
 import type { AdDocument, ProcessedVehicle } from './ads/model'
 import { AdsRepository, COLLECTION } from './ads/repository'
@@ -23,7 +30,6 @@ import { versionKey } from './ads/version'
 import { connectProcessedContract } from './projection/contract'
 import { type Projection, startProjection } from './projection/start'
 import { at, processedEvent } from './testing/events'
-import { connectAdmin, createTopics, stackBrokers, uniqueName, waitForZeroLag } from './testing/kafka'
 import { recorder } from './testing/recorder'
 
 const OUTAGE_MS = 20_000
@@ -58,7 +64,7 @@ beforeAll(async () => {
   const env = stackEnv()
   const brokers = stackBrokers()
   admin = await connectAdmin()
-  dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  dropTopics = await createTestTopics(admin, [topic, dlqTopic(topic)])
   await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
     { subject: subjectOf(topic), schema: toJsonSchemaText(VehicleProcessedEvent) },
   ])

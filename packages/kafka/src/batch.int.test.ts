@@ -5,8 +5,8 @@
  */
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
+import { numberedRecords, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { createConsumer } from './consumer'
-import { numberedRecords, topicFixture, uniqueName } from './int-support'
 import type { ConsumedBatch } from './types'
 
 const kafka = topicFixture('batch')

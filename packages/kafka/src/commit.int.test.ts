@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
+import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from '@vehicles/testing/kafka'
 import { createAdmin } from './admin'
 import { createConsumer } from './consumer'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
 import { createProducer } from './producer'
 import type { Admin, ConsumedMessage, Consumer, Producer } from './types'
 

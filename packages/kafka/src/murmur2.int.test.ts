@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from '@vehicles/testing/kafka'
 import { createAdmin } from './admin'
 import { createConsumer } from './consumer'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
 import { partitionForKey } from './murmur2'
 import { createProducer } from './producer'
 import type { Admin } from './types'

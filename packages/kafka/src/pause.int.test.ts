@@ -1,7 +1,7 @@
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
+import { collector, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { createConsumer } from './consumer'
-import { collector, topicFixture, uniqueName } from './int-support'
 import { partitionForKey } from './murmur2'
 
 const kafka = topicFixture('pause', { partitions: 2 })

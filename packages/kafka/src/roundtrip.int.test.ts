@@ -1,7 +1,7 @@
 import { expect, test } from 'bun:test'
+import { collector, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { createConsumer } from './consumer'
 import { KafkaTopicNotFoundError } from './errors'
-import { collector, topicFixture, uniqueName } from './int-support'
 import { partitionForKey } from './murmur2'
 
 const kafka = topicFixture('roundtrip')

@@ -6,10 +6,18 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { TOPICS, type Vehicle } from '@vehicles/contracts'
-import { clusterMetadata, stackEnv, underReplicated, waitFor } from '@vehicles/testing'
+import {
+  clusterMetadata,
+  createTestDatabase,
+  duplicates,
+  recordsWithKeys,
+  stackEnv,
+  type TestDatabase,
+  underReplicated,
+  waitFor,
+  waitForKeys,
+} from '@vehicles/testing'
 import { startComponent, stopComponent } from '../../../infra/stack/control'
-import { createTestDatabase, type TestDatabase } from './testing/database'
-import { duplicates, recordsWithKeys, waitForKeys } from './testing/kafka'
 import { postVehicle, type StockProcess, startStock, vehicleBody } from './testing/stock-process'
 
 const env = stackEnv()

@@ -1,25 +1,19 @@
-/** kcat (librdkafka's CLI) for tests: produce with explicit settings, and read cluster metadata. */
+/**
+ * kcat (librdkafka's CLI), the outside reference client of the tests: produce with explicit settings,
+ * read topics and cluster metadata, hold a transaction open. The one wrapper of it.
+ */
+import { type RunResult, runCommand, runCommandBytes } from './processes'
 
-export interface KcatResult {
-  code: number
-  stdout: string
-  stderr: string
+export type KcatResult = RunResult
+
+/** kcat with `args`, its output as text. */
+export function kcat(args: string[], input?: string, timeoutMs = 60_000): Promise<KcatResult> {
+  return runCommand(['kcat', ...args], { input, timeoutMs })
 }
 
-export async function kcat(args: string[], input?: string, timeoutMs = 60_000): Promise<KcatResult> {
-  const child = Bun.spawn(['kcat', ...args], {
-    stdin: input === undefined ? 'ignore' : new Blob([input]),
-    stdout: 'pipe',
-    stderr: 'pipe',
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
-  return { code, stdout, stderr }
+/** kcat with `args`, its output as bytes (record values as they are on the topic). */
+export function kcatBytes(args: string[], timeoutMs = 60_000): Promise<RunResult<Buffer>> {
+  return runCommandBytes(['kcat', ...args], { timeoutMs })
 }
 
 /**
@@ -73,6 +67,33 @@ export async function clusterMetadata(brokers: string, topic?: string): Promise<
   return JSON.parse(result.stdout) as ClusterMetadata
 }
 
+/** Java's String.hashCode, with which Kafka places a group or a transactional id on a coordinator. */
+export function javaHashCode(text: string): number {
+  let hash = 0
+  for (let i = 0; i < text.length; i++) hash = (Math.imul(31, hash) + text.charCodeAt(i)) | 0
+  return hash
+}
+
+/**
+ * The broker coordinating `key` (a group id on __consumer_offsets, a transactional id on
+ * __transaction_state): the leader of partition abs(hashCode) % partition count. Read with kcat, since
+ * the Kafka module's admin lists user topics only.
+ */
+export async function coordinatorOf(
+  brokers: string,
+  internalTopic: '__consumer_offsets' | '__transaction_state',
+  key: string,
+): Promise<number> {
+  const [described] = (await clusterMetadata(brokers, internalTopic)).topics
+  const count = described?.partitions.length ?? 0
+  if (count === 0) throw new Error(`${internalTopic} not described`)
+  const hash = javaHashCode(key)
+  const index = (hash === -2147483648 ? 0 : Math.abs(hash)) % count
+  const leader = described?.partitions.find((p) => p.partition === index)?.leader
+  if (leader === undefined || leader < 0) throw new Error(`no leader for ${internalTopic}/${index}`)
+  return leader
+}
+
 /** Partitions whose in-sync replica set is smaller than their replica set, as "topic/partition isr/replicas". */
 export function underReplicated(metadata: ClusterMetadata): string[] {
   return metadata.topics.flatMap((topic) =>
@@ -83,29 +104,4 @@ export function underReplicated(metadata: ClusterMetadata): string[] {
           `${topic.topic}/${partition.partition} isr [${partition.isrs.map((r) => r.id)}] of [${partition.replicas.map((r) => r.id)}]`,
       ),
   )
-}
-
-/**
- * A transaction an outside client (kcat) opens and leaves open: `records` ("key" → "value") are written
- * into it, keyed with the Java-compatible partitioner, and it stays undecided until another producer
- * initialises the same transactional id (which aborts it) or the coordinator times it out. `kill` ends
- * kcat without letting it commit.
- */
-export function openTransaction(input: {
-  brokers: string
-  topic: string
-  transactionalId: string
-  records: readonly { key: string; value: string }[]
-}): { kill: () => Promise<number> } {
-  const args = ['-P', '-b', input.brokers, '-t', input.topic, '-K', ':', '-X', 'partitioner=murmur2_random']
-  args.push('-X', `transactional.id=${input.transactionalId}`)
-  const child = Bun.spawn(['kcat', ...args], { stdin: 'pipe', stdout: 'ignore', stderr: 'ignore' })
-  child.stdin.write(input.records.map(({ key, value }) => `${key}:${value}\n`).join(''))
-  child.stdin.flush()
-  return {
-    kill: () => {
-      child.kill('SIGKILL')
-      return child.exited
-    },
-  }
 }
