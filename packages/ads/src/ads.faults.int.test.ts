@@ -15,7 +15,7 @@ import {
   VehicleProcessedEvent,
 } from '@vehicles/contracts'
 import { type Admin, createProducer, type Producer } from '@vehicles/kafka'
-import { stackEnv, waitFor } from '@vehicles/testing'
+import { stackCommand, stackEnv, waitFor } from '@vehicles/testing'
 import {
   connectAdmin,
   createTestTopics,
@@ -46,18 +46,9 @@ let projection: Projection | undefined
 let ferretStopped = false
 
 async function stack(...args: string[]) {
-  const child = Bun.spawn(['bun', 'infra/stack/cli.ts', ...args], {
-    cwd: `${import.meta.dir}/../../..`,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [out, err, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
-  if (code !== 0) throw new Error(`stack ${args.join(' ')} exited ${code}: ${out}${err}`)
-  return out
+  const result = await stackCommand(args)
+  if (result.code !== 0) throw new Error(`stack ${args.join(' ')}: ${result.output}`)
+  return result.stdout
 }
 
 beforeAll(async () => {

@@ -2,7 +2,8 @@
  * Support for the relay's fault tests on the real stack: relays run in the test process (so a test can
  * step in between two of their calls), on a fresh database and a topic of their own, and the topic is
  * read back by the outbox ids in its records' headers under read_committed, which is what "each row
- * exactly once on the topic" means.
+ * exactly once on the topic" means. Here, not in packages/testing, because it drives this package's relay,
+ * publisher and outbox table.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { TOPICS, type VehicleCreatedEvent } from '@vehicles/contracts'
