@@ -11,8 +11,8 @@ import {
   kcat,
   produceAcksAll,
   stackEnv,
-  underReplicated,
   waitFor,
+  waitForFullIsr,
 } from '../../packages/testing/src/index'
 import { startComponent, stopComponent } from './control'
 
@@ -33,16 +33,7 @@ async function leaderOf(name: string): Promise<number> {
 async function restoreCluster() {
   for (const id of killed.splice(0)) await startComponent(`kafka-${id}`)
   // Back in every ISR (the project's topics, the internal ones, this run's): nothing under-replicated.
-  await waitFor(
-    'every partition back to a full ISR',
-    async () => {
-      const lagging = underReplicated(await clusterMetadata(env.KAFKA_BROKERS))
-      if (lagging.length > 0)
-        throw new Error(`${lagging.length} under-replicated, e.g. ${lagging.slice(0, 3).join('; ')}`)
-      return true
-    },
-    { timeoutMs: 120_000, intervalMs: 1_000 },
-  )
+  await waitForFullIsr(env.KAFKA_BROKERS, 120_000)
 }
 
 beforeAll(async () => {

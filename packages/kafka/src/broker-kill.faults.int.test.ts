@@ -11,17 +11,17 @@
  * The broker is always started again and the test waits for every replica to be back in sync.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { clusterMetadata, coordinatorOf, stackEnv, underReplicated, waitFor } from '@vehicles/testing'
+import { coordinatorOf, stackEnv, waitFor, waitForFullIsr } from '@vehicles/testing'
 import {
   createTestTopics,
   numberedRecords,
   stackBrokers,
+  testConsumer,
   topicSpec,
   uniqueName,
 } from '@vehicles/testing/kafka'
 import { startComponent, stopComponent } from '../../../infra/stack/control'
 import { createAdmin } from './admin'
-import { createConsumer } from './consumer'
 import type { KafkaError } from './errors'
 import { createProducer } from './producer'
 import type { Admin, ConsumedMessage, Producer, ProducerRecord } from './types'
@@ -44,16 +44,7 @@ const coordinatorOfGroup = (group: string) =>
 
 async function wholeCluster() {
   for (const name of ['kafka-1', 'kafka-2', 'kafka-3']) await startComponent(name)
-  await waitFor(
-    'every partition back to a full ISR',
-    async () => {
-      const lagging = underReplicated(await clusterMetadata(stackEnv().KAFKA_BROKERS))
-      if (lagging.length > 0)
-        throw new Error(`${lagging.length} under-replicated, e.g. ${lagging.slice(0, 3).join('; ')}`)
-      return true
-    },
-    { timeoutMs: 180_000, intervalMs: 1_000 },
-  )
+  await waitForFullIsr(stackEnv().KAFKA_BROKERS, 180_000)
 }
 
 beforeAll(async () => {
@@ -94,13 +85,8 @@ test('a consumer resumes within the failover time after the coordinating broker 
   const seen: ConsumedMessage[] = []
   const seenAt = new Map<string, number>()
   const errors: KafkaError[] = []
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
+  const consumer = testConsumer([topic], {
     groupId,
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     onError: (error, context) => {
       errors.push(error)

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { kcat } from '@vehicles/testing'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from '@vehicles/testing/kafka'
+import {
+  collector,
+  createTestTopics,
+  stackBrokers,
+  testConsumer,
+  topicSpec,
+  uniqueName,
+} from '@vehicles/testing/kafka'
 import { createAdmin } from './admin'
-import { createConsumer } from './consumer'
 import { partitionForKey } from './murmur2'
 import { createProducer } from './producer'
 import type { Admin } from './types'
@@ -58,14 +64,7 @@ test('kcat (librdkafka murmur2_random) and this producer put every key on the sa
   }
 
   const seen = collector()
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
-    groupId: uniqueName('group'),
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
-  })
+  const consumer = testConsumer([topic])
   try {
     await consumer.run(seen.handler)
     await seen.until(keys.length * 2)

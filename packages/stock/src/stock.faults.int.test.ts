@@ -7,14 +7,13 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { TOPICS, type Vehicle } from '@vehicles/contracts'
 import {
-  clusterMetadata,
   createTestDatabase,
   duplicates,
   recordsWithKeys,
   stackEnv,
   type TestDatabase,
-  underReplicated,
   waitFor,
+  waitForFullIsr,
   waitForKeys,
 } from '@vehicles/testing'
 import { startComponent, stopComponent } from '../../../infra/stack/control'
@@ -37,16 +36,7 @@ const stackVars = (database: TestDatabase, extra: Record<string, string> = {}) =
 
 async function wholeCluster() {
   for (const name of BROKERS) await startComponent(name)
-  await waitFor(
-    'every partition back to a full ISR',
-    async () => {
-      const lagging = underReplicated(await clusterMetadata(env.KAFKA_BROKERS))
-      if (lagging.length > 0)
-        throw new Error(`${lagging.length} under-replicated, e.g. ${lagging.slice(0, 3).join('; ')}`)
-      return true
-    },
-    { timeoutMs: 180_000, intervalMs: 1_000 },
-  )
+  await waitForFullIsr(env.KAFKA_BROKERS, 180_000)
 }
 
 afterAll(async () => {

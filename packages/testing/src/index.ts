@@ -18,6 +18,7 @@ export {
   produceAcksAll,
   type TopicMetadata,
   underReplicated,
+  waitForFullIsr,
 } from './kcat'
 export {
   forEachLine,

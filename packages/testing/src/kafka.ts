@@ -8,8 +8,11 @@ import { afterAll, beforeAll } from 'bun:test'
 import {
   type Admin,
   type ConsumedMessage,
+  type Consumer,
+  type ConsumerOptions,
   type CreateTopicSpec,
   createAdmin,
+  createConsumer,
   createProducer,
   type Producer,
   type ProducerRecord,
@@ -116,6 +119,22 @@ export async function connectAdmin(): Promise<Admin> {
   const admin = createAdmin({ brokers: stackBrokers(), clientId: uniqueName('admin') })
   await admin.connect()
   return admin
+}
+
+/**
+ * A consumer on the stack of a group of its own, reading `topics` from the beginning under
+ * read_committed (the only mode the module has); `overrides` for the rest. Not yet running.
+ */
+export function testConsumer(topics: readonly string[], overrides: Partial<ConsumerOptions> = {}): Consumer {
+  return createConsumer({
+    brokers: stackBrokers(),
+    clientId: uniqueName('consumer'),
+    groupId: uniqueName('group'),
+    topics,
+    readCommitted: true,
+    fromBeginning: true,
+    ...overrides,
+  })
 }
 
 /** Collects consumed messages; `until` waits for a count with a deadline and prints what arrived. */

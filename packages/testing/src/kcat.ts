@@ -3,6 +3,7 @@
  * read topics and cluster metadata, hold a transaction open. The one wrapper of it.
  */
 import { type RunResult, runCommand, runCommandBytes } from './processes'
+import { waitFor } from './wait-for'
 
 export type KcatResult = RunResult
 
@@ -103,5 +104,19 @@ export function underReplicated(metadata: ClusterMetadata): string[] {
         (partition) =>
           `${topic.topic}/${partition.partition} isr [${partition.isrs.map((r) => r.id)}] of [${partition.replicas.map((r) => r.id)}]`,
       ),
+  )
+}
+
+/** Waits until no partition of the cluster (internal topics included) has a short in-sync replica set. */
+export function waitForFullIsr(brokers: string, timeoutMs: number): Promise<true> {
+  return waitFor(
+    'every partition back to a full ISR',
+    async () => {
+      const lagging = underReplicated(await clusterMetadata(brokers))
+      if (lagging.length > 0)
+        throw new Error(`${lagging.length} under-replicated, e.g. ${lagging.slice(0, 3).join('; ')}`)
+      return true as const
+    },
+    { timeoutMs, intervalMs: 1_000 },
   )
 }
