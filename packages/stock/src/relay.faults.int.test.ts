@@ -6,7 +6,7 @@
  * One test stops a broker (SIGSTOP, 5 s): it runs in the fault step of `bun run test`.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { type Admin, partitionForKey } from '@vehicles/kafka'
+import { type Admin, createTransactionalProducer, partitionForKey } from '@vehicles/kafka'
 import {
   coordinatorOf,
   createTestDatabase,
@@ -109,8 +109,23 @@ async function allSent(database: TestDatabase, total: number, timeoutMs: number,
 }
 
 /** Where Kafka coordinates `transactionalId`'s transactions: the leader of its __transaction_state partition. */
-const coordinatorOfTransactions = (transactionalId: string) =>
-  coordinatorOf(stackEnv().KAFKA_BROKERS, '__transaction_state', transactionalId)
+async function coordinatorOfTransactions(transactionalId: string): Promise<number> {
+  // Kafka creates its transaction log on the first lookup of any transactional id, so on a fresh stack it
+  // is not there yet: registering this id once creates it (the relay started afterwards fences this
+  // producer, as any newer holder of the id does).
+  const registrar = createTransactionalProducer({
+    brokers: stackEnv().KAFKA_BROKERS.split(','),
+    clientId: uniqueName('relay-test-registrar'),
+    transactionalId,
+  })
+  await registrar.connect()
+  await registrar.disconnect()
+  return waitFor(
+    `the leader of ${transactionalId}'s __transaction_state partition`,
+    () => coordinatorOf(stackEnv().KAFKA_BROKERS, '__transaction_state', transactionalId),
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
+}
 
 test('a send whose outcome is unknown and lands late (partition leader SIGSTOPped during it, resumed after the timeout): every row exactly once, none marked that is not on the topic', async () => {
   const { database, topic, ids } = await setup(1_500)
