@@ -22,7 +22,6 @@ import { adDocument, COLLECTION } from '../../packages/ads/src/ads/repository'
 import { connectMongo } from '../../packages/ads/src/db'
 import { connectProcessedContract } from '../../packages/ads/src/projection/contract'
 import { startProjection } from '../../packages/ads/src/projection/start'
-import { connectAdmin, createTopics, uniqueName, waitForZeroLag } from '../../packages/ads/src/testing/kafka'
 import { recorder } from '../../packages/ads/src/testing/recorder'
 import {
   dlqTopic,
@@ -40,6 +39,7 @@ import {
   type ProducerRecord,
 } from '../../packages/kafka/src/index'
 import { stackEnv, waitFor } from '../../packages/testing/src/index'
+import { connectAdmin, createTestTopics, uniqueName, waitForZeroLag } from '../../packages/testing/src/kafka'
 import { bulkInsert, bulkUpsert, prepare, syntheticEvents } from './seed'
 
 const arg = (name: string, fallback: number) => {
@@ -70,7 +70,7 @@ async function ingest() {
   const admin = await connectAdmin()
   const topic = uniqueName('bench')
   const groupId = uniqueName('bench-group')
-  const dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  const dropTopics = await createTestTopics(admin, [topic, dlqTopic(topic)])
   const reference = await connectMongo({ url: env.MONGODB_URL, database: `ads_bench_ref_${run}` })
   const target = await connectMongo({ url: env.MONGODB_URL, database: `ads_bench_ingest_${run}` })
   try {
@@ -152,7 +152,7 @@ function percentile(sorted: number[], p: number): number {
 async function hop() {
   const admin = await connectAdmin()
   const topic = uniqueName('bench-hop')
-  const dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  const dropTopics = await createTestTopics(admin, [topic, dlqTopic(topic)])
   const target = await connectMongo({ url: env.MONGODB_URL, database: `ads_bench_hop_${run}` })
   try {
     await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
@@ -364,7 +364,7 @@ async function read() {
   const topic = uniqueName('bench-read')
   const groupId = uniqueName('bench-read-group')
   const admin = await connectAdmin()
-  const dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  const dropTopics = await createTestTopics(admin, [topic, dlqTopic(topic)])
   let service: { stop(): Promise<void> } | undefined
   try {
     await prepare(seed.db)

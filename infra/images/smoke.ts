@@ -14,7 +14,7 @@
 import { join, resolve } from 'node:path'
 import { stackEnv } from '../../packages/testing/src/stack-env'
 import { waitFor } from '../../packages/testing/src/wait-for'
-import { loadCompose } from '../../tests/compose/compose-config'
+import { loadCompose } from '../compose/config'
 import {
   docker,
   envArgs,

@@ -3,11 +3,9 @@
  * MongoDB database, and consumer groups of its own whose committed offsets start at the current end of
  * their topics, so the containers handle only this run's vehicle, not the topics' whole history.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { StackEnv } from '../../packages/testing/src/stack-env'
-import { installKafkaTools } from '../../tests/compose/kafka-tools'
+import { resetToEnd } from '../system/groups'
 import { must } from './docker'
 
 const root = resolve(import.meta.dir, '../..')
@@ -39,28 +37,6 @@ export async function prepareStores(options: { stack: StackEnv; database: string
   await client.db(database).dropDatabase()
   await client.close()
   // Consumer groups: committed at the end of their input topics before any member joins.
-  process.env.STACK_DIR ??= stack.STACK_DIR
-  const scratch = mkdtempSync(join(tmpdir(), 'images-kafka-'))
-  try {
-    const path = installKafkaTools(scratch)
-    for (const [name, topic] of [
-      [group, 'stock.vehicle-created'],
-      [`${group}-ads`, 'stock.vehicle-processed'],
-    ] as const) {
-      await must(
-        [
-          'kafka-consumer-groups',
-          '--bootstrap-server',
-          stack.KAFKA_BROKERS,
-          '--group',
-          name,
-          '--topic',
-          topic,
-        ].concat(['--reset-offsets', '--to-latest', '--execute']),
-        { PATH: path, KAFKA_HEAP_OPTS: '-Xmx128m' },
-      )
-    }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true })
-  }
+  await resetToEnd(stack, group, 'stock.vehicle-created')
+  await resetToEnd(stack, `${group}-ads`, 'stock.vehicle-processed')
 }

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { randomUUID } from 'node:crypto'
-import { stackEnv, waitFor } from '../../packages/testing/src/index'
+import { clusterMetadata, stackEnv, waitFor } from '../../packages/testing/src/index'
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
 const DEFAULT_INSTANCES = [18091, 18092, 18093].map((port) => `http://127.0.0.1:${port}/apis/ccompat/v7`)
@@ -111,21 +111,10 @@ describe('Apicurio Registry instances (ccompat v7)', () => {
 
   test('the shared journal topic has one partition on three replicas, all in sync', async () => {
     // The registry creates it itself (RF = min(3, brokers)); see README for why RF is not configured.
-    const kcat = Bun.spawn(['kcat', '-b', brokers, '-L', '-J', '-t', journalTopic, '-m', '10'], {
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [out, err, code] = await Promise.all([
-      new Response(kcat.stdout).text(),
-      new Response(kcat.stderr).text(),
-      kcat.exited,
-    ])
-    if (code !== 0) throw new Error(`kcat -L on ${brokers} exited ${code}: ${err}`)
-    const metadata = JSON.parse(out) as {
-      topics: { topic: string; error?: string; partitions: { replicas: unknown[]; isrs: unknown[] }[] }[]
-    }
+    const metadata = await clusterMetadata(brokers, journalTopic)
     const topic = metadata.topics.find((t) => t.topic === journalTopic)
-    if (!topic || topic.error) throw new Error(`${journalTopic} missing on ${brokers}: ${out}`)
+    if (!topic || topic.error)
+      throw new Error(`${journalTopic} missing on ${brokers}: ${JSON.stringify(metadata)}`)
     expect(topic.partitions).toHaveLength(1)
     expect(topic.partitions[0]?.replicas).toHaveLength(3)
     expect(topic.partitions[0]?.isrs).toHaveLength(3)

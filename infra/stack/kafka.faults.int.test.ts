@@ -5,25 +5,19 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { randomUUID } from 'node:crypto'
+import { createAdmin } from '../../packages/kafka/src/index'
 import {
   clusterMetadata,
-  Kafka,
   kcat,
-  logLevel,
   produceAcksAll,
   stackEnv,
-  underReplicated,
   waitFor,
+  waitForFullIsr,
 } from '../../packages/testing/src/index'
 import { startComponent, stopComponent } from './control'
 
 const env = stackEnv()
-const kafka = new Kafka({
-  clientId: 'stack-fault-test',
-  brokers: env.KAFKA_BROKERS.split(','),
-  logLevel: logLevel.NOTHING,
-})
-const admin = kafka.admin()
+const admin = createAdmin({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'stack-fault-test' })
 // A topic of this run only: one partition, so "the leader" is one broker.
 const topic = `stack-fault.acks-${randomUUID()}`
 const killed: number[] = []
@@ -39,36 +33,20 @@ async function leaderOf(name: string): Promise<number> {
 async function restoreCluster() {
   for (const id of killed.splice(0)) await startComponent(`kafka-${id}`)
   // Back in every ISR (the project's topics, the internal ones, this run's): nothing under-replicated.
-  await waitFor(
-    'every partition back to a full ISR',
-    async () => {
-      const lagging = underReplicated(await clusterMetadata(env.KAFKA_BROKERS))
-      if (lagging.length > 0)
-        throw new Error(`${lagging.length} under-replicated, e.g. ${lagging.slice(0, 3).join('; ')}`)
-      return true
-    },
-    { timeoutMs: 120_000, intervalMs: 1_000 },
-  )
+  await waitForFullIsr(env.KAFKA_BROKERS, 120_000)
 }
 
 beforeAll(async () => {
   await admin.connect()
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: 1,
-        replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-      },
-    ],
-  })
+  await admin.createTopics([
+    { topic, partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
+  ])
+  await waitFor(`a leader for ${topic}`, () => leaderOf(topic), { timeoutMs: 30_000, intervalMs: 200 })
 }, 60_000)
 
 afterAll(async () => {
   await restoreCluster()
-  await admin.deleteTopics({ topics: [topic] }).catch(() => {})
+  await admin.deleteTopics([topic]).catch(() => {})
   await admin.disconnect()
 }, 240_000)
 

@@ -1,15 +1,34 @@
-/** The Kafka layer as the issue defines it: three brokers, the project's topics at RF 3 / min ISR 2. */
+/**
+ * The Kafka layer: three brokers, the project's topics at RF 3 / min ISR 2. Read through the Kafka module
+ * and kcat; broker configs through Kafka's own kafka-configs (neither of the others describes them).
+ */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { clusterMetadata, Kafka, logLevel, stackEnv } from '../../packages/testing/src/index'
+import { createAdmin } from '../../packages/kafka/src/index'
+import { clusterMetadata, stackEnv } from '../../packages/testing/src/index'
 import { topicDefinitions } from './kafka'
+import { runKafkaTool } from './kafka-tools'
 
 const env = stackEnv()
-const kafka = new Kafka({
-  clientId: 'stack-test',
-  brokers: env.KAFKA_BROKERS.split(','),
-  logLevel: logLevel.NOTHING,
-})
-const admin = kafka.admin()
+const admin = createAdmin({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'stack-test' })
+
+/** Every config of every broker (defaults included), by broker id. */
+async function brokerConfigs(): Promise<Map<string, Map<string, string>>> {
+  const args = ['--bootstrap-server', env.KAFKA_BROKERS, '--entity-type', 'brokers', '--describe', '--all']
+  const { code, out, err } = await runKafkaTool('kafka-configs', args, { stackDir: env.STACK_DIR })
+  if (code !== 0) throw new Error(`kafka-configs exited ${code}: ${err}`)
+  const brokers = new Map<string, Map<string, string>>()
+  let current: Map<string, string> | undefined
+  for (const line of out.split('\n')) {
+    const broker = /^All configs for broker (\d+) are:/.exec(line)?.[1]
+    if (broker !== undefined) {
+      current = new Map()
+      brokers.set(broker, current)
+    }
+    const entry = /^\s+([\w.]+)=(\S*) sensitive=/.exec(line)
+    if (entry?.[1] !== undefined && entry[2] !== undefined) current?.set(entry[1], entry[2])
+  }
+  return brokers
+}
 
 beforeAll(() => admin.connect())
 afterAll(() => admin.disconnect())
@@ -30,46 +49,27 @@ describe('kafka cluster', () => {
     const names = topicDefinitions().topics.map((topic) => topic.name)
     expect(names).toContain('stock.vehicle-created')
     expect(names).toContain('stock.vehicle-processed.dlq')
-    const { topics } = await admin.fetchTopicMetadata({ topics: names })
-    for (const topic of topics) {
-      expect(topic.partitions, topic.name).toHaveLength(6)
+    const described = await admin.describeTopics(names)
+    expect(described.map((topic) => topic.topic).sort()).toEqual([...names].sort())
+    for (const topic of described) {
+      expect(topic.partitions, topic.topic).toHaveLength(6)
       for (const partition of topic.partitions) {
-        expect(partition.replicas, `${topic.name}/${partition.partitionId}`).toHaveLength(3)
+        expect(partition.replicas, `${topic.topic}/${partition.partition}`).toHaveLength(3)
       }
-    }
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: names.map((name) => ({ type: 2 /* TOPIC */, name, configNames: ['min.insync.replicas'] })),
-    })
-    for (const resource of described.resources) {
-      const minIsr = resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')
-      expect(minIsr?.configValue, resource.resourceName).toBe('2')
+      expect(topic.configs['min.insync.replicas'], topic.topic).toBe('2')
     }
   })
 
   test('brokers refuse to auto-create topics and default to RF 3 / min ISR 2 for the transaction log', async () => {
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [1, 2, 3].map((id) => ({
-        type: 4 /* BROKER */,
-        name: String(id),
-        configNames: [
-          'auto.create.topics.enable',
-          'default.replication.factor',
-          'min.insync.replicas',
-          'transaction.state.log.replication.factor',
-          'transaction.state.log.min.isr',
-        ],
-      })),
-    })
-    for (const resource of described.resources) {
-      const value = (name: string) =>
-        resource.configEntries.find((entry) => entry.configName === name)?.configValue
-      expect(value('auto.create.topics.enable'), `broker ${resource.resourceName}`).toBe('false')
-      expect(value('default.replication.factor')).toBe('3')
-      expect(value('min.insync.replicas')).toBe('2')
-      expect(value('transaction.state.log.replication.factor')).toBe('3')
-      expect(value('transaction.state.log.min.isr')).toBe('2')
+    const brokers = await brokerConfigs()
+    expect([...brokers.keys()].sort()).toEqual(['1', '2', '3'])
+    for (const [id, configs] of brokers) {
+      const value = (name: string) => configs.get(name)
+      expect(value('auto.create.topics.enable'), `broker ${id}`).toBe('false')
+      expect(value('default.replication.factor'), `broker ${id}`).toBe('3')
+      expect(value('min.insync.replicas'), `broker ${id}`).toBe('2')
+      expect(value('transaction.state.log.replication.factor'), `broker ${id}`).toBe('3')
+      expect(value('transaction.state.log.min.isr'), `broker ${id}`).toBe('2')
     }
   })
 })

@@ -11,8 +11,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { clusterMetadata, stackEnv } from '../../packages/testing/src/index'
+import { clusterMetadata, stackCommand, stackEnv } from '../../packages/testing/src/index'
 import { repoRoot } from './config'
 import { envFile, openStack, status } from './control'
 import { findByMarker } from './processes'
@@ -26,16 +25,7 @@ if (process.env.STACK_LIFECYCLE_TESTS !== '1') {
 const stack = openStack()
 
 async function cli(...args: string[]) {
-  const child = Bun.spawn(['bun', join(repoRoot, 'infra', 'stack', 'cli.ts'), ...args], {
-    stdout: 'pipe',
-    stderr: 'pipe',
-    timeout: 600_000,
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
+  const { code, stdout, stderr } = await stackCommand(args)
   return { code, output: stdout + stderr }
 }
 

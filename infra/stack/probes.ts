@@ -44,7 +44,11 @@ export interface KafkaMetadata {
   }[]
 }
 
-async function run(argv: string[], timeoutMs: number): Promise<{ code: number; out: string; err: string }> {
+/** Runs `argv` to its end (SIGKILL after `timeoutMs`) and returns its exit code and output. */
+export async function run(
+  argv: string[],
+  timeoutMs: number,
+): Promise<{ code: number; out: string; err: string }> {
   const child = Bun.spawn(argv, { stdout: 'pipe', stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGKILL' })
   const [out, err, code] = await Promise.all([
     new Response(child.stdout).text(),

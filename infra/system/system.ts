@@ -161,7 +161,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
 
     if (!persistent || options.fresh) {
       await skipBacklog(
-        stack.KAFKA_BROKERS,
+        stack,
         [
           { groupId: 'price-estimate', topic: 'stock.vehicle-created' },
           { groupId: 'vehicles-ads', topic: 'stock.vehicle-processed' },

@@ -8,7 +8,14 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type ComposeModel, compose, loadCompose, oneShots, parseEnvFile, repoRoot } from './compose-config'
+import {
+  type ComposeModel,
+  compose,
+  loadCompose,
+  oneShots,
+  parseEnvFile,
+  repoRoot,
+} from '../../infra/compose/config'
 
 const model: ComposeModel = loadCompose()
 const services = model.services

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot } from './compose-config'
+import { repoRoot } from '../../infra/compose/config'
 
 const script = join(repoRoot, 'infra/compose/create-topics.sh')
 const scratch = mkdtempSync(join(tmpdir(), 'create-topics-'))

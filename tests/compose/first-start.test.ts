@@ -13,8 +13,8 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type ComposeService, loadCompose, oneShots, repoRoot } from '../../infra/compose/config'
 import { loadConfig } from '../../infra/stack/config'
-import { type ComposeService, loadCompose, oneShots, repoRoot } from './compose-config'
 import { runJavaOptions, selectedCollectors } from './run-java-options'
 
 const model = loadCompose()

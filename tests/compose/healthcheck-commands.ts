@@ -2,7 +2,8 @@
  * compose's healthcheck commands, runnable on this machine: `$$` unescaped as the engine does, and the
  * in-container address (127.0.0.1:<container port>) pointed at a local stand-in.
  */
-import { type ComposeModel, loadCompose } from './compose-config'
+import { type ComposeModel, loadCompose } from '../../infra/compose/config'
+import { runCommand as run } from '../../packages/testing/src/index'
 
 let cached: ComposeModel | undefined
 
@@ -23,17 +24,6 @@ export function retarget(argv: string[], from: string, to: string): string[] {
 }
 
 /** Asynchronous, so a stand-in server in the same process can answer while the command runs. */
-export async function runCommand(argv: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
-  const child = Bun.spawn(argv, {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-    timeout: timeoutMs,
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
-  return { code, stdout, stderr }
+export function runCommand(argv: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
+  return run(argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeoutMs })
 }

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
-import { loadCompose, repoRoot } from './compose-config'
+import { loadCompose, repoRoot } from '../../infra/compose/config'
 
 const services = loadCompose().services
 
@@ -320,7 +320,7 @@ describe('Dockerfiles', () => {
       '.env',
       'packages/ads/src/ads/query.test.ts',
       'packages/ads/src/ads/repository.int.test.ts',
-      'packages/ads/src/testing/mongo.ts',
+      'packages/ads/src/testing/events.ts',
       'estimator/tests/test_serde.py',
       'estimator/src/estimator/__pycache__/config.cpython-311.pyc',
     ]

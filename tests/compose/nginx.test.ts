@@ -14,7 +14,7 @@ import { describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadCompose, repoRoot } from './compose-config'
+import { loadCompose, repoRoot } from '../../infra/compose/config'
 
 const confPath = join(repoRoot, 'nginx.conf')
 

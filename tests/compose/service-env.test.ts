@@ -8,10 +8,10 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
+import { loadCompose, repoRoot } from '../../infra/compose/config'
 import { AdsConfigSchema } from '../../packages/ads/src/config'
 import { parseConfig } from '../../packages/platform/src/config'
 import { parseStockConfig, StockConfigSchema } from '../../packages/stock/src/config'
-import { loadCompose, repoRoot } from './compose-config'
 
 const services = loadCompose().services
 

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { repoRoot } from '../../infra/compose/config'
+import { installKafkaTools } from '../../infra/stack/kafka-tools'
 import { stackEnv } from '../../packages/testing/src/stack-env'
-import { repoRoot } from './compose-config'
 import { healthcheckArgv, retarget, runCommand } from './healthcheck-commands'
-import { installKafkaTools } from './kafka-tools'
 
 const env = stackEnv()
 const brokers = env.KAFKA_BROKERS

@@ -5,7 +5,8 @@
  */
 import { expect, test } from 'bun:test'
 import { TOPICS } from '../../packages/contracts/src/topics'
-import { Kafka, logLevel, waitFor } from '../../packages/testing/src/index'
+import { createProducer } from '../../packages/kafka/src/index'
+import { waitFor } from '../../packages/testing/src/index'
 import { expectClean } from '../support/expect-clean'
 import { runFaultCase } from '../support/fault-case'
 import { faultSystem } from '../support/fault-suite'
@@ -49,22 +50,21 @@ test('poison messages on both topics: all in the DLQs with a reason, nothing sta
     async inject(ctx) {
       await ctx.created(100)
       const { stack, runId } = ctx.system
-      const kafka = new Kafka({
+      // The Kafka module's producer (idempotent, acks=all) sends the bytes as they are.
+      const producer = createProducer({
         clientId: `faults-poison-${runId}`,
         brokers: stack.KAFKA_BROKERS.split(','),
-        logLevel: logLevel.NOTHING,
       })
-      const producer = kafka.producer({ idempotent: true })
       await producer.connect()
       try {
         for (const topic of [TOPICS.vehicleCreated, TOPICS.vehicleProcessed]) {
           const id = await latestSchemaId(stack.SCHEMA_REGISTRY_URL, topic)
-          const messages = poisons(id).map((value, i) => {
+          const records = poisons(id).map((value, i) => {
             const key = `poison-${runId}-${topic}-${i}`
             poisonKeys.push(key)
-            return { key, value }
+            return { topic, key, value }
           })
-          await producer.send({ topic, acks: -1, messages })
+          await producer.send(records)
         }
       } finally {
         await producer.disconnect()

@@ -19,6 +19,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { runCommand } from '../../packages/testing/src/index'
 import { repoRoot, type System, startSystem } from '../support/system'
 
 const PHASES = 'examples,coverage,fuzzing,stateful'
@@ -50,7 +51,7 @@ async function fuzz(service: 'stock' | 'ads'): Promise<{ code: number; output: s
   const baseUrl = system.url(service)
   // Hypothesis keeps its example database in the working directory: keep it out of the repository.
   mkdirSync(workDir, { recursive: true })
-  const child = Bun.spawn(
+  const { code, stdout, stderr } = await runCommand(
     [
       schemathesis,
       // Only the stock's document has the operation the file configures (the ads would warn of a filter
@@ -79,17 +80,9 @@ async function fuzz(service: 'stock' | 'ads'): Promise<{ code: number; output: s
     {
       cwd: workDir,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? workDir },
-      stdout: 'pipe',
-      stderr: 'pipe',
-      timeout: 600_000,
-      killSignal: 'SIGKILL',
+      timeoutMs: 600_000,
     },
   )
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
   return { code, output: `${stdout}${stderr}` }
 }
 

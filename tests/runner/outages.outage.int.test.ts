@@ -12,7 +12,7 @@
  */
 import { afterAll, expect, test } from 'bun:test'
 import { dropDatabases } from '../../infra/system/databases'
-import { stackEnv } from '../../packages/testing/src/index'
+import { stackCommand, stackEnv } from '../../packages/testing/src/index'
 import { postStream } from '../support/load'
 import {
   expectOneAdEach,
@@ -44,14 +44,9 @@ afterAll(async () => {
 
 async function stackCli(command: 'up' | 'down'): Promise<void> {
   const started = Date.now()
-  const child = Bun.spawn(['bun', 'infra/stack/cli.ts', command], { stdout: 'pipe', stderr: 'pipe' })
-  const [out, err, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
+  const { code, stdout, stderr } = await stackCommand([command])
   if (code !== 0)
-    throw new Error(`stack ${command} exited ${code}:\n${out.slice(-2000)}\n${err.slice(-2000)}`)
+    throw new Error(`stack ${command} exited ${code}:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`)
   say(`stack ${command}: ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 

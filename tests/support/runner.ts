@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { DEFAULT_PORTS, repoRoot } from '../../infra/system/system'
-import { MongoClient, postgres, stackEnv } from '../../packages/testing/src/index'
+import { forEachLine, MongoClient, postgres, stackEnv } from '../../packages/testing/src/index'
 
 export const TEST_DATABASES = { stock: 'stock_runner_test', ads: 'ads_runner_test' }
 
@@ -38,16 +38,12 @@ export async function startRunner(options: { fresh: boolean; say: (line: string)
   })
   let output = ''
   let exitCode: number | undefined
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder()
-    for await (const chunk of stream) {
-      const text = decoder.decode(chunk, { stream: true })
-      output += text
-      for (const line of text.split('\n')) if (line.startsWith('[system]')) options.say(line)
-    }
+  const collect = (line: string) => {
+    output += `${line}\n`
+    if (line.startsWith('[system]')) options.say(line)
   }
-  void pump(child.stdout)
-  void pump(child.stderr)
+  void forEachLine(child.stdout, collect)
+  void forEachLine(child.stderr, collect)
   void child.exited.then((code) => {
     exitCode = code
   })

@@ -3,7 +3,7 @@
  * (kcat, isolation.level=read_committed), with the processed topic's values decoded far enough to
  * compare event ids and prices.
  */
-import { clusterMetadata, kcat } from '../../packages/testing/src/index'
+import { clusterMetadata, kcat, kcatBytes } from '../../packages/testing/src/index'
 
 /** partition → first offset of this run. */
 export type Marks = Map<number, number>
@@ -109,19 +109,9 @@ export async function readRawSince(brokers: string, topic: string, marks: Marks)
     [...marks].map(async ([partition, from]) => {
       const args = ['-C', '-b', brokers, '-t', topic, '-p', String(partition), '-o', String(from), '-e', '-q']
       args.push('-X', 'isolation.level=read_committed', '-f', '%p %o %S %k\t%h\n%s\n')
-      const child = Bun.spawn(['kcat', ...args], {
-        stdout: 'pipe',
-        stderr: 'pipe',
-        timeout: 60_000,
-        killSignal: 'SIGKILL',
-      })
-      const [bytes, stderr, code] = await Promise.all([
-        new Response(child.stdout).arrayBuffer(),
-        new Response(child.stderr).text(),
-        child.exited,
-      ])
+      const { code, stdout, stderr } = await kcatBytes(args, 60_000)
       if (code !== 0) throw new Error(`kcat -C ${topic}/${partition} failed: ${stderr.trim()}`)
-      return parseRaw(Buffer.from(bytes))
+      return parseRaw(stdout)
     }),
   )
   return perPartition.flat()

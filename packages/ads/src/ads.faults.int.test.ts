@@ -15,7 +15,14 @@ import {
   VehicleProcessedEvent,
 } from '@vehicles/contracts'
 import { type Admin, createProducer, type Producer } from '@vehicles/kafka'
-import { stackEnv, waitFor } from '@vehicles/testing'
+import { stackCommand, stackEnv, waitFor } from '@vehicles/testing'
+import {
+  connectAdmin,
+  createTestTopics,
+  stackBrokers,
+  uniqueName,
+  waitForZeroLag,
+} from '@vehicles/testing/kafka'
 import { MongoClient } from 'mongodb'
 import type { AdDocument, ProcessedVehicle } from './ads/model'
 import { AdsRepository, COLLECTION } from './ads/repository'
@@ -23,7 +30,6 @@ import { versionKey } from './ads/version'
 import { connectProcessedContract } from './projection/contract'
 import { type Projection, startProjection } from './projection/start'
 import { at, processedEvent } from './testing/events'
-import { connectAdmin, createTopics, stackBrokers, uniqueName, waitForZeroLag } from './testing/kafka'
 import { recorder } from './testing/recorder'
 
 const OUTAGE_MS = 20_000
@@ -40,25 +46,16 @@ let projection: Projection | undefined
 let ferretStopped = false
 
 async function stack(...args: string[]) {
-  const child = Bun.spawn(['bun', 'infra/stack/cli.ts', ...args], {
-    cwd: `${import.meta.dir}/../../..`,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [out, err, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
-  if (code !== 0) throw new Error(`stack ${args.join(' ')} exited ${code}: ${out}${err}`)
-  return out
+  const result = await stackCommand(args)
+  if (result.code !== 0) throw new Error(`stack ${args.join(' ')}: ${result.output}`)
+  return result.stdout
 }
 
 beforeAll(async () => {
   const env = stackEnv()
   const brokers = stackBrokers()
   admin = await connectAdmin()
-  dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  dropTopics = await createTestTopics(admin, [topic, dlqTopic(topic)])
   await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
     { subject: subjectOf(topic), schema: toJsonSchemaText(VehicleProcessedEvent) },
   ])

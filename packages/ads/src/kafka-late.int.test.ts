@@ -17,11 +17,10 @@ import {
   VehicleProcessedEvent,
 } from '@vehicles/contracts'
 import { type Admin, createProducer, type Producer } from '@vehicles/kafka'
-import { stackEnv, waitFor } from '@vehicles/testing'
+import { openTestDb, stackEnv, type TestDb, waitFor } from '@vehicles/testing'
+import { connectAdmin, createTestTopics, stackBrokers, uniqueName } from '@vehicles/testing/kafka'
 import { connectProcessedContract } from './projection/contract'
 import { processedEvent } from './testing/events'
-import { connectAdmin, createTopics, stackBrokers, uniqueName } from './testing/kafka'
-import { openTestDb, type TestDb } from './testing/mongo'
 
 const topic = uniqueName('late-kafka')
 let admin: Admin
@@ -63,7 +62,7 @@ function openRelay(port: number, target: string): Promise<Server> {
 beforeAll(async () => {
   const env = stackEnv()
   admin = await connectAdmin()
-  dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  dropTopics = await createTestTopics(admin, [topic, dlqTopic(topic)])
   await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
     { subject: subjectOf(topic), schema: toJsonSchemaText(VehicleProcessedEvent) },
   ])

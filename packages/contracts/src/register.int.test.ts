@@ -1,22 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { dropSubject, liveRegistry, runPrefix } from './int-helpers'
+import { join } from 'node:path'
+import { repoRoot, runCommand, uniqueName } from '@vehicles/testing'
 import { toJsonSchemaText } from './json-schema'
 import { registerAll } from './register'
 import type { RegistryClient } from './registry-client'
 import { NAME_PATTERN } from './schemas/common'
 import { VehicleCreatedEvent } from './schemas/events'
 import { contentHash } from './superseded'
+import { dropSubject, liveRegistry } from './testing/registry'
 
 /**
  * `bun run contracts:register` as a process, against the real registry, on a throwaway subject:
  * v1 registers, v1 again changes nothing, a BACKWARD-breaking v2 is refused with exit 1, and an
  * optional field added to the closed object is accepted.
  */
-const repoRoot = resolve(import.meta.dir, '../../..')
-const subject = `${runPrefix('register')}-stock.vehicle-created-value`
+const subject = `${uniqueName('register')}-stock.vehicle-created-value`
 const dir = mkdtempSync(join(tmpdir(), 'contracts-register-'))
 let url = ''
 let client: RegistryClient
@@ -39,18 +39,10 @@ const additive: Schema = { ...v1, properties: { ...v1.properties, dealer: { type
 async function register(name: string, schema: Schema) {
   const file = join(dir, `${name}.json`)
   writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`)
-  const child = Bun.spawn(['bun', 'run', 'contracts:register', '--subject', subject, '--file', file], {
+  return runCommand(['bun', 'run', 'contracts:register', '--subject', subject, '--file', file], {
     cwd: repoRoot,
     env: { ...process.env, SCHEMA_REGISTRY_URL: url },
-    stdout: 'pipe',
-    stderr: 'pipe',
   })
-  const [code, stdout, stderr] = await Promise.all([
-    child.exited,
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-  ])
-  return { code, stdout, stderr, output: `exit ${code}\nstdout: ${stdout}\nstderr: ${stderr}` }
 }
 
 beforeAll(async () => {
@@ -89,7 +81,7 @@ describe('a superseded version (names checked with `\\S`) is replaced, nothing e
   const current = toJsonSchemaText(VehicleCreatedEvent)
   // The version before explicit character classes: the same schema with `\S` as the name rule.
   const ambiguous = current.replaceAll(JSON.stringify(NAME_PATTERN), JSON.stringify('\\S'))
-  const other = `${runPrefix('superseded')}-stock.vehicle-created-value`
+  const other = `${uniqueName('superseded')}-stock.vehicle-created-value`
   afterAll(async () => {
     if (client) await dropSubject(client, other)
   })

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { uniqueName } from '@vehicles/testing'
 import { EVENT_CONTRACTS, type EventContract } from './artifacts'
 import { UnknownSchemaError } from './errors'
-import { dropSubject, liveRegistry, runPrefix } from './int-helpers'
 import { toJsonSchemaText } from './json-schema'
 import { type RegistrationResult, registerAll } from './register'
 import type { RegistryClient } from './registry-client'
 import type { VehicleCreatedEvent, VehicleProcessedEvent } from './schemas/events'
 import { type Contracts, connectContracts } from './serde'
+import { dropSubject, liveRegistry } from './testing/registry'
 import { TOPICS } from './topics'
 import { ContractViolation, createAjv } from './validate'
 import { encodeWire } from './wire'
@@ -16,7 +17,7 @@ import { encodeWire } from './wire'
  * Against the real registry behind nginx (`.stack/stack.env`). The schemas are the real ones, the subjects
  * are throwaway (`test-serde-…-stock.vehicle-created-value`), so the real subjects are never touched.
  */
-const prefix = runPrefix('serde')
+const prefix = uniqueName('serde')
 const contracts: EventContract[] = EVENT_CONTRACTS.map((c) => ({ ...c, subject: `${prefix}-${c.subject}` }))
 
 const created: VehicleCreatedEvent = {

@@ -5,12 +5,11 @@
  */
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
-import { createConsumer } from './consumer'
-import { numberedRecords, topicFixture, uniqueName } from './int-support'
+import { numberedRecords, testConsumer, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import type { ConsumedBatch } from './types'
 
 const kafka = topicFixture('batch')
-const { brokers, topic } = kafka
+const { topic } = kafka
 
 const records = (from: number, to: number) => numberedRecords(topic, from, to)
 
@@ -20,13 +19,8 @@ test('batches per partition, in offset order, one commit per batch; a failed bat
   let failedOnce: string | undefined
   let inFlight = new Map<number, number>()
   let overlapping = false
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
+  const consumer = testConsumer([topic], {
     groupId: group,
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
     retryBackoffMs: 50,
     maxBatchSize: 40,
   })

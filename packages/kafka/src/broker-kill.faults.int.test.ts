@@ -11,12 +11,18 @@
  * The broker is always started again and the test waits for every replica to be back in sync.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { clusterMetadata, stackEnv, underReplicated, waitFor } from '@vehicles/testing'
+import { coordinatorOf, stackEnv, waitFor, waitForFullIsr } from '@vehicles/testing'
+import {
+  createTestTopics,
+  numberedRecords,
+  stackBrokers,
+  testConsumer,
+  topicSpec,
+  uniqueName,
+} from '@vehicles/testing/kafka'
 import { startComponent, stopComponent } from '../../../infra/stack/control'
 import { createAdmin } from './admin'
-import { createConsumer } from './consumer'
 import type { KafkaError } from './errors'
-import { createTestTopics, numberedRecords, stackBrokers, topicSpec, uniqueName } from './int-support'
 import { createProducer } from './producer'
 import type { Admin, ConsumedMessage, Producer, ProducerRecord } from './types'
 
@@ -32,38 +38,13 @@ let producer: Producer
 let dropTopics: () => Promise<void> = async () => {}
 let victim: string | undefined
 
-/** Java's String.hashCode, as Kafka uses it to place a group on a partition of __consumer_offsets. */
-function javaHashCode(text: string): number {
-  let hash = 0
-  for (let i = 0; i < text.length; i++) hash = (Math.imul(31, hash) + text.charCodeAt(i)) | 0
-  return hash
-}
-
-/** The broker coordinating `group`: leader of __consumer_offsets partition abs(hashCode) % count. */
-async function coordinatorOf(group: string): Promise<number> {
-  // kcat: the module's admin lists user topics only.
-  const [offsets] = (await clusterMetadata(stackEnv().KAFKA_BROKERS, '__consumer_offsets')).topics
-  if (offsets === undefined || offsets.partitions.length === 0)
-    throw new Error('__consumer_offsets not described')
-  const hash = javaHashCode(group)
-  const index = (hash === -2147483648 ? 0 : Math.abs(hash)) % offsets.partitions.length
-  const leader = offsets.partitions.find((p) => p.partition === index)?.leader
-  if (leader === undefined || leader < 0) throw new Error(`no leader for __consumer_offsets/${index}`)
-  return leader
-}
+/** The broker coordinating `group`. */
+const coordinatorOfGroup = (group: string) =>
+  coordinatorOf(stackEnv().KAFKA_BROKERS, '__consumer_offsets', group)
 
 async function wholeCluster() {
   for (const name of ['kafka-1', 'kafka-2', 'kafka-3']) await startComponent(name)
-  await waitFor(
-    'every partition back to a full ISR',
-    async () => {
-      const lagging = underReplicated(await clusterMetadata(stackEnv().KAFKA_BROKERS))
-      if (lagging.length > 0)
-        throw new Error(`${lagging.length} under-replicated, e.g. ${lagging.slice(0, 3).join('; ')}`)
-      return true
-    },
-    { timeoutMs: 180_000, intervalMs: 1_000 },
-  )
+  await waitForFullIsr(stackEnv().KAFKA_BROKERS, 180_000)
 }
 
 beforeAll(async () => {
@@ -104,13 +85,8 @@ test('a consumer resumes within the failover time after the coordinating broker 
   const seen: ConsumedMessage[] = []
   const seenAt = new Map<string, number>()
   const errors: KafkaError[] = []
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
+  const consumer = testConsumer([topic], {
     groupId,
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     onError: (error, context) => {
       errors.push(error)
@@ -129,7 +105,7 @@ test('a consumer resumes within the failover time after the coordinating broker 
       timeoutMs: 60_000,
     })
 
-    const coordinator = await coordinatorOf(groupId)
+    const coordinator = await coordinatorOfGroup(groupId)
     const [described] = await admin.describeTopics([topic])
     const led = described?.partitions.filter((p) => p.leader === coordinator).length ?? 0
     victim = `kafka-${coordinator}`

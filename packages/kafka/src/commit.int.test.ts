@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
+import {
+  collector,
+  createTestTopics,
+  stackBrokers,
+  testConsumer,
+  topicSpec,
+  uniqueName,
+} from '@vehicles/testing/kafka'
 import { createAdmin } from './admin'
-import { createConsumer } from './consumer'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
 import { createProducer } from './producer'
 import type { Admin, ConsumedMessage, Consumer, Producer } from './types'
 
@@ -34,13 +40,8 @@ afterAll(async () => {
 })
 
 function consumerOf(groupId: string, extra: { retryBackoffMs?: number } = {}): Consumer {
-  return createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
+  return testConsumer([topic], {
     groupId,
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
     sessionTimeoutMs: 10_000,
     ...extra,
   })

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { kcat } from '@vehicles/testing'
+import {
+  collector,
+  createTestTopics,
+  stackBrokers,
+  testConsumer,
+  topicSpec,
+  uniqueName,
+} from '@vehicles/testing/kafka'
 import { createAdmin } from './admin'
-import { createConsumer } from './consumer'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
 import { partitionForKey } from './murmur2'
 import { createProducer } from './producer'
 import type { Admin } from './types'
@@ -31,9 +38,8 @@ test('kcat (librdkafka murmur2_random) and this producer put every key on the sa
   // UUIDs like the system's keys, plus short keys that exercise every murmur2 tail length.
   const keys = [...Array.from({ length: 40 }, () => crypto.randomUUID()), 'a', 'ab', 'abc', 'abcd', '1', '21']
   const input = keys.map((k) => `${k}|kcat`).join('\n')
-  const kcat = Bun.spawnSync(
+  const written = await kcat(
     [
-      'kcat',
       '-P',
       '-b',
       brokers.join(','),
@@ -46,9 +52,9 @@ test('kcat (librdkafka murmur2_random) and this producer put every key on the sa
       '-X',
       'acks=all',
     ],
-    { stdin: Buffer.from(`${input}\n`), stderr: 'pipe' },
+    `${input}\n`,
   )
-  expect(kcat.exitCode, `kcat failed: ${kcat.stderr.toString()}`).toBe(0)
+  expect(written.code, `kcat failed: ${written.stderr}`).toBe(0)
 
   const producer = createProducer({ brokers, clientId: uniqueName('producer') })
   try {
@@ -58,14 +64,7 @@ test('kcat (librdkafka murmur2_random) and this producer put every key on the sa
   }
 
   const seen = collector()
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
-    groupId: uniqueName('group'),
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
-  })
+  const consumer = testConsumer([topic])
   try {
     await consumer.run(seen.handler)
     await seen.until(keys.length * 2)

@@ -1,11 +1,10 @@
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
-import { createConsumer } from './consumer'
-import { collector, topicFixture, uniqueName } from './int-support'
+import { collector, testConsumer, topicFixture } from '@vehicles/testing/kafka'
 import { partitionForKey } from './murmur2'
 
 const kafka = topicFixture('pause', { partitions: 2 })
-const { brokers, topic } = kafka
+const { topic } = kafka
 
 /** Keys that murmur2 puts on the given partition of a 2-partition topic. */
 function keysFor(partition: number, count: number): string[] {
@@ -16,14 +15,7 @@ function keysFor(partition: number, count: number): string[] {
 
 test('a paused partition hands out nothing while the other goes on; resume continues in order', async () => {
   const seen = collector()
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
-    groupId: uniqueName('group'),
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
-  })
+  const consumer = testConsumer([topic])
   try {
     await consumer.run(seen.handler)
     consumer.pause(topic, [1])

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
+import {
+  collector,
+  createTestTopics,
+  stackBrokers,
+  testConsumer,
+  topicSpec,
+  uniqueName,
+} from '@vehicles/testing/kafka'
 import { createAdmin } from './admin'
-import { createConsumer } from './consumer'
-import { collector, createTestTopics, stackBrokers, topicSpec, uniqueName } from './int-support'
 import { createTransactionSession } from './rdkafka/producer'
 import type { Admin } from './types'
 
@@ -47,14 +53,7 @@ test('aborted records are never seen; records of an open transaction appear only
   await inTransaction(['c1'], 'commit')
 
   const seen = collector()
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
-    groupId: uniqueName('group'),
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
-  })
+  const consumer = testConsumer([topic])
   try {
     await consumer.run(seen.handler)
     await seen.until(3)

@@ -1,8 +1,8 @@
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
+import { collector, numberedRecords, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { createConsumer, kInjectStreamError } from './consumer'
 import type { KafkaError } from './errors'
-import { collector, numberedRecords, topicFixture, uniqueName } from './int-support'
 import type { ConsumerErrorContext } from './types'
 
 /**

@@ -1,11 +1,10 @@
 import { expect, test } from 'bun:test'
-import { createConsumer } from './consumer'
+import { collector, testConsumer, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { KafkaTopicNotFoundError } from './errors'
-import { collector, topicFixture, uniqueName } from './int-support'
 import { partitionForKey } from './murmur2'
 
 const kafka = topicFixture('roundtrip')
-const { brokers, topic } = kafka
+const { topic } = kafka
 
 test('cluster and topic look like the system needs them: 3 brokers, 6 partitions, RF 3, min ISR 2', async () => {
   const cluster = await kafka.admin.describeCluster()
@@ -43,14 +42,7 @@ test('produce → consume keeps key, value, headers; murmur2 partition; per-key 
   for (const r of reports) expect(r.partition).toBe(partitionForKey(r.key, 6))
 
   const seen = collector()
-  const consumer = createConsumer({
-    brokers,
-    clientId: uniqueName('consumer'),
-    groupId: uniqueName('group'),
-    topics: [topic],
-    readCommitted: true,
-    fromBeginning: true,
-  })
+  const consumer = testConsumer([topic])
   try {
     await consumer.run(seen.handler)
     const messages = await seen.until(36, 45_000)

@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
+import { numberedRecords, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { KafkaFencedError } from './errors'
-import { numberedRecords, topicFixture, uniqueName } from './int-support'
 import { createTransactionalProducer } from './producer'
 import { createTransactionSession } from './rdkafka/producer'
 import type { ConsumedMessage } from './types'

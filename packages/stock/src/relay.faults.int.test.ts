@@ -6,23 +6,28 @@
  * One test stops a broker (SIGSTOP, 5 s): it runs in the fault step of `bun run test`.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { type Admin, createTransactionalProducer } from '@vehicles/kafka'
-import { clusterMetadata, Kafka, kcat, logLevel, stackEnv, waitFor } from '@vehicles/testing'
+import { type Admin, createTransactionalProducer, partitionForKey } from '@vehicles/kafka'
+import {
+  coordinatorOf,
+  createTestDatabase,
+  kcat,
+  stackEnv,
+  type TestDatabase,
+  waitFor,
+} from '@vehicles/testing'
+import { connectAdmin, uniqueName } from '@vehicles/testing/kafka'
+import { createTransactionSession } from '../../kafka/src/rdkafka/producer'
 import { migratePostgresUrl } from './db/migrate'
 import { LEADER_LOCK } from './outbox/leadership'
 import type { Publisher } from './outbox/publisher'
-import { createTestDatabase, type TestDatabase } from './testing/database'
 import {
   brokerPid,
-  connectedAdmin,
   exactlyOnceProblems,
   fillOutbox,
   idsOnTopic,
-  javaHashCode,
   relayTopic,
   type TestRelay,
   testRelay,
-  unique,
 } from './testing/relay'
 
 /** How long after a send starts its partition leader is stopped (its partitions registered by then). */
@@ -59,7 +64,7 @@ const relays: TestRelay[] = []
 const stoppedBrokers = new Set<number>()
 
 beforeAll(async () => {
-  admin = await connectedAdmin()
+  admin = await connectAdmin()
 })
 afterAll(async () => {
   for (const pid of stoppedBrokers) process.kill(pid, 'SIGCONT')
@@ -104,37 +109,28 @@ async function allSent(database: TestDatabase, total: number, timeoutMs: number,
 }
 
 /** Where Kafka coordinates `transactionalId`'s transactions: the leader of its __transaction_state partition. */
-async function coordinatorOf(transactionalId: string): Promise<number> {
+async function coordinatorOfTransactions(transactionalId: string): Promise<number> {
   // Kafka creates its transaction log on the first lookup of any transactional id, so on a fresh stack it
   // is not there yet: registering this id once creates it (the relay started afterwards fences this
   // producer, as any newer holder of the id does).
   const registrar = createTransactionalProducer({
     brokers: stackEnv().KAFKA_BROKERS.split(','),
-    clientId: unique('relay-test-registrar'),
+    clientId: uniqueName('relay-test-registrar'),
     transactionalId,
   })
   await registrar.connect()
   await registrar.disconnect()
-  const h = javaHashCode(transactionalId)
-  return await waitFor(
+  return waitFor(
     `the leader of ${transactionalId}'s __transaction_state partition`,
-    async () => {
-      // kcat: the Kafka module's admin does not list internal topics.
-      const [state] = (await clusterMetadata(stackEnv().KAFKA_BROKERS, '__transaction_state')).topics
-      const count = state?.partitions.length ?? 0
-      if (count === 0) throw new Error('__transaction_state has no partitions')
-      const slot = (h === -2147483648 ? 0 : Math.abs(h)) % count
-      const leader = state?.partitions.find((p) => p.partition === slot)?.leader
-      return leader !== undefined && leader >= 0 ? leader : undefined
-    },
+    () => coordinatorOf(stackEnv().KAFKA_BROKERS, '__transaction_state', transactionalId),
     { timeoutMs: 30_000, intervalMs: 200 },
   )
 }
 
 test('a send whose outcome is unknown and lands late (partition leader SIGSTOPped during it, resumed after the timeout): every row exactly once, none marked that is not on the topic', async () => {
   const { database, topic, ids } = await setup(1_500)
-  const transactionalId = unique('relay-sigstop')
-  const coordinator = await coordinatorOf(transactionalId)
+  const transactionalId = uniqueName('relay-sigstop')
+  const coordinator = await coordinatorOfTransactions(transactionalId)
   const [described] = await admin.describeTopics([topic])
   // A partition led by another broker than the coordinator: the coordinator stays up, so the produce
   // request sits in the stopped leader and is handled only when it resumes, after the send timed out.
@@ -195,7 +191,7 @@ test('a send whose outcome is unknown and lands late (partition leader SIGSTOPpe
   })
   const { relay } = start({
     url: database.url,
-    name: unique('relay-sigstop'),
+    name: uniqueName('relay-sigstop'),
     transactionalId,
     deliveryTimeoutMs: 3_000,
     batchSize: 100,
@@ -222,7 +218,7 @@ test('a send whose outcome is unknown and lands late (partition leader SIGSTOPpe
 
 test('a relay whose leader session is killed in the middle of resolving changes no offset and no mark afterwards', async () => {
   const { database, topic, ids } = await setup(300)
-  const transactionalId = unique('relay-killed')
+  const transactionalId = uniqueName('relay-killed')
   let loseAck = true
   let readBacks = 0
   let starts = 0
@@ -266,7 +262,7 @@ test('a relay whose leader session is killed in the middle of resolving changes 
       return found
     },
   })
-  const name = unique('relay-killed')
+  const name = uniqueName('relay-killed')
   const { relay } = start({ url: database.url, name, transactionalId, batchSize: 100, concurrency: 1, wrap })
   await waitFor(
     'the relay to lose the lead while resolving',
@@ -287,8 +283,8 @@ test('a relay whose leader session is killed in the middle of resolving changes 
 
 test('two relays racing through three takeovers under 3,000 rows: each row exactly once', async () => {
   const { database, topic, ids } = await setup(3_000)
-  const transactionalId = unique('relay-race')
-  const names = [unique('relay-a'), unique('relay-b')]
+  const transactionalId = uniqueName('relay-race')
+  const names = [uniqueName('relay-a'), uniqueName('relay-b')]
   const pair = names.map((name) =>
     start({ url: database.url, name, transactionalId, batchSize: 40, concurrency: 1 }),
   )
@@ -335,23 +331,22 @@ test('two relays racing through three takeovers under 3,000 rows: each row exact
 
 test("another writer's open transaction holding the stable offset back: recovery waits for it, then finds the committed rows (none sent twice)", async () => {
   const { database, topic, ids } = await setup(200)
-  // A foreign transaction on every partition, left open: read_committed readers stop at its start.
-  const foreign = new Kafka({
-    clientId: unique('foreign'),
+  // A foreign transaction on every partition, left open: read_committed readers stop at its start. It
+  // is driven step by step through the Kafka engine's transaction session (the module's producer
+  // commits or aborts within one call), one record per partition by key.
+  const keys = new Map<number, string>()
+  for (let i = 0; keys.size < 6; i++) {
+    const partition = partitionForKey(`foreign-${i}`, 6)
+    if (!keys.has(partition)) keys.set(partition, `foreign-${i}`)
+  }
+  const foreign = createTransactionSession({
     brokers: stackEnv().KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
+    clientId: uniqueName('foreign'),
+    transactionalId: uniqueName('foreign-tx'),
   })
-  const writer = foreign.producer({
-    transactionalId: unique('foreign-tx'),
-    idempotent: true,
-    maxInFlightRequests: 1,
-  })
-  await writer.connect()
-  const open = await writer.transaction()
-  await open.send({
-    topic,
-    messages: Array.from({ length: 6 }, (_, partition) => ({ partition, key: 'foreign', value: 'open' })),
-  })
+  await foreign.init()
+  foreign.begin()
+  await foreign.produce([...keys.values()].map((key) => ({ topic, key, value: Buffer.from('open') })))
   let loseAck = true
   let endedAt = 0
   const wrap = (inner: Publisher): Publisher => ({
@@ -363,7 +358,7 @@ test("another writer's open transaction holding the stable offset back: recovery
         loseAck = false
         setTimeout(() => {
           endedAt = Date.now()
-          void open.abort()
+          void foreign.abort()
         }, 4_000)
         throw new Error('acknowledgement lost (test)')
       }
@@ -372,8 +367,8 @@ test("another writer's open transaction holding the stable offset back: recovery
   })
   const { relay } = start({
     url: database.url,
-    name: unique('relay-held'),
-    transactionalId: unique('relay-held'),
+    name: uniqueName('relay-held'),
+    transactionalId: uniqueName('relay-held'),
     batchSize: 50,
     concurrency: 1,
     wrap,
@@ -383,6 +378,6 @@ test("another writer's open transaction holding the stable offset back: recovery
     expect(endedAt).toBeGreaterThan(0)
     expect(await exactlyOnceProblems(admin, database.sql, topic, ids)).toEqual([])
   } finally {
-    await writer.disconnect()
+    await foreign.close()
   }
 }, 120_000)

@@ -6,10 +6,17 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { TOPICS, type Vehicle } from '@vehicles/contracts'
-import { clusterMetadata, stackEnv, underReplicated, waitFor } from '@vehicles/testing'
+import {
+  createTestDatabase,
+  duplicates,
+  recordsWithKeys,
+  stackEnv,
+  type TestDatabase,
+  waitFor,
+  waitForFullIsr,
+  waitForKeys,
+} from '@vehicles/testing'
 import { startComponent, stopComponent } from '../../../infra/stack/control'
-import { createTestDatabase, type TestDatabase } from './testing/database'
-import { duplicates, recordsWithKeys, waitForKeys } from './testing/kafka'
 import { postVehicle, type StockProcess, startStock, vehicleBody } from './testing/stock-process'
 
 const env = stackEnv()
@@ -29,16 +36,7 @@ const stackVars = (database: TestDatabase, extra: Record<string, string> = {}) =
 
 async function wholeCluster() {
   for (const name of BROKERS) await startComponent(name)
-  await waitFor(
-    'every partition back to a full ISR',
-    async () => {
-      const lagging = underReplicated(await clusterMetadata(env.KAFKA_BROKERS))
-      if (lagging.length > 0)
-        throw new Error(`${lagging.length} under-replicated, e.g. ${lagging.slice(0, 3).join('; ')}`)
-      return true
-    },
-    { timeoutMs: 180_000, intervalMs: 1_000 },
-  )
+  await waitForFullIsr(env.KAFKA_BROKERS, 180_000)
 }
 
 afterAll(async () => {

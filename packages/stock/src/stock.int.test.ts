@@ -5,11 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connectContracts, TOPICS, type Vehicle, type VehicleCreatedEvent } from '@vehicles/contracts'
-import { stackEnv, waitFor } from '@vehicles/testing'
-import { createTestDatabase, type TestDatabase } from './testing/database'
-import { duplicates, rawValue, recordsWithKeys, waitForKeys } from './testing/kafka'
+import {
+  createTestDatabase,
+  duplicates,
+  rawValue,
+  recordsWithKeys,
+  stackEnv,
+  startTcpProxy,
+  type TestDatabase,
+  waitFor,
+  waitForKeys,
+} from '@vehicles/testing'
 import { postVehicle, type StockProcess, startStock, vehicleBody } from './testing/stock-process'
-import { startTcpProxy } from './testing/tcp-proxy'
 
 const env = stackEnv()
 let db: TestDatabase

@@ -3,8 +3,8 @@
  * walks the same ads in the same order, whether the index was loaded from the database or fed by writes.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { openTestDb, type TestDb } from '@vehicles/testing'
 import { at, processedEvent } from '../testing/events'
-import { openTestDb, type TestDb } from '../testing/mongo'
 import { IndexedAds } from './indexed-ads'
 import { type AdQuery, type AdSort, decodeCursor } from './query'
 import { type AdPage, AdsRepository } from './repository'

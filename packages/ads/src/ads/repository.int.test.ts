@@ -1,7 +1,7 @@
 /** The read model against the real MongoDB-wire server of the stack (FerretDB). */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { openTestDb, type TestDb } from '@vehicles/testing'
 import { at, processedEvent } from '../testing/events'
-import { openTestDb, type TestDb } from '../testing/mongo'
 import type { AdDocument } from './model'
 import { type AdQuery, decodeCursor, LIMIT_DEFAULT } from './query'
 import { AdsRepository, COLLECTION, INDEXES } from './repository'

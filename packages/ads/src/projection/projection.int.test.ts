@@ -23,12 +23,17 @@ import {
   createProducer,
   type Producer,
 } from '@vehicles/kafka'
-import { stackEnv, waitFor } from '@vehicles/testing'
+import { openTestDb, stackEnv, type TestDb, waitFor } from '@vehicles/testing'
+import {
+  connectAdmin,
+  createTestTopics,
+  stackBrokers,
+  uniqueName,
+  waitForZeroLag,
+} from '@vehicles/testing/kafka'
 import type { ProcessedVehicle } from '../ads/model'
 import { AdsRepository } from '../ads/repository'
 import { at, processedEvent } from '../testing/events'
-import { connectAdmin, createTopics, stackBrokers, uniqueName, waitForZeroLag } from '../testing/kafka'
-import { openTestDb, type TestDb } from '../testing/mongo'
 import { recorder } from '../testing/recorder'
 import { connectProcessedContract } from './contract'
 import { type Projection, startProjection } from './start'
@@ -50,7 +55,7 @@ beforeAll(async () => {
   const env = stackEnv()
   const brokers = stackBrokers()
   admin = await connectAdmin()
-  dropTopics = await createTopics(admin, [topic, dlqTopic(topic)])
+  dropTopics = await createTestTopics(admin, [topic, dlqTopic(topic)])
   await registerAll(new RegistryClient({ url: env.SCHEMA_REGISTRY_URL }), [
     { subject: subjectOf(topic), schema: toJsonSchemaText(VehicleProcessedEvent) },
   ])

@@ -1,4 +1,7 @@
-/** Builders of processed events for the tests of this package (not used at run time). */
+/**
+ * Builders of processed events for the tests of this package (not used at run time). Here, not in
+ * packages/testing, because they build this package's own model (`ProcessedVehicle`) with its defaults.
+ */
 import type { ProcessedVehicle } from '../ads/model'
 
 export interface EventOverrides {

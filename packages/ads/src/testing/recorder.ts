@@ -1,4 +1,7 @@
-/** In-memory log and metrics for tests: what the projection reported, to assert on and to print on failure. */
+/**
+ * In-memory log and metrics for tests: what the projection reported, to assert on and to print on
+ * failure. Here, not in packages/testing, because it implements this package's projection interfaces.
+ */
 import type { UpsertOutcome } from '../ads/repository'
 import type { PoisonReason, ProjectionLog, ProjectionMetrics } from '../projection/projector'
 

@@ -1,7 +1,7 @@
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
+import { numberedRecords, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { KafkaFencedError } from '../errors'
-import { numberedRecords, topicFixture, uniqueName } from '../int-support'
 import { createRdAdmin } from './admin'
 import { createRdTransactionalProducer } from './producer'
 

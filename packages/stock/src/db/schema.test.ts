@@ -5,6 +5,7 @@
 import { expect, test } from 'bun:test'
 import { cpSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { runCommand } from '@vehicles/testing'
 
 const PACKAGE_DIR = join(import.meta.dir, '..', '..')
 
@@ -15,7 +16,7 @@ test('drizzle-kit finds no schema change that is missing from drizzle/', async (
   try {
     cpSync(join(PACKAGE_DIR, 'drizzle'), out, { recursive: true })
     const before = readdirSync(out).sort()
-    const proc = Bun.spawn(
+    const { stdout, stderr, code } = await runCommand(
       [
         'bunx',
         'drizzle-kit',
@@ -27,13 +28,8 @@ test('drizzle-kit finds no schema change that is missing from drizzle/', async (
         '--out',
         name,
       ],
-      { cwd: PACKAGE_DIR, stdout: 'pipe', stderr: 'pipe' },
+      { cwd: PACKAGE_DIR },
     )
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
     // drizzle-kit exits 0 even when it failed: its stderr is the verdict.
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
     expect(stdout).toContain('No schema changes')

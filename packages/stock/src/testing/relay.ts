@@ -2,43 +2,25 @@
  * Support for the relay's fault tests on the real stack: relays run in the test process (so a test can
  * step in between two of their calls), on a fresh database and a topic of their own, and the topic is
  * read back by the outbox ids in its records' headers under read_committed, which is what "each row
- * exactly once on the topic" means.
+ * exactly once on the topic" means. Here, not in packages/testing, because it drives this package's relay,
+ * publisher and outbox table.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { TOPICS, type VehicleCreatedEvent } from '@vehicles/contracts'
-import { type Admin, createAdmin } from '@vehicles/kafka'
+import type { Admin } from '@vehicles/kafka'
 import { createLogger } from '@vehicles/platform'
 import { kcat, stackEnv, waitFor } from '@vehicles/testing'
+import { createTestTopics, uniqueName } from '@vehicles/testing/kafka'
 import type postgres from 'postgres'
 import { type Database, openPostgres } from '../db/database'
 import { createKafkaPublisher, OUTBOX_ID_HEADER, type Publisher } from '../outbox/publisher'
 import { createRelay, type Relay } from '../outbox/relay'
 
-export const unique = (prefix: string) =>
-  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`
-
 /** A topic shaped like the system's (6 partitions, RF 3, min.insync.replicas 2), every partition led. */
 export async function relayTopic(admin: Admin): Promise<string> {
-  const topic = unique('test.relay')
-  await admin.createTopics([
-    { topic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
-  ])
-  await waitFor(
-    `leaders for ${topic}`,
-    async () =>
-      (await admin.describeTopics([topic]))[0]?.partitions.every((p) => p.leader >= 0) ? true : undefined,
-    { timeoutMs: 30_000, intervalMs: 200 },
-  )
+  const topic = uniqueName('relay')
+  await createTestTopics(admin, [topic])
   return topic
-}
-
-export async function connectedAdmin(): Promise<Admin> {
-  const admin = createAdmin({
-    brokers: stackEnv().KAFKA_BROKERS.split(','),
-    clientId: unique('relay-test-admin'),
-  })
-  await admin.connect()
-  return admin
 }
 
 /** `n` valid outbox rows (what POST /stock writes) bound for `topic`; resolves to their ids. */
@@ -218,11 +200,4 @@ export function brokerPid(id: number): number {
     }
   }
   throw new Error(`no java process with ${marker}: is this stack's kafka-${id} running?`)
-}
-
-/** Java's String.hashCode, which Kafka uses to place a transactional id on a coordinator partition. */
-export function javaHashCode(text: string): number {
-  let h = 0
-  for (let i = 0; i < text.length; i++) h = (Math.imul(31, h) + text.charCodeAt(i)) | 0
-  return h
 }

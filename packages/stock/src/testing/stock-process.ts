@@ -1,9 +1,11 @@
 /**
  * Runs vehicles-stock as a real process (`bun src/main.ts`), as it runs in production: own config from
- * the environment, own signal handling. Tests talk to it over HTTP and can SIGTERM or SIGKILL it.
+ * the environment, own signal handling. Tests talk to it over HTTP and can SIGTERM or SIGKILL it. It
+ * stays beside this package (not in packages/testing) because it knows this service: its entry file,
+ * its start-up log line, its POST body.
  */
 import { join } from 'node:path'
-import { waitFor } from '@vehicles/testing'
+import { forEachLine, waitFor } from '@vehicles/testing'
 
 const PACKAGE_DIR = join(import.meta.dir, '..', '..')
 
@@ -33,21 +35,10 @@ export async function startStock(env: Record<string, string>, timeoutMs = 60_000
   })
   const lines: string[] = []
   const errors: string[] = []
-  const pump = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true })
-      let at = buffer.indexOf('\n')
-      while (at !== -1) {
-        into.push(buffer.slice(0, at))
-        buffer = buffer.slice(at + 1)
-        at = buffer.indexOf('\n')
-      }
-    }
-    if (buffer.length > 0) into.push(buffer)
-  }
-  const pumped = Promise.all([pump(proc.stdout, lines), pump(proc.stderr, errors)])
+  const pumped = Promise.all([
+    forEachLine(proc.stdout, (line) => lines.push(line)),
+    forEachLine(proc.stderr, (line) => errors.push(line)),
+  ])
   const logs = () =>
     lines.flatMap((line) => {
       try {

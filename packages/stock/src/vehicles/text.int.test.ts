@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { ErrorBody, Vehicle } from '@vehicles/contracts'
 import { createLogger, HttpError } from '@vehicles/platform'
+import { createTestDatabase, type TestDatabase } from '@vehicles/testing'
 import { createStockApp } from '../app'
 import { type Database, openPostgres } from '../db/database'
 import { migratePostgresUrl } from '../db/migrate'
 import { outboxEntry } from '../outbox/enqueue'
-import { createTestDatabase, type TestDatabase } from '../testing/database'
 import { createVehicleRepository } from './repository'
 
 let testDb: TestDatabase

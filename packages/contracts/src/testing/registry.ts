@@ -1,5 +1,9 @@
+/**
+ * The stack's schema registry for this package's integration tests. It stays here, not in
+ * packages/testing, because it is made of this package's own registry client, the code under test.
+ */
 import { stackEnv, waitFor } from '@vehicles/testing'
-import { RegistryClient } from './registry-client'
+import { RegistryClient } from '../registry-client'
 
 /**
  * For `*.int.test.ts` only: the registry URL of the local stack, once `GET /subjects` answers JSON.
@@ -14,10 +18,6 @@ export async function liveRegistry(): Promise<{ url: string; client: RegistryCli
   })
   return { url, client: new RegistryClient({ url }) }
 }
-
-/** A prefix no other run uses, so tests register throwaway subjects instead of the real ones. */
-export const runPrefix = (what: string): string =>
-  `test-${what}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
 /** Removes a throwaway subject (soft, then permanent); a failure here only leaves clutter. */
 export async function dropSubject(client: RegistryClient, subject: string): Promise<void> {

@@ -1,9 +1,11 @@
 /**
- * Reading what is on a Kafka topic, for assertions, with kcat: an independent client (not the Kafka
- * module under test) and a snapshot up to the end of every partition (`-e`), which is what "exactly
- * once" needs. The topic is shared with other runs: callers filter by their own keys.
+ * Reading what is on a Kafka topic of the stack, for assertions, with kcat: an independent client (not
+ * the Kafka module under test) and a snapshot up to the end of every partition (`-e`), which is what
+ * "exactly once" needs. The topic is shared with other runs: callers filter by their own keys.
  */
-import { stackEnv, waitFor } from '@vehicles/testing'
+import { kcatBytes } from './kcat'
+import { stackEnv } from './stack-env'
+import { waitFor } from './wait-for'
 
 export interface KafkaRecord {
   topic: string
@@ -24,18 +26,12 @@ interface KcatLine {
   payload: string | null
 }
 
+/** kcat on the stack's brokers; its stdout, or an error with its stderr. */
 async function kcat(args: string[]): Promise<Buffer> {
-  const proc = Bun.spawn(['kcat', '-b', stackEnv().KAFKA_BROKERS, ...args], {
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).arrayBuffer(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  if (code !== 0) throw new Error(`kcat ${args.join(' ')} exited ${code}: ${err.trim()}`)
-  return Buffer.from(out)
+  const result = await kcatBytes(['-b', stackEnv().KAFKA_BROKERS, ...args])
+  if (result.code !== 0)
+    throw new Error(`kcat ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`)
+  return result.stdout
 }
 
 /** Every record of `topic` whose key is in `keys`, from the beginning to the current end. */

@@ -1,22 +1,32 @@
 /**
- * Helpers for this package's integration tests (`*.int.test.ts`) and the bake-off: brokers from the
- * local stack, uniquely named throwaway topics, collecting consumed messages with a deadline.
+ * Kafka fixtures for integration tests, over the Kafka module (kcat is the outside reference, in
+ * kcat.ts): the stack's brokers, throwaway topics shaped like the system's, one file's topic with a
+ * connected admin and producer, and waits with deadlines for consumed messages and a group's lag.
+ * Imported as `@vehicles/testing/kafka`, not from the index, so suites without Kafka never load the module.
  */
 import { afterAll, beforeAll } from 'bun:test'
-import { stackEnv, waitFor } from '@vehicles/testing'
-import { createAdmin } from './admin'
-import { parseBrokers } from './brokers'
-import { createProducer } from './producer'
-import type { Admin, ConsumedMessage, CreateTopicSpec, Producer, ProducerRecord } from './types'
+import {
+  type Admin,
+  type ConsumedMessage,
+  type Consumer,
+  type ConsumerOptions,
+  type CreateTopicSpec,
+  createAdmin,
+  createConsumer,
+  createProducer,
+  type Producer,
+  type ProducerRecord,
+  parseBrokers,
+} from '@vehicles/kafka'
+import { stackEnv } from './stack-env'
+import { uniqueName } from './unique-name'
+import { waitFor } from './wait-for'
+
+export { uniqueName }
 
 /** Brokers of the local stack; throws with what to run when the stack is not up. */
 export function stackBrokers(): string[] {
   return parseBrokers(stackEnv().KAFKA_BROKERS)
-}
-
-/** A name no other run (or helper on the shared stack) uses. */
-export function uniqueName(prefix: string): string {
-  return `test.${prefix}.${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 }
 
 /** A topic shaped like the system's: 6 partitions, RF 3, min.insync.replicas 2, unless told otherwise. */
@@ -24,8 +34,15 @@ export function topicSpec(topic: string, overrides: Partial<CreateTopicSpec> = {
   return { topic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' }, ...overrides }
 }
 
-/** Creates the topics, waits until every partition has a leader, and returns a cleanup function. */
-export async function createTestTopics(admin: Admin, specs: CreateTopicSpec[]): Promise<() => Promise<void>> {
+/**
+ * Creates the topics (a bare name gets `topicSpec`), waits until every partition has a leader, and
+ * resolves to a cleanup function that deletes them.
+ */
+export async function createTestTopics(
+  admin: Admin,
+  topics: readonly (CreateTopicSpec | string)[],
+): Promise<() => Promise<void>> {
+  const specs = topics.map((t) => (typeof t === 'string' ? topicSpec(t) : t))
   await admin.createTopics(specs)
   await waitFor(
     `leaders for ${specs.map((s) => s.topic).join(', ')}`,
@@ -97,14 +114,27 @@ export function topicFixture(prefix: string, overrides: Partial<CreateTopicSpec>
   }
 }
 
-export async function withAdmin<T>(run: (admin: Admin) => Promise<T>): Promise<T> {
+/** An admin on the stack's brokers, connected; the caller disconnects it. */
+export async function connectAdmin(): Promise<Admin> {
   const admin = createAdmin({ brokers: stackBrokers(), clientId: uniqueName('admin') })
-  try {
-    await admin.connect()
-    return await run(admin)
-  } finally {
-    await admin.disconnect()
-  }
+  await admin.connect()
+  return admin
+}
+
+/**
+ * A consumer on the stack of a group of its own, reading `topics` from the beginning under
+ * read_committed (the only mode the module has); `overrides` for the rest. Not yet running.
+ */
+export function testConsumer(topics: readonly string[], overrides: Partial<ConsumerOptions> = {}): Consumer {
+  return createConsumer({
+    brokers: stackBrokers(),
+    clientId: uniqueName('consumer'),
+    groupId: uniqueName('group'),
+    topics,
+    readCommitted: true,
+    fromBeginning: true,
+    ...overrides,
+  })
 }
 
 /** Collects consumed messages; `until` waits for a count with a deadline and prints what arrived. */
@@ -134,4 +164,20 @@ export function collector(): {
         { timeoutMs, intervalMs: 50 },
       ),
   }
+}
+
+/** Waits until the group has committed everything written to `topic` (lag 0 on every partition). */
+export function waitForZeroLag(admin: Admin, groupId: string, topic: string, timeoutMs = 60_000) {
+  return waitFor(
+    `group ${groupId} to commit every offset of ${topic}`,
+    async () => {
+      const lag = await admin.groupLag(groupId, [topic])
+      const behind = lag.filter((p) => p.lag > 0)
+      if (behind.length === 0) return lag
+      throw new Error(
+        `behind: ${behind.map((p) => `p${p.partition} committed=${p.committed} end=${p.end}`).join(', ')}`,
+      )
+    },
+    { timeoutMs, intervalMs: 250 },
+  )
 }
