@@ -6,7 +6,6 @@
  */
 export { MongoClient, MongoServerError, postgres } from './clients'
 export { createTestDatabase, openTestDb, type TestDatabase, type TestDb } from './databases'
-export { Kafka, logLevel } from './kafkajs-for-benches'
 export {
   type ClusterMetadata,
   clusterMetadata,
