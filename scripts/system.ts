@@ -123,6 +123,8 @@ async function main(): Promise<number> {
     // the watchdog's exit (25 s without a turn) plus this must stay inside a minute of recovery. Heartbeats
     // come every 3 s from librdkafka's own thread, so 10 s is three missed beats, not a busy loop.
     estimatorSessionTimeoutMs: 10_000,
+    // A crashed ads process, restarted, takes its partitions back at once (see staticAdsMember).
+    staticAdsMember: true,
     waitReady: false,
     detached: true,
     lockWaitMs: 0,

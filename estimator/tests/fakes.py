@@ -197,6 +197,8 @@ class FakeProducer:
         self.aborts = 0
         self.under_way: str | None = None  # the timed-out call librdkafka goes on with
         self.conflicts = 0
+        self.inits = 0
+        self.purged = False
 
     def _api(self, name: str) -> None:
         if self.under_way is not None and self.under_way != name:
@@ -313,6 +315,13 @@ class FakeProducer:
             raise self._timed_out("abort_transaction", "abort timed out")
         self._reset()
         self.aborts += 1
+
+    def init_transactions(self, timeout: float) -> None:
+        self._api("init_transactions")
+        self.inits += 1
+
+    def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
+        self.purged = True
 
     def _reset(self) -> None:
         self.open, self.open_offsets, self.in_txn = [], {}, False

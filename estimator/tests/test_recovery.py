@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import cast
 
 import pytest
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, Producer
 
-from estimator.service import FatalKafkaError
-from tests.fakes import Produced
+from estimator.service import Estimator, FatalKafkaError
+from tests.fakes import FakeConsumer, FakeProducer, Produced
 from tests.test_service import IN, OUT, build, build_with_health, push_events, turn_until
 
 
@@ -162,9 +163,9 @@ def test_an_abort_that_cannot_reach_kafka_is_resumed_while_the_loop_keeps_pollin
     assert health.ready
 
 
-def test_a_call_stuck_while_kafka_answers_stops_the_process() -> None:
-    # Seen after every broker restarted: the producer's coordinator request never completed although
-    # records and metadata flowed again. A restart (init_transactions) clears it; waiting did not.
+def _stuck_commit_while_kafka_answers() -> tuple[Estimator, FakeConsumer, FakeProducer, list[float]]:
+    """A commit that times out through a long outage and then stays stuck although the consumer hears
+    from Kafka again: what a producer that retired every broker it knew looks like."""
     estimator, consumer, producer, _ = build(transaction_timeout_ms=600_000)
     estimator._txn_budget = 0.25
     now = [1_000.0]
@@ -188,12 +189,34 @@ def test_a_call_stuck_while_kafka_answers_stops_the_process() -> None:
     now[0] += 5  # probes are 5 s apart
     estimator.turn()  # its metadata probe answers: from now on the commit is stuck, not waiting
     assert consumer.probes >= 2
-    now[0] += 25
-    estimator.turn()
+    now[0] += 10
+    estimator.turn()  # stuck for 10 s: still resumed
+    return estimator, consumer, producer, now
+
+
+def test_a_call_stuck_while_kafka_answers_stops_the_process_without_a_new_producer() -> None:
+    estimator, _, producer, now = _stuck_commit_while_kafka_answers()
     now[0] += 6
     with pytest.raises(FatalKafkaError, match="stuck"):
         estimator.turn()
     assert producer.committed == []
+
+
+def test_a_producer_stuck_while_kafka_answers_is_replaced_and_its_records_redone() -> None:
+    # Seen after `stack down`/`stack up`: the producer had no broker left and refused everything for
+    # minutes, and the process exited through the watchdog. Now a new producer with the same id takes
+    # over (init_transactions fences the old one and aborts its transaction) and the work goes on.
+    estimator, _, stuck, now = _stuck_commit_while_kafka_answers()
+    fresh = FakeProducer()
+    estimator._new_producer = lambda: cast(Producer, fresh)
+    now[0] += 6
+    estimator.turn()  # stuck 16 s: replaced
+    assert stuck.purged
+    assert estimator._retired == [cast(Producer, stuck)]
+    turn_until(estimator, lambda: fresh.offsets.get((IN, 0)) == 1)
+    assert fresh.inits == 1
+    assert len(fresh.committed) == 1
+    assert stuck.committed == []
 
 
 def test_a_transaction_older_than_its_timeout_stops_the_process_once_kafka_answers() -> None:

@@ -27,6 +27,8 @@ export interface ServiceSettings {
   adsDatabase: string
   estimateDelaySeconds: number
   estimatorSessionTimeoutMs: number
+  /** vehicles-ads' KAFKA_GROUP_INSTANCE_ID (static membership), if any. */
+  adsGroupInstanceId?: string
   env?: Partial<Record<ServiceName, Record<string, string>>>
 }
 
@@ -104,6 +106,7 @@ export function serviceCommands(s: ServiceSettings): ServiceCommand[] {
         ...common,
         MONGODB_URL: s.stack.MONGODB_URL,
         MONGODB_DATABASE: s.adsDatabase,
+        ...(s.adsGroupInstanceId === undefined ? {} : { KAFKA_GROUP_INSTANCE_ID: s.adsGroupInstanceId }),
         PORT: String(s.ports.ads),
         HOST: '127.0.0.1',
         ...s.env?.ads,

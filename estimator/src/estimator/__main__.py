@@ -157,7 +157,17 @@ def run(settings: Settings) -> int:
         # Fences any earlier producer with this transactional.id and aborts what it left open.
         _until_kafka_answers("init_transactions", lambda: producer.init_transactions(10), stop)
         consumer = make_consumer(settings)
-        estimator = Estimator(settings, consumer, producer, decoder, processed, output_id, metrics, health)
+        estimator = Estimator(
+            settings,
+            consumer,
+            producer,
+            decoder,
+            processed,
+            output_id,
+            metrics,
+            health,
+            new_producer=lambda: make_producer(settings),
+        )
         watchdog = Watchdog(health, stuck_after=_STUCK_AFTER, grace=settings.shutdown_grace_seconds + 4)
         health.turned()
         watchdog.start()

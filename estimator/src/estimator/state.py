@@ -25,7 +25,7 @@ from .window import TopicPartition, Window
 # under transaction.timeout.ms, after which the broker would abort it anyway.
 _TXN_BUDGET = 15.0
 
-Pending = Literal["send_offsets", "commit", "abort"]
+Pending = Literal["send_offsets", "commit", "abort", "init"]
 Headers = list[tuple[str, str | bytes | None]]
 
 
@@ -61,6 +61,7 @@ class LoopState:
         health: Health,
         *,
         clock: Callable[[], float] = time.monotonic,
+        new_producer: Callable[[], Producer] | None = None,
     ) -> None:
         self._s = settings
         self._consumer = consumer
@@ -96,6 +97,12 @@ class LoopState:
         self._pending_answered: float | None = None  # when Kafka first answered while a call was pending
         self._last_retry_log = 0.0
         self._kafka_seen = clock()  # the last time Kafka answered (a record, a commit, a probe)
+        self._producer_seen = clock()  # the last time the producer itself got an answer (commit, metadata)
+        # A producer that lost every broker is replaced with a new one of the same transactional id (see
+        # txn_driver.py); the replaced ones are kept, never destroyed.
+        self._new_producer = new_producer
+        self._retired: list[Producer] = []
+        self._attempt: Any = None  # the transactional call under way on its own thread (txn_driver.py)
         self._hold_until = 0.0  # no record is released before this (back-off after an abort)
         self._backoff = Backoff()
         self._txn_budget = min(_TXN_BUDGET, settings.transaction_timeout_ms / 1000 / 4)

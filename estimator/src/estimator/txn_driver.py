@@ -8,13 +8,20 @@ a transactional call that timed out.
 - a call that times out (every broker away) stays *pending*: librdkafka continues it in the background
   and refuses any other transactional call until the same one is made again and finishes, so it is
   resumed with a short timeout every turn while the consumer keeps polling;
+- a pending call that does not finish while Kafka answers the consumer means the producer itself is
+  broken (after a whole-cluster restart a broker that had just started answered librdkafka's metadata
+  request with no brokers and the topic unknown; the producer retired every broker it knew and had nobody
+  left to ask): it is replaced by a new producer with the same transactional id, whose
+  init_transactions fences the old one and aborts its transaction, and the records are redone;
 - a fatal one (fenced by a newer instance with the same id) stops the process with a non-zero exit.
 See `txn.py` for the error classes and the deadlines.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KafkaTopicPartition
@@ -25,13 +32,38 @@ from .txn import CALL_TIMEOUT, Action, classify, error_of
 from .window import TopicPartition
 
 # A pending call that still does not finish this long after Kafka answers again (metadata, records) means
-# the producer is stuck (seen after every broker restarted: its coordinator request never completes): exit,
-# the restart's init_transactions fences the old epoch and aborts the transaction for us. While no broker
-# answers at all the call simply stays pending, however long the outage.
-_PENDING_STUCK = 30.0
+# the producer is stuck (seen after every broker restarted: it had no broker left to ask): it is replaced.
+# While no broker answers at all the call simply stays pending, however long the outage.
+_PENDING_STUCK = 15.0
+# Replaced producers are kept (destroying one waits for broker threads that may never end); past this many
+# the process exits instead and the supervisor starts it again.
+_MOST_RETIRED = 3
 _RETRY_GAP = 0.1  # between tries inside one bounded attempt (some failures come back at once)
 _RETRY_LOG_EVERY = 5.0
 _SEEN_RECENTLY = 1.0
+_RETURN_GRACE = 0.5  # past a call's own timeout before the loop stops waiting for it
+
+
+class _Attempt:
+    """One transactional call on a thread of its own: librdkafka does not honour every call's timeout
+    (send_offsets waited for minutes on a coordinator it had no broker for), and the loop must keep turning
+    meanwhile. A call not back in time stays the attempt of its pending call, waited for again at the
+    next try instead of being made twice; if it never returns, its producer is replaced."""
+
+    def __init__(self, call: Pending, run: Callable[[], None]) -> None:
+        self.call = call
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self._run = run
+        threading.Thread(target=self._main, name=f"txn-{call}", daemon=True).start()
+
+    def _main(self) -> None:
+        try:
+            self._run()
+        except BaseException as error:  # handed to the loop's thread as it is
+            self.error = error
+        finally:
+            self.done.set()
 
 
 class TransactionDriver(LoopState):
@@ -77,7 +109,7 @@ class TransactionDriver(LoopState):
         self._pending_answered = None
 
     def _call(self, call: Pending, timeout: float) -> None:
-        if self._kafka_down is not None or self._clock() - self._kafka_seen > _SEEN_RECENTLY:
+        if self._kafka_down is not None or self._clock() - self._producer_seen > _SEEN_RECENTLY:
             # librdkafka's transactional calls do not all honour their timeout: send_offsets waited 25 to
             # 41 s for a coordinator while every broker was down. A metadata request does; while it fails,
             # the call is not made (it stays pending, as if it had timed out). Only when Kafka has not
@@ -89,21 +121,37 @@ class TransactionDriver(LoopState):
                 raise KafkaException(
                     KafkaError(KafkaError._TIMED_OUT, f"no broker answers: {error_of(failure).str()}")
                 ) from failure
+            self._producer_seen = self._clock()
         age = self._clock() - self._txn_started
         if self._txn_open and age >= self._s.transaction_timeout_ms / 1000:
             # Kafka answers, but the coordinator has aborted this transaction by its timeout and bumped the
             # epoch: the producer is fenced whatever it calls next (librdkafka: fatal), and some calls hung
             # instead of saying so. A restart gets a new epoch at once.
             raise FatalKafkaError(f"{call}: the transaction is {age:.0f} s old, past transaction.timeout.ms")
+        attempt = self._attempt
+        if attempt is None or attempt.call != call:
+            attempt = self._attempt = _Attempt(call, self._transactional_call(call, timeout))
+        if not attempt.done.wait(timeout + _RETURN_GRACE):
+            raise KafkaException(
+                KafkaError(KafkaError._TIMED_OUT, f"{call} has not returned", retriable=True)
+            )
+        self._attempt = None
+        if attempt.error is not None:
+            raise attempt.error
+
+    def _transactional_call(self, call: Pending, timeout: float) -> Callable[[], None]:
+        producer = self._producer
         if call == "send_offsets":
             tps = [KafkaTopicPartition(t, p, o) for (t, p), o in self._txn_offsets.items()]
             # The group metadata is read for every try: after a rebalance the generation has moved on, and
             # offsets sent with the old one are refused (ILLEGAL_GENERATION, abortable).
-            self._producer.send_offsets_to_transaction(tps, self._consumer.consumer_group_metadata(), timeout)
-        elif call == "commit":
-            self._producer.commit_transaction(timeout)
-        else:
-            self._producer.abort_transaction(timeout)
+            group = self._consumer.consumer_group_metadata()
+            return lambda: producer.send_offsets_to_transaction(tps, group, timeout)
+        if call == "commit":
+            return lambda: producer.commit_transaction(timeout)
+        if call == "init":
+            return lambda: producer.init_transactions(timeout)
+        return lambda: producer.abort_transaction(timeout)
 
     def _drive(self, deadline: float) -> None:
         """Makes the pending call until it finishes or `deadline` passes (at least one short try), each
@@ -138,6 +186,10 @@ class TransactionDriver(LoopState):
             elif call == "commit":
                 self._pending = None
                 self._committed()
+            elif call == "init":
+                self._pending = None
+                self._producer_seen = self._clock()
+                log.info("producer.renewed", "the new producer holds the transactional id")
             else:
                 self._pending = None
                 self._redo(self._abort_reason)
@@ -148,16 +200,32 @@ class TransactionDriver(LoopState):
         self._health.turned()  # alive: each try is bounded
         now = self._clock()
         if self._pending_answered is not None and now - self._pending_answered >= _PENDING_STUCK:
-            raise FatalKafkaError(
+            self._renew_producer(
                 f"{call} stuck {now - self._pending_answered:.0f} s while Kafka answers: {error.str()}"
             )
         if now - self._last_retry_log >= _RETRY_LOG_EVERY:
             self._last_retry_log = now
             log.warn("txn.retry", f"{call}: {error.str()}", code=error.code())
 
+    def _renew_producer(self, why: str) -> None:
+        """Replaces a producer that cannot reach Kafka while the consumer can. The new one's init_transactions
+        (pending until it finishes) fences the old one's epoch and aborts its open transaction, whose
+        records are redone from here: nothing it held was committed."""
+        if self._new_producer is None or len(self._retired) >= _MOST_RETIRED:
+            raise FatalKafkaError(why)
+        log.warn("producer.renewing", f"{why}; replacing the producer", retired=len(self._retired) + 1)
+        old = self._producer
+        old.purge(in_queue=True, in_flight=True, blocking=False)
+        self._retired.append(old)
+        self._attempt = None  # a call still blocked in the old producer stays there
+        self._producer = self._new_producer()
+        self._redo(why)
+        self._start_pending("init")
+
     def _committed(self) -> None:
         offsets, self._txn_offsets = self._txn_offsets, {}
         self._txn_open = False
+        self._producer_seen = self._clock()
         self._backoff.reset()
         self._kafka_available()
         self._window.committed(offsets)

@@ -47,6 +47,13 @@ export const AdsConfigSchema = Type.Object({
     description: 'processed-event topic; its dead letters go to <topic>.dlq',
   }),
   GROUP_ID: Type.String({ minLength: 1, default: 'vehicles-ads', description: 'consumer group' }),
+  KAFKA_GROUP_INSTANCE_ID: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9._-]{1,249}$',
+      description:
+        'static group membership: a restart with the same id takes its partitions back at once instead of waiting for the old member to time out; unique per running instance; unset = dynamic',
+    }),
+  ),
   STORE_RETRY_INITIAL_MS: Type.Integer({
     minimum: 1,
     default: 200,

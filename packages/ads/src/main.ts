@@ -81,6 +81,7 @@ async function boot() {
       brokers,
       clientId: config.KAFKA_CLIENT_ID,
       groupId: config.GROUP_ID,
+      groupInstanceId: config.KAFKA_GROUP_INSTANCE_ID,
       topic: config.INPUT_TOPIC,
       contracts,
       repository,

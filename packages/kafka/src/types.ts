@@ -86,6 +86,14 @@ export interface ConsumerOptions {
   retryBackoffMs?: number
   sessionTimeoutMs?: number
   /**
+   * Static group membership (librdkafka `group.instance.id`): a member restarted with the same id within
+   * the session timeout takes its own place back at once, instead of joining as a new member that waits
+   * for the old one's session to expire. Must be unique per running consumer of the group (a second one
+   * with the same id fences the first). Static members do not leave the group on close: their partitions
+   * wait the session timeout unless the same id comes back. Unset: dynamic membership.
+   */
+  groupInstanceId?: string
+  /**
    * Upper bound of fetched-but-unfinished messages held in memory; fetching stops when it is reached
    * (also while partitions are paused) and starts again when half of it is handled. Default 1 000.
    */

@@ -12,6 +12,8 @@ export interface ProjectionOptions {
   brokers: readonly string[]
   clientId: string
   groupId: string
+  /** Static membership (see the Kafka module's `groupInstanceId`); unset = dynamic. */
+  groupInstanceId?: string
   /** `stock.vehicle-processed` in the system; tests use a topic of their own. */
   topic: string
   contracts: Contracts
@@ -39,6 +41,7 @@ export async function startProjection(options: ProjectionOptions): Promise<Proje
     brokers: options.brokers,
     clientId: options.clientId,
     groupId: options.groupId,
+    groupInstanceId: options.groupInstanceId,
     topics: [topic],
     readCommitted: true,
     // A new group reads the topic from its start: the read model is rebuilt from every event.

@@ -69,6 +69,7 @@ export function consumerSettings(options: ConsumerOptions, sessionTimeoutMs: num
     // Incremental rebalancing; why in consumer.ts.
     'partition.assignment.strategy': 'cooperative-sticky',
     'session.timeout.ms': String(sessionTimeoutMs),
+    ...(options.groupInstanceId === undefined ? {} : { 'group.instance.id': options.groupInstanceId }),
     'heartbeat.interval.ms': String(Math.max(500, Math.floor(sessionTimeoutMs / 10))),
     // Membership follows heartbeats (librdkafka's threads), not how long a handler takes: the module
     // holds fetched messages itself and polls only when woken.
