@@ -3,8 +3,9 @@
  * 3.8; `slf4j-reload4j` is added because Kafka's POM leaves the logging binding to the distribution;
  * `kafka-tools` holds TopicCommand.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { TOPIC_DEFINITION, type TopicsDefinition, topicSettings } from '../../packages/contracts/src/topics'
 import type { Component } from './component'
 import type { StackConfig } from './config'
 import { kafkaBrokerReady, runCommand, zookeeperReady } from './probes'
@@ -233,27 +234,16 @@ export function kafkaComponents(config: StackConfig): Component[] {
   })
 }
 
-interface TopicsFile {
-  defaults: { partitions: number; replicationFactor: number; configs: Record<string, string> }
-  topics: {
-    name: string
-    partitions?: number
-    replicationFactor?: number
-    configs?: Record<string, string>
-  }[]
+/** The system's topics, from their one definition (what infra/topics.json is generated from). */
+export function topicDefinitions(): TopicsDefinition {
+  return TOPIC_DEFINITION
 }
 
-export function topicDefinitions(): TopicsFile {
-  return JSON.parse(readFileSync(join(import.meta.dir, '..', 'topics.json'), 'utf8')) as TopicsFile
-}
-
-/** Creates every topic of infra/topics.json that does not exist yet (TopicCommand --if-not-exists). */
+/** Creates every topic of the topic definition that does not exist yet (TopicCommand --if-not-exists). */
 export async function createTopics(config: StackConfig, existing: Set<string>): Promise<string[]> {
-  const { defaults, topics } = topicDefinitions()
   const created: string[] = []
-  for (const topic of topics) {
+  for (const topic of topicSettings(topicDefinitions())) {
     if (existing.has(topic.name)) continue
-    const configs = { ...defaults.configs, ...topic.configs }
     const argv = [
       ...javaArgs(config, 'topic-command', '128m'),
       'org.apache.kafka.tools.TopicCommand',
@@ -264,10 +254,10 @@ export async function createTopics(config: StackConfig, existing: Set<string>): 
       '--topic',
       topic.name,
       '--partitions',
-      String(topic.partitions ?? defaults.partitions),
+      String(topic.partitions),
       '--replication-factor',
-      String(topic.replicationFactor ?? defaults.replicationFactor),
-      ...Object.entries(configs).flatMap(([key, value]) => ['--config', `${key}=${value}`]),
+      String(topic.replicas),
+      ...Object.entries(topic.configs).flatMap(([key, value]) => ['--config', `${key}=${value}`]),
     ]
     const { code, out, err } = await runCommand(argv, 60_000)
     if (code !== 0) throw new Error(`creating topic ${topic.name} failed:\n${out}${err}`)

@@ -48,6 +48,16 @@ export {
   type EventValues,
   STARTUP_RETRY,
 } from './serde'
-export { dlqTopic, subjectOf, TOPICS, type Topic } from './topics'
+export {
+  dlqTopic,
+  subjectOf,
+  TOPIC_DEFINITION,
+  TOPICS,
+  TOPICS_FILE,
+  type Topic,
+  type TopicSettings,
+  type TopicsDefinition,
+  topicSettings,
+} from './topics'
 export { assertValid, ContractViolation, check, compileJsonSchema, type Violation } from './validate'
 export { decodeWire, encodeWire, MAGIC_BYTE, parseJsonPayload, type WireRecord } from './wire'

@@ -1,21 +1,13 @@
 /**
  * The AsyncAPI 3.0 description of the system's topics, built from the contracts (event schemas, topic and
- * subject names) and the topic definition (infra/topics.json). `bun run generate` writes it to
+ * subject names) and the topic definition (src/topics.ts). `bun run generate` writes it to
  * `asyncapi/asyncapi.json`; `asyncapi.test.ts` fails when the committed file differs.
  */
 import { EVENT_CONTRACTS } from '../artifacts'
 import { toJsonSchema } from '../json-schema'
-import { dlqTopic, TOPICS } from '../topics'
+import { dlqTopic, TOPICS, type TopicSettings } from '../topics'
 import { HEADER_LENGTH, MAGIC_BYTE } from '../wire'
-import {
-  CONSUMER_GROUPS,
-  DEAD_LETTER_HEADERS,
-  EVENT_HEADERS,
-  FLOWS,
-  RELAY_HEADERS,
-  SERVICES,
-  type TopicSettings,
-} from './system'
+import { CONSUMER_GROUPS, DEAD_LETTER_HEADERS, EVENT_HEADERS, FLOWS, RELAY_HEADERS, SERVICES } from './system'
 import { GUARANTEES, guaranteesText } from './text'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -233,7 +225,7 @@ export interface AsyncApiOptions {
 export function asyncApiDocument({ topics, version }: AsyncApiOptions): JsonObject {
   const settingsOf = (name: string): TopicSettings => {
     const found = topics.find((topic) => topic.name === name)
-    if (found === undefined) throw new Error(`topic ${name} is missing from infra/topics.json`)
+    if (found === undefined) throw new Error(`topic ${name} is missing from the topic definition`)
     return found
   }
   const channels: JsonObject = {}
