@@ -4,9 +4,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { runCommand } from '../command'
 import type { Component } from './component'
 import { repoRoot, type StackConfig } from './config'
-import { runCommand, tcpReady } from './probes'
+import { tcpReady } from './probes'
 
 const SOURCE = join(repoRoot, 'infra', 'ferretdb')
 
@@ -23,7 +24,7 @@ async function build(binary: string): Promise<void> {
   if (existsSync(binary) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest) return
   const { code, out, err } = await runCommand(
     ['go', '-C', SOURCE, 'build', '-mod=readonly', '-trimpath', '-o', binary, '.'],
-    900_000,
+    { timeoutMs: 900_000 },
   )
   if (code !== 0) throw new Error(`building FerretDB failed (is Go installed?):\n${out}${err}`)
   writeFileSync(stamp, `${digest}\n`)

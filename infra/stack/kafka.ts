@@ -6,9 +6,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { TOPIC_DEFINITION, type TopicsDefinition, topicSettings } from '../../packages/contracts/src/topics'
+import { runCommand } from '../command'
 import type { Component } from './component'
 import type { StackConfig } from './config'
-import { kafkaBrokerReady, runCommand, zookeeperReady } from './probes'
+import { kafkaBrokerReady, zookeeperReady } from './probes'
 
 export const KAFKA_VERSION = '3.9.2'
 const RELOAD4J_BINDING_VERSION = '1.7.36'
@@ -80,7 +81,7 @@ async function download(config: StackConfig): Promise<string> {
       '-DincludeScope=runtime',
       `-DoutputDirectory=${jars}`,
     ],
-    600_000,
+    { timeoutMs: 600_000 },
   )
   if (code !== 0) throw new Error(`mvn could not resolve Kafka ${KAFKA_VERSION}:\n${out}${err}`)
   writeFileSync(stamp, `${new Date().toISOString()}\n`)
@@ -259,7 +260,7 @@ export async function createTopics(config: StackConfig, existing: Set<string>): 
       String(topic.replicas),
       ...Object.entries(topic.configs).flatMap(([key, value]) => ['--config', `${key}=${value}`]),
     ]
-    const { code, out, err } = await runCommand(argv, 60_000)
+    const { code, out, err } = await runCommand(argv, { timeoutMs: 60_000 })
     if (code !== 0) throw new Error(`creating topic ${topic.name} failed:\n${out}${err}`)
     created.push(topic.name)
   }

@@ -5,6 +5,7 @@
  */
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { mustRunCommand } from '../command'
 import type { Component } from './component'
 import type { StackConfig } from './config'
 import { postgresReady } from './probes'
@@ -63,20 +64,7 @@ export function postgresComponent(config: StackConfig): Component {
     'log_connections=off',
   ].flatMap((setting) => ['-c', setting])
 
-  async function run(argv: string[], stdin?: string) {
-    const child = Bun.spawn(argv, {
-      stdin: stdin === undefined ? 'ignore' : new Blob([stdin]),
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [out, err, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ])
-    if (code !== 0) throw new Error(`${argv.join(' ')} failed (exit ${code}):\n${out}${err}`)
-    return out
-  }
+  const run = (argv: string[], stdin?: string) => mustRunCommand(argv, { stdin })
 
   return {
     name: 'postgres',

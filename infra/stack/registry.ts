@@ -4,10 +4,11 @@
  * line, `run.sh <instance> <http-port> <bootstrap> <management-port>` execs the JVM.
  */
 import { join } from 'node:path'
+import { runCommand } from '../command'
 import type { Component } from './component'
 import { repoRoot, type StackConfig } from './config'
 import { kafkaBootstrap } from './kafka'
-import { httpReady, runCommand } from './probes'
+import { httpReady } from './probes'
 
 const REGISTRY_DIR = join(repoRoot, 'infra', 'registry')
 
@@ -18,7 +19,7 @@ function buildOnce(config: StackConfig): Promise<string> {
   built ??= (async () => {
     const { code, out, err } = await runCommand(
       ['bash', join(REGISTRY_DIR, 'build.sh'), join(config.dir, 'registry')],
-      900_000,
+      { timeoutMs: 900_000 },
     )
     if (code !== 0) throw new Error(`infra/registry/build.sh failed (exit ${code}):\n${err.slice(-4000)}`)
     const jar = out.trim().split('\n').at(-1) ?? ''
