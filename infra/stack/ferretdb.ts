@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCommand } from '../command'
-import type { Component } from './component'
+import { type Component, singleton } from './component'
 import { repoRoot, type StackConfig } from './config'
 import { tcpReady } from './probes'
 
@@ -36,11 +36,7 @@ export function ferretdbComponent(config: StackConfig): Component {
   const data = join(home, 'data')
   const port = config.ports.ferretdb
   return {
-    name: 'ferretdb',
-    group: 'ferretdb',
-    ports: [port],
-    endpoint: `127.0.0.1:${port}`,
-    readyTimeoutMs: 30_000,
+    ...singleton('ferretdb', port, `127.0.0.1:${port}`, 30_000),
     async prepare() {
       mkdirSync(join(config.dir, 'bin'), { recursive: true })
       mkdirSync(data, { recursive: true })

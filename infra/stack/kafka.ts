@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { TOPIC_DEFINITION, type TopicsDefinition, topicSettings } from '../../packages/contracts/src/topics'
 import { runCommand } from '../command'
-import type { Component } from './component'
+import { type Component, ensemble } from './component'
 import type { StackConfig } from './config'
 import { kafkaBrokerReady, zookeeperReady } from './probes'
 
@@ -116,13 +116,9 @@ export function kafkaBootstrap(config: StackConfig): string {
 }
 
 export function zookeeperComponents(config: StackConfig): Component[] {
-  return [1, 2, 3].map((id) => {
-    const name = `zookeeper-${id}`
-    const home = join(config.dir, name)
+  return ensemble(config, 'zookeeper', ({ id, name, home }) => {
     const clientPort = config.ports.zookeeperClient[id - 1] as number
     return {
-      name,
-      group: 'zookeeper',
       ports: [
         clientPort,
         config.ports.zookeeperPeer[id - 1] as number,
@@ -175,13 +171,9 @@ export function zookeeperComponents(config: StackConfig): Component[] {
 }
 
 export function kafkaComponents(config: StackConfig): Component[] {
-  return [1, 2, 3].map((id) => {
-    const name = `kafka-${id}`
-    const home = join(config.dir, name)
+  return ensemble(config, 'kafka', ({ id, name, home }) => {
     const port = config.ports.kafka[id - 1] as number
     return {
-      name,
-      group: 'kafka',
       ports: [port],
       startAttempts: 4,
       endpoint: `127.0.0.1:${port}`,

@@ -6,7 +6,7 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { mustRunCommand } from '../command'
-import type { Component } from './component'
+import { type Component, singleton } from './component'
 import type { StackConfig } from './config'
 import { postgresReady } from './probes'
 
@@ -67,11 +67,7 @@ export function postgresComponent(config: StackConfig): Component {
   const run = (argv: string[], stdin?: string) => mustRunCommand(argv, { stdin })
 
   return {
-    name: 'postgres',
-    group: 'postgres',
-    ports: [config.ports.postgres],
-    endpoint: `127.0.0.1:${config.ports.postgres}`,
-    readyTimeoutMs: 60_000,
+    ...singleton('postgres', config.ports.postgres, `127.0.0.1:${config.ports.postgres}`, 60_000),
     stopSignal: 'SIGINT',
     async prepare() {
       if (!existsSync(bin('postgres'))) {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { runCommand } from '../command'
-import type { Component } from './component'
+import { type Component, ensemble } from './component'
 import { repoRoot, type StackConfig } from './config'
 import { kafkaBootstrap } from './kafka'
 import { httpReady } from './probes'
@@ -34,14 +34,11 @@ export function registryUrl(config: StackConfig, instance: number): string {
 }
 
 export function registryComponents(config: StackConfig): Component[] {
-  return [1, 2, 3].map((id) => {
-    const name = `registry-${id}`
+  return ensemble(config, 'registry', ({ id, home }) => {
     const port = config.ports.registry[id - 1] as number
     const management = config.ports.registryManagement[id - 1] as number
-    const marker = `-Dvehicles.stack=${join(config.dir, name)}`
+    const marker = `-Dvehicles.stack=${home}`
     return {
-      name,
-      group: 'registry',
       ports: [port, management],
       endpoint: `127.0.0.1:${port}`,
       // Three Quarkus JVMs replaying the journal on two cores.
