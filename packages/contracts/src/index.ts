@@ -10,7 +10,7 @@ export {
   WireFormatError,
 } from './errors'
 export { DRAFT_07, toJsonSchema, toJsonSchemaText } from './json-schema'
-export { type ParamProblem, type QueryParamReader, queryParamReader } from './query-params'
+export { nameFilter, type ParamProblem, type QueryParamReader, queryParamReader } from './query-params'
 export { eventRegistrations, type Registration, type RegistrationResult, registerAll } from './register'
 export {
   type Compatibility,

@@ -3,7 +3,14 @@
  * known and given at most once, integers within their bounds, vehicle-name filters that follow the
  * create rule. Each problem names the parameter and the rule it breaks, for the one JSON error shape.
  */
-import { codePointLength, NAME_MAX_LENGTH, NAME_PATTERN, trimName } from './schemas/common'
+import { Type } from '@sinclair/typebox'
+import {
+  codePointLength,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  NAME_PATTERN_OPENAPI,
+  trimName,
+} from './schemas/common'
 
 export interface ParamProblem {
   field: string
@@ -20,6 +27,17 @@ export interface QueryParamReader {
   /** The parameter as a vehicle-name filter (trimmed); undefined when absent or bad. */
   name(field: string): string | undefined
 }
+
+/** A name filter as OpenAPI documents it: the name rule stored names follow, in code points. */
+export const nameFilter = () =>
+  Type.String({
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    pattern: NAME_PATTERN_OPENAPI,
+    description:
+      'exact match, after trimming blanks; the rule of the stored names (no control characters or unpaired ' +
+      'surrogates, at least one visible character, at most 64 code points)',
+  })
 
 const INTEGER = /^-?\d{1,24}$/
 const NAME = new RegExp(NAME_PATTERN, 'u')

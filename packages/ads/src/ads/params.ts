@@ -4,14 +4,7 @@
  * `?manufactuer=Renault` answers 400 instead of an unfiltered page that looks right.
  */
 import { Type } from '@sinclair/typebox'
-import {
-  NAME_MAX_LENGTH,
-  NAME_PATTERN_OPENAPI,
-  type ParamProblem,
-  queryParamReader,
-  YEAR_MAX,
-  YEAR_MIN,
-} from '@vehicles/contracts'
+import { nameFilter, type ParamProblem, queryParamReader, YEAR_MAX, YEAR_MIN } from '@vehicles/contracts'
 import {
   type AdQuery,
   type AdSort,
@@ -35,17 +28,6 @@ export class InvalidParamsError extends Error {
 export const DEFAULT_SORT: AdSort = 'newest'
 
 const PRICE_MAX = Number.MAX_SAFE_INTEGER
-
-/** A name filter: the contracts' name rule (the one stored names follow), in code points. */
-const nameFilter = () =>
-  Type.String({
-    minLength: 1,
-    maxLength: NAME_MAX_LENGTH,
-    pattern: NAME_PATTERN_OPENAPI,
-    description:
-      'exact match, after trimming blanks; the rule of the stored names (no control characters or unpaired ' +
-      'surrogates, at least one visible character, at most 64 code points)',
-  })
 
 /** The query string as documented in OpenAPI (the parser below is what enforces it). */
 export const AdsQueryDoc = Type.Object(

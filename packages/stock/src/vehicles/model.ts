@@ -3,14 +3,7 @@
  * shape and the cursor (the last id of a page). Body and vehicle shapes are the contracts' own.
  */
 import { Type } from '@sinclair/typebox'
-import {
-  NAME_MAX_LENGTH,
-  NAME_PATTERN_OPENAPI,
-  queryParamReader,
-  Vehicle,
-  YEAR_MAX,
-  YEAR_MIN,
-} from '@vehicles/contracts'
+import { nameFilter, queryParamReader, Vehicle, YEAR_MAX, YEAR_MIN } from '@vehicles/contracts'
 import { ValidationFailedError } from '@vehicles/platform'
 
 export const LIMIT_MIN = 1
@@ -36,17 +29,6 @@ export interface ListQuery {
   yearFrom?: number
   yearTo?: number
 }
-
-/** A name filter: the contracts' name rule (the same one POST applies), in code points. */
-const nameFilter = () =>
-  Type.String({
-    minLength: 1,
-    maxLength: NAME_MAX_LENGTH,
-    pattern: NAME_PATTERN_OPENAPI,
-    description:
-      'exact match, after trimming blanks; the same rule as the stored names (no control characters or ' +
-      'unpaired surrogates, at least one visible character, at most 64 code points)',
-  })
 
 export const QUERY_DOCS = {
   limit: Type.Integer({ minimum: LIMIT_MIN, maximum: LIMIT_MAX, default: LIMIT_DEFAULT }),
