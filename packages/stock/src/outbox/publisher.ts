@@ -97,20 +97,28 @@ export interface KafkaPublisherOptions {
 const isEventTopic = (topic: string): topic is EventTopic =>
   topic === TOPICS.vehicleCreated || topic === TOPICS.vehicleProcessed
 
+/** Connects a client; one that fails to connect is disconnected, so its half-open resources go too. */
+async function connectedOrReleased<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(
+  client: T,
+): Promise<T> {
+  try {
+    await client.connect()
+  } catch (error) {
+    await client.disconnect().catch(() => {})
+    throw error
+  }
+  return client
+}
+
 export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
   let producer: TransactionalProducer | undefined
   let contracts: Contracts | undefined
   let admin: Admin | undefined
   const connectedAdmin = async (): Promise<Admin> => {
     if (admin === undefined) {
-      const created = createAdmin({ brokers: options.brokers, clientId: `${options.clientId}-admin` })
-      try {
-        await created.connect()
-      } catch (error) {
-        await created.disconnect().catch(() => {})
-        throw error
-      }
-      admin = created
+      admin = await connectedOrReleased(
+        createAdmin({ brokers: options.brokers, clientId: `${options.clientId}-admin` }),
+      )
     }
     return admin
   }
@@ -123,19 +131,14 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         retry: { attempts: 2 },
       })
       if (producer === undefined) {
-        const created = createTransactionalProducer({
-          brokers: options.brokers,
-          clientId: options.clientId,
-          transactionalId: options.transactionalId,
-          deliveryTimeoutMs: options.deliveryTimeoutMs,
-        })
-        try {
-          await created.connect()
-        } catch (error) {
-          await created.disconnect().catch(() => {})
-          throw error
-        }
-        producer = created
+        producer = await connectedOrReleased(
+          createTransactionalProducer({
+            brokers: options.brokers,
+            clientId: options.clientId,
+            transactionalId: options.transactionalId,
+            deliveryTimeoutMs: options.deliveryTimeoutMs,
+          }),
+        )
       }
     },
     encode(event) {

@@ -4,7 +4,7 @@
  * or the registry away the service keeps taking writes (that is what the outbox is for) and says so in
  * `/health/ready` as `degraded`, with the backlog.
  */
-import type { Logger, Readiness, Registry } from '@vehicles/platform'
+import { degradedWithout, type Logger, type Readiness, type Registry } from '@vehicles/platform'
 import type { StockConfig } from '../config'
 import type { Database } from '../db/database'
 import { readBacklog, registerBacklogMetrics } from './backlog'
@@ -77,15 +77,7 @@ export async function startOutbox(input: {
       flushTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     })
     relay.start()
-    readiness.register({
-      name: 'kafka',
-      critical: false,
-      timeoutMs: 2_000,
-      check: async () => {
-        await publisher.ping()
-        return { ok: true }
-      },
-    })
+    readiness.register(degradedWithout('kafka', () => publisher.ping()))
     const registryUrl = config.SCHEMA_REGISTRY_URL
     readiness.register({
       name: 'registry',
