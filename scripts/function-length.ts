@@ -21,7 +21,6 @@ export const MAX_FUNCTION_LINES = 80
  */
 const NOT_YET_SPLIT = new Set<string>([
   'infra/images/smoke.ts main',
-  'infra/stack/postgres.ts postgresComponent',
   'infra/system/system.ts startSystem',
   'packages/ads/src/main.ts boot',
   'packages/ads/src/projection/projector.ts createProjectionHandler',
