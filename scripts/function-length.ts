@@ -27,7 +27,6 @@ const NOT_YET_SPLIT = new Set<string>([
   'packages/platform/src/http-app.ts createHttpApp',
   'packages/stock/src/outbox/publisher.ts createKafkaPublisher',
   'packages/stock/src/outbox/runtime.ts startOutbox',
-  'packages/stock/src/vehicles/service.ts createVehicleService',
   'estimator/src/estimator/__main__.py run',
 ])
 const REWRITE_IN_PROGRESS = /^packages\/kafka\/src\//
