@@ -26,7 +26,6 @@ const NOT_YET_SPLIT = new Set<string>([
   'packages/ads/src/projection/projector.ts createProjectionHandler',
   'packages/platform/src/http-app.ts createHttpApp',
   'packages/stock/src/outbox/publisher.ts createKafkaPublisher',
-  'packages/stock/src/outbox/runtime.ts startOutbox',
   'estimator/src/estimator/__main__.py run',
 ])
 const REWRITE_IN_PROGRESS = /^packages\/kafka\/src\//
