@@ -25,7 +25,6 @@ const NOT_YET_SPLIT = new Set<string>([
   'packages/ads/src/main.ts boot',
   'packages/ads/src/projection/projector.ts createProjectionHandler',
   'packages/platform/src/http-app.ts createHttpApp',
-  'packages/stock/src/outbox/publisher.ts createKafkaPublisher',
   'estimator/src/estimator/__main__.py run',
 ])
 const REWRITE_IN_PROGRESS = /^packages\/kafka\/src\//
