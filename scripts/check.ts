@@ -5,7 +5,8 @@
  *
  * - Biome (lint + format) and tsc for TypeScript;
  * - ruff (lint + format) and mypy --strict for the estimator, from its locked environment;
- * - the size rule: no production module over 300 lines (scripts/module-size.ts);
+ * - the size rules: no production module over 300 lines (scripts/module-size.ts), no production
+ *   function over 80 (scripts/function-length.ts);
  * - hadolint and dclint for the Dockerfiles and compose.yaml.
  */
 import { existsSync } from 'node:fs'
@@ -25,6 +26,7 @@ const checks: Check[] = [
   { name: 'biome', cmd: ['bunx', 'biome', 'check', '.'] },
   { name: 'tsc', cmd: ['bunx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'module size', cmd: ['bun', 'scripts/module-size.ts'] },
+  { name: 'function length', cmd: ['bun', 'scripts/function-length.ts'] },
   // hadolint for the Dockerfiles, dclint for compose.yaml (infra/compose/lint.sh says what each checks).
   { name: 'container lint', cmd: ['bash', 'infra/compose/lint.sh'] },
 ]

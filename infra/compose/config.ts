@@ -32,7 +32,7 @@ export interface VolumeMount {
 
 export interface ComposeService {
   image?: string
-  build?: { context: string; dockerfile: string }
+  build?: { context: string; dockerfile: string; args?: Record<string, string> }
   pull_policy?: string
   restart?: string
   hostname?: string

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# compose's one-shot `topics-init`: create every topic of infra/topics.json (the one topic definition
-# the local stack also reads), then check that what the cluster has matches it, and exit.
+# compose's one-shot `topics-init`: create every topic of infra/topics.json (generated from the one
+# topic definition, packages/contracts/src/topics.ts), then check that what the cluster has matches
+# it, and exit.
 #
 #   TOPICS_FILE=/init/topics.json BOOTSTRAP_SERVERS=kafka-1:9092,... bash create-topics.sh
 #   DRY_RUN=1 TOPICS_FILE=infra/topics.json bash create-topics.sh   # print the plan, touch nothing
@@ -9,6 +10,7 @@
 # shape infra/topics.json has and refuses anything else loudly rather than guessing:
 #   { "defaults": { "partitions": N, "replicationFactor": N, "configs": { "k": "v", ... } },
 #     "topics": [ { "name": "...", optional "partitions" / "replicationFactor" / "configs" }, ... ] }
+# (an event topic's "dlq" names its dead-letter topic, which is listed as a topic of its own).
 # Kafka topic names and config values carry no whitespace, so all whitespace is dropped first.
 set -euo pipefail
 

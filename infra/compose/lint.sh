@@ -10,7 +10,7 @@ cd "$repo_root"
 
 hadolint="$(bash infra/compose/install-hadolint.sh 2>/dev/null | tail -1)"
 [[ -x "$hadolint" ]] || { echo "lint: hadolint did not install (run infra/compose/install-hadolint.sh)" >&2; exit 1; }
-dockerfiles=(packages/stock/Dockerfile packages/ads/Dockerfile estimator/Dockerfile infra/images/stand-ins/*.Dockerfile)
+dockerfiles=(packages/Dockerfile estimator/Dockerfile infra/images/stand-ins/*.Dockerfile)
 "$hadolint" --failure-threshold style "${dockerfiles[@]}"
 echo "hadolint $("$hadolint" --version | grep -o '[0-9][0-9.]*' | head -1): ${#dockerfiles[@]} Dockerfiles clean"
 

@@ -20,7 +20,7 @@ say() { echo "bases: $*" >&2; }
 
 # The base tags, read from the Dockerfiles themselves.
 mapfile -t froms < <(sed -n 's/^FROM[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' \
-  "$repo_root/packages/stock/Dockerfile" "$repo_root/packages/ads/Dockerfile" "$repo_root/estimator/Dockerfile" | sort -u)
+  "$repo_root/packages/Dockerfile" "$repo_root/estimator/Dockerfile" | sort -u)
 bun_tags=() python_tags=()
 for image in "${froms[@]}"; do
   case "$image" in

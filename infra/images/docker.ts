@@ -2,6 +2,7 @@
  * Small helpers over the docker CLI for the image smoke run (infra/images/smoke.ts): every call is
  * logged with its duration, and a failing call throws with what docker said.
  */
+import { runCommand } from '../command'
 
 export interface Run {
   code: number
@@ -19,17 +20,10 @@ export function useEngine(host: string): void {
 
 export async function sh(argv: string[], options: { env?: Record<string, string>; quiet?: boolean } = {}) {
   const started = performance.now()
-  const child = Bun.spawn(argv, {
-    env: { ...process.env, ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}), ...options.env },
-    stdout: 'pipe',
-    stderr: 'pipe',
+  const { code, out, err } = await runCommand(argv, {
+    env: { ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}), ...options.env },
   })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
-  return { code, stdout, stderr, seconds: (performance.now() - started) / 1000 } satisfies Run
+  return { code, stdout: out, stderr: err, seconds: (performance.now() - started) / 1000 } satisfies Run
 }
 
 /** Runs a command that must succeed; returns its stdout. */

@@ -93,14 +93,18 @@ async function main() {
 
   // The three images, from the Dockerfiles as they are. The classic builder: BuildKit would first fetch
   // the `docker/dockerfile:1` frontend named in their syntax line from Docker Hub, unreachable here.
-  const images: [string, string][] = [
-    [imageOf('stock'), 'packages/stock/Dockerfile'],
-    [imageOf('ads'), 'packages/ads/Dockerfile'],
-    [imageOf('price-estimate-1'), 'estimator/Dockerfile'],
-  ]
-  for (const [tag, dockerfile] of images) {
+  // Each with the Dockerfile and build arguments compose gives it.
+  const built = ['stock', 'ads', 'price-estimate-1']
+  for (const service of built) {
+    const tag = imageOf(service)
+    const build = compose[service]?.build
+    if (build === undefined) throw new Error(`compose.yaml builds no image for ${service}`)
+    const args = Object.entries(build.args ?? {}).flatMap(([name, value]) => [
+      '--build-arg',
+      `${name}=${value}`,
+    ])
     await timed(`build ${tag}`, () =>
-      must(['docker', 'build', '-q', '--network', 'host', '-f', dockerfile, '-t', tag, root], {
+      must(['docker', 'build', '-q', '--network', 'host', '-f', build.dockerfile, ...args, '-t', tag, root], {
         DOCKER_BUILDKIT: '0',
       }),
     )
@@ -224,7 +228,7 @@ async function main() {
   console.log(`images: ad served: ${JSON.stringify(posted).slice(0, 300)}`)
 
   const sizes: string[] = []
-  for (const [tag] of images) sizes.push(`${tag} ${await imageSizeMb(tag)} MB`)
+  for (const tag of built.map(imageOf)) sizes.push(`${tag} ${await imageSizeMb(tag)} MB`)
   for (const base of ['oven/bun:1.4.5', 'python:3.11.14-slim-bookworm'])
     sizes.push(`${base} (stand-in) ${await imageSizeMb(base)} MB`)
   await removeContainers(names)

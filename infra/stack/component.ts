@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { StackConfig } from './config'
 import type { Launch } from './processes'
 
@@ -26,3 +27,35 @@ export interface Component {
 }
 
 export type ComponentFactory = (config: StackConfig) => Component[]
+
+/** A node of a three-node ensemble (ZooKeeper, Kafka, the registries): `<group>-<id>`, in its own folder. */
+export interface EnsembleNode {
+  id: number
+  name: string
+  home: string
+}
+
+/** The three components of an ensemble, each built from its node; the name and group are the node's. */
+export function ensemble(
+  config: StackConfig,
+  group: 'zookeeper' | 'kafka' | 'registry',
+  build: (node: EnsembleNode) => Omit<Component, 'name' | 'group'>,
+): Component[] {
+  return [1, 2, 3].map((id) => {
+    const name = `${group}-${id}`
+    return { name, group, ...build({ id, name, home: join(config.dir, name) }) }
+  })
+}
+
+/**
+ * The fields of a component that is the only one of its group and serves on one loopback port,
+ * `endpoint` naming it as its clients do.
+ */
+export function singleton(
+  group: 'postgres' | 'ferretdb' | 'nginx',
+  port: number,
+  endpoint: string,
+  readyTimeoutMs: number,
+): Pick<Component, 'name' | 'group' | 'ports' | 'endpoint' | 'readyTimeoutMs'> {
+  return { name: group, group, ports: [port], endpoint, readyTimeoutMs }
+}

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { portTaken, runCommand } from '../command'
 import type { Component } from './component'
 import { loadConfig, type StackConfig } from './config'
 import { ferretdbComponent, mongodbUrl } from './ferretdb'
@@ -78,20 +79,10 @@ async function awaitReady(stack: Stack, component: Component): Promise<string> {
   }
 }
 
-async function portInUse(port: number): Promise<boolean> {
-  try {
-    const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data: () => {} } })
-    socket.end()
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** Starting on a taken port would "succeed" against whoever holds it; say so instead. */
 async function assertPortsFree(component: Component) {
   for (const port of component.ports) {
-    if (await portInUse(port)) {
+    if (await portTaken(port)) {
       throw new Error(
         `${component.name}: port ${port} is already in use by a process this stack did not record; ` +
           `find it with \`ss -ltnp 'sport = :${port}'\`, stop it, or move the stack with STACK_PORT_OFFSET`,
@@ -235,17 +226,10 @@ export async function prepare(stack: Stack = openStack(), say: Say = () => {}) {
  */
 export async function registerContracts(stack: Stack, say: Say = () => {}) {
   const registry = `http://127.0.0.1:${stack.config.ports.nginx}/apis/ccompat/v7`
-  const child = Bun.spawn(['bun', 'run', 'contracts:register'], {
+  const { code, out, err } = await runCommand(['bun', 'run', 'contracts:register'], {
     cwd: join(import.meta.dir, '..', '..'),
-    env: { ...process.env, SCHEMA_REGISTRY_URL: registry },
-    stdout: 'pipe',
-    stderr: 'pipe',
+    env: { SCHEMA_REGISTRY_URL: registry },
   })
-  const [out, err, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
   if (code !== 0) throw new Error(`contracts:register failed (exit ${code}):\n${out}${err}`)
   say(`contracts: ${out.trim().split('\n').join('; ')}`)
 }

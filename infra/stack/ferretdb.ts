@@ -4,9 +4,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Component } from './component'
+import { runCommand } from '../command'
+import { type Component, singleton } from './component'
 import { repoRoot, type StackConfig } from './config'
-import { runCommand, tcpReady } from './probes'
+import { tcpReady } from './probes'
 
 const SOURCE = join(repoRoot, 'infra', 'ferretdb')
 
@@ -23,7 +24,7 @@ async function build(binary: string): Promise<void> {
   if (existsSync(binary) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest) return
   const { code, out, err } = await runCommand(
     ['go', '-C', SOURCE, 'build', '-mod=readonly', '-trimpath', '-o', binary, '.'],
-    900_000,
+    { timeoutMs: 900_000 },
   )
   if (code !== 0) throw new Error(`building FerretDB failed (is Go installed?):\n${out}${err}`)
   writeFileSync(stamp, `${digest}\n`)
@@ -35,11 +36,7 @@ export function ferretdbComponent(config: StackConfig): Component {
   const data = join(home, 'data')
   const port = config.ports.ferretdb
   return {
-    name: 'ferretdb',
-    group: 'ferretdb',
-    ports: [port],
-    endpoint: `127.0.0.1:${port}`,
-    readyTimeoutMs: 30_000,
+    ...singleton('ferretdb', port, `127.0.0.1:${port}`, 30_000),
     async prepare() {
       mkdirSync(join(config.dir, 'bin'), { recursive: true })
       mkdirSync(data, { recursive: true })

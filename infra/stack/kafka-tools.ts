@@ -6,9 +6,9 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { type CommandResult, runCommand } from '../command'
 import { loadConfig, type StackConfig } from './config'
 import { kafkaLibDir } from './kafka'
-import { run as runCollected } from './probes'
 
 const TOOLS = {
   'kafka-topics': 'org.apache.kafka.tools.TopicCommand',
@@ -64,9 +64,11 @@ export function runKafkaTool(
   tool: KafkaTool,
   args: string[],
   options: { stackDir?: string; timeoutMs?: number } = {},
-): Promise<{ code: number; out: string; err: string }> {
+): Promise<CommandResult> {
   const config = loadConfig()
   if (options.stackDir !== undefined) config.dir = options.stackDir
   const [java, ...rest] = toolCommand(tool, join(config.dir, 'run', 'kafka-tools'), config)
-  return runCollected([java as string, '-Xmx128m', ...rest, ...args], options.timeoutMs ?? 60_000)
+  return runCommand([java as string, '-Xmx128m', ...rest, ...args], {
+    timeoutMs: options.timeoutMs ?? 60_000,
+  })
 }

@@ -3,11 +3,13 @@
  * 3.8; `slf4j-reload4j` is added because Kafka's POM leaves the logging binding to the distribution;
  * `kafka-tools` holds TopicCommand.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Component } from './component'
+import { TOPIC_DEFINITION, type TopicsDefinition, topicSettings } from '../../packages/contracts/src/topics'
+import { runCommand } from '../command'
+import { type Component, ensemble } from './component'
 import type { StackConfig } from './config'
-import { kafkaBrokerReady, runCommand, zookeeperReady } from './probes'
+import { kafkaBrokerReady, zookeeperReady } from './probes'
 
 export const KAFKA_VERSION = '3.9.2'
 const RELOAD4J_BINDING_VERSION = '1.7.36'
@@ -79,7 +81,7 @@ async function download(config: StackConfig): Promise<string> {
       '-DincludeScope=runtime',
       `-DoutputDirectory=${jars}`,
     ],
-    600_000,
+    { timeoutMs: 600_000 },
   )
   if (code !== 0) throw new Error(`mvn could not resolve Kafka ${KAFKA_VERSION}:\n${out}${err}`)
   writeFileSync(stamp, `${new Date().toISOString()}\n`)
@@ -114,13 +116,9 @@ export function kafkaBootstrap(config: StackConfig): string {
 }
 
 export function zookeeperComponents(config: StackConfig): Component[] {
-  return [1, 2, 3].map((id) => {
-    const name = `zookeeper-${id}`
-    const home = join(config.dir, name)
+  return ensemble(config, 'zookeeper', ({ id, name, home }) => {
     const clientPort = config.ports.zookeeperClient[id - 1] as number
     return {
-      name,
-      group: 'zookeeper',
       ports: [
         clientPort,
         config.ports.zookeeperPeer[id - 1] as number,
@@ -173,13 +171,9 @@ export function zookeeperComponents(config: StackConfig): Component[] {
 }
 
 export function kafkaComponents(config: StackConfig): Component[] {
-  return [1, 2, 3].map((id) => {
-    const name = `kafka-${id}`
-    const home = join(config.dir, name)
+  return ensemble(config, 'kafka', ({ id, name, home }) => {
     const port = config.ports.kafka[id - 1] as number
     return {
-      name,
-      group: 'kafka',
       ports: [port],
       startAttempts: 4,
       endpoint: `127.0.0.1:${port}`,
@@ -233,27 +227,16 @@ export function kafkaComponents(config: StackConfig): Component[] {
   })
 }
 
-interface TopicsFile {
-  defaults: { partitions: number; replicationFactor: number; configs: Record<string, string> }
-  topics: {
-    name: string
-    partitions?: number
-    replicationFactor?: number
-    configs?: Record<string, string>
-  }[]
+/** The system's topics, from their one definition (what infra/topics.json is generated from). */
+export function topicDefinitions(): TopicsDefinition {
+  return TOPIC_DEFINITION
 }
 
-export function topicDefinitions(): TopicsFile {
-  return JSON.parse(readFileSync(join(import.meta.dir, '..', 'topics.json'), 'utf8')) as TopicsFile
-}
-
-/** Creates every topic of infra/topics.json that does not exist yet (TopicCommand --if-not-exists). */
+/** Creates every topic of the topic definition that does not exist yet (TopicCommand --if-not-exists). */
 export async function createTopics(config: StackConfig, existing: Set<string>): Promise<string[]> {
-  const { defaults, topics } = topicDefinitions()
   const created: string[] = []
-  for (const topic of topics) {
+  for (const topic of topicSettings(topicDefinitions())) {
     if (existing.has(topic.name)) continue
-    const configs = { ...defaults.configs, ...topic.configs }
     const argv = [
       ...javaArgs(config, 'topic-command', '128m'),
       'org.apache.kafka.tools.TopicCommand',
@@ -264,12 +247,12 @@ export async function createTopics(config: StackConfig, existing: Set<string>): 
       '--topic',
       topic.name,
       '--partitions',
-      String(topic.partitions ?? defaults.partitions),
+      String(topic.partitions),
       '--replication-factor',
-      String(topic.replicationFactor ?? defaults.replicationFactor),
-      ...Object.entries(configs).flatMap(([key, value]) => ['--config', `${key}=${value}`]),
+      String(topic.replicas),
+      ...Object.entries(topic.configs).flatMap(([key, value]) => ['--config', `${key}=${value}`]),
     ]
-    const { code, out, err } = await runCommand(argv, 60_000)
+    const { code, out, err } = await runCommand(argv, { timeoutMs: 60_000 })
     if (code !== 0) throw new Error(`creating topic ${topic.name} failed:\n${out}${err}`)
     created.push(topic.name)
   }

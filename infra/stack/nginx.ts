@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Component } from './component'
+import { type Component, singleton } from './component'
 import { repoRoot, type StackConfig } from './config'
 import { httpReady } from './probes'
 
@@ -38,11 +38,7 @@ export function nginxComponent(config: StackConfig): Component {
   const conf = join(home, 'nginx.conf')
   const port = config.ports.nginx
   return {
-    name: 'nginx',
-    group: 'nginx',
-    ports: [port],
-    endpoint: `http://127.0.0.1:${port}`,
-    readyTimeoutMs: 15_000,
+    ...singleton('nginx', port, `http://127.0.0.1:${port}`, 15_000),
     // SIGQUIT lets workers finish their requests.
     stopSignal: 'SIGQUIT',
     async prepare() {

@@ -5,7 +5,8 @@
  */
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Component } from './component'
+import { mustRunCommand } from '../command'
+import { type Component, singleton } from './component'
 import type { StackConfig } from './config'
 import { postgresReady } from './probes'
 
@@ -32,26 +33,39 @@ export function postgresUrl(config: StackConfig): string {
   return `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:${config.ports.postgres}/${POSTGRES_DATABASE}`
 }
 
-export function postgresComponent(config: StackConfig): Component {
+interface PostgresPaths {
+  home: string
+  data: string
+  sockets: string
+  /** Written only after initdb and CREATE DATABASE both finished: a data dir without it is half-made. */
+  initialized: string
+}
+
+function postgresPaths(config: StackConfig): PostgresPaths {
   const home = join(config.dir, 'postgres')
-  const data = join(home, 'data')
-  const sockets = join(home, 'run')
-  // Written only after initdb and CREATE DATABASE both finished: a data dir without it is half-made.
-  const initialized = join(home, 'initialized')
-  const asRoot = process.getuid?.() === 0
-  const dropPrivileges = (): string[] => {
-    if (!asRoot) return []
-    systemUser(config.postgresUser)
-    return [
-      'setpriv',
-      `--reuid=${config.postgresUser}`,
-      `--regid=${config.postgresUser}`,
-      '--init-groups',
-      '--',
-    ]
+  return {
+    home,
+    data: join(home, 'data'),
+    sockets: join(home, 'run'),
+    initialized: join(home, 'initialized'),
   }
-  const bin = (tool: string) => join(config.postgresBin, tool)
-  const settings = [
+}
+
+/** The prefix that runs a PostgreSQL tool as its system user: PostgreSQL refuses to run as root. */
+function dropPrivileges(config: StackConfig): string[] {
+  if (process.getuid?.() !== 0) return []
+  systemUser(config.postgresUser)
+  return [
+    'setpriv',
+    `--reuid=${config.postgresUser}`,
+    `--regid=${config.postgresUser}`,
+    '--init-groups',
+    '--',
+  ]
+}
+
+function serverSettings(config: StackConfig, sockets: string): string[] {
+  return [
     'listen_addresses=127.0.0.1',
     `port=${config.ports.postgres}`,
     `unix_socket_directories=${sockets}`,
@@ -62,76 +76,81 @@ export function postgresComponent(config: StackConfig): Component {
     'log_min_messages=warning',
     'log_connections=off',
   ].flatMap((setting) => ['-c', setting])
+}
 
-  async function run(argv: string[], stdin?: string) {
-    const child = Bun.spawn(argv, {
-      stdin: stdin === undefined ? 'ignore' : new Blob([stdin]),
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [out, err, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ])
-    if (code !== 0) throw new Error(`${argv.join(' ')} failed (exit ${code}):\n${out}${err}`)
-    return out
+/** A new cluster with the system's database, from nothing (whatever a half-made one left is removed). */
+async function initializeCluster(config: StackConfig, { home, data, sockets, initialized }: PostgresPaths) {
+  const bin = (tool: string) => join(config.postgresBin, tool)
+  rmSync(data, { recursive: true, force: true })
+  mkdirSync(data, { recursive: true, mode: 0o700 })
+  mkdirSync(sockets, { recursive: true })
+  const passwordFile = join(home, 'initdb-password')
+  writeFileSync(passwordFile, `${POSTGRES_PASSWORD}\n`, { mode: 0o600 })
+  if (process.getuid?.() === 0) {
+    const owner = systemUser(config.postgresUser)
+    for (const path of [home, data, sockets, passwordFile]) chownSync(path, owner.uid, owner.gid)
   }
+  try {
+    await mustRunCommand([
+      ...dropPrivileges(config),
+      bin('initdb'),
+      '-D',
+      data,
+      '-U',
+      POSTGRES_USER,
+      `--pwfile=${passwordFile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=peer',
+      '--encoding=UTF8',
+      '--no-locale',
+      '--no-instructions',
+    ])
+  } finally {
+    rmSync(passwordFile, { force: true })
+  }
+  // Single-user mode creates the database without a running server or a password round trip.
+  await mustRunCommand(
+    [
+      ...dropPrivileges(config),
+      bin('postgres'),
+      '--single',
+      '-D',
+      data,
+      ...serverSettings(config, sockets),
+      'postgres',
+    ],
+    { stdin: `CREATE DATABASE ${POSTGRES_DATABASE} OWNER ${POSTGRES_USER};\n` },
+  )
+  writeFileSync(initialized, `${new Date().toISOString()}\n`)
+}
 
+export function postgresComponent(config: StackConfig): Component {
+  const paths = postgresPaths(config)
+  const postgres = join(config.postgresBin, 'postgres')
   return {
-    name: 'postgres',
-    group: 'postgres',
-    ports: [config.ports.postgres],
-    endpoint: `127.0.0.1:${config.ports.postgres}`,
-    readyTimeoutMs: 60_000,
+    ...singleton('postgres', config.ports.postgres, `127.0.0.1:${config.ports.postgres}`, 60_000),
     stopSignal: 'SIGINT',
     async prepare() {
-      if (!existsSync(bin('postgres'))) {
+      if (!existsSync(postgres)) {
         throw new Error(
           `no PostgreSQL at ${config.postgresBin}: run scripts/bootstrap.sh (apt postgresql-15)`,
         )
       }
-      if (existsSync(initialized) && existsSync(join(data, 'PG_VERSION'))) return
+      if (existsSync(paths.initialized) && existsSync(join(paths.data, 'PG_VERSION'))) return
       // Never initialised completely (first start, or a crash during it): start over from nothing.
-      rmSync(data, { recursive: true, force: true })
-      mkdirSync(data, { recursive: true, mode: 0o700 })
-      mkdirSync(sockets, { recursive: true })
-      const passwordFile = join(home, 'initdb-password')
-      writeFileSync(passwordFile, `${POSTGRES_PASSWORD}\n`, { mode: 0o600 })
-      if (asRoot) {
-        const owner = systemUser(config.postgresUser)
-        for (const path of [home, data, sockets, passwordFile]) chownSync(path, owner.uid, owner.gid)
-      }
-      try {
-        await run([
-          ...dropPrivileges(),
-          bin('initdb'),
-          '-D',
-          data,
-          '-U',
-          POSTGRES_USER,
-          `--pwfile=${passwordFile}`,
-          '--auth-host=scram-sha-256',
-          '--auth-local=peer',
-          '--encoding=UTF8',
-          '--no-locale',
-          '--no-instructions',
-        ])
-      } finally {
-        rmSync(passwordFile, { force: true })
-      }
-      // Single-user mode creates the database without a running server or a password round trip.
-      await run(
-        [...dropPrivileges(), bin('postgres'), '--single', '-D', data, ...settings, 'postgres'],
-        `CREATE DATABASE ${POSTGRES_DATABASE} OWNER ${POSTGRES_USER};\n`,
-      )
-      writeFileSync(initialized, `${new Date().toISOString()}\n`)
+      await initializeCluster(config, paths)
     },
     launch() {
       return {
-        argv: [...dropPrivileges(), bin('postgres'), '-D', data, ...settings],
-        cwd: home,
-        marker: data,
+        argv: [
+          ...dropPrivileges(config),
+          postgres,
+          '-D',
+          paths.data,
+          ...serverSettings(config, paths.sockets),
+        ],
+        cwd: paths.home,
+        marker: paths.data,
       }
     },
     ready: () => postgresReady(config.postgresBin, config.ports.postgres),

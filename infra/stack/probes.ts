@@ -1,4 +1,5 @@
 /** Readiness probes: each answers "ready" or throws with what it saw, so a timeout can say why. */
+import { runCommand } from '../command'
 
 /** Sends a ZooKeeper four-letter word and returns the reply (the server closes after answering). */
 export async function zookeeperCommand(port: number, word: string, timeoutMs = 2_000): Promise<string> {
@@ -44,25 +45,11 @@ export interface KafkaMetadata {
   }[]
 }
 
-/** Runs `argv` to its end (SIGKILL after `timeoutMs`) and returns its exit code and output. */
-export async function run(
-  argv: string[],
-  timeoutMs: number,
-): Promise<{ code: number; out: string; err: string }> {
-  const child = Bun.spawn(argv, { stdout: 'pipe', stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGKILL' })
-  const [out, err, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ])
-  return { code, out, err }
-}
-
 /** Cluster metadata as one broker sees it, through kcat (librdkafka). */
 export async function kafkaMetadata(bootstrap: string, topic?: string): Promise<KafkaMetadata> {
   const argv = ['kcat', '-L', '-J', '-b', bootstrap, '-m', '5']
   if (topic !== undefined) argv.push('-t', topic)
-  const { code, out, err } = await run(argv, 10_000)
+  const { code, out, err } = await runCommand(argv, { timeoutMs: 10_000 })
   if (code !== 0) throw new Error(`kcat -L on ${bootstrap}: ${err.trim() || `exit ${code}`}`)
   return JSON.parse(out) as KafkaMetadata
 }
@@ -91,9 +78,9 @@ export async function tcpReady(port: number): Promise<string> {
 }
 
 export async function postgresReady(bin: string, port: number): Promise<string> {
-  const { code, out, err } = await run([`${bin}/pg_isready`, '-h', '127.0.0.1', '-p', String(port)], 5_000)
+  const { code, out, err } = await runCommand([`${bin}/pg_isready`, '-h', '127.0.0.1', '-p', String(port)], {
+    timeoutMs: 5_000,
+  })
   if (code !== 0) throw new Error((out + err).trim() || `pg_isready exit ${code}`)
   return 'accepting'
 }
-
-export { run as runCommand }

@@ -8,6 +8,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { runCommand } from '../command'
 
 export interface Launch {
   argv: string[]
@@ -112,16 +113,12 @@ export class Processes {
     // the final program (the JVM, postgres, nginx master...), which is what we record and later signal.
     const script =
       'cd "$1" || exit 1; log="$2"; shift 2; nohup setsid "$@" >>"$log" 2>&1 </dev/null & echo $!'
-    const child = Bun.spawn(['bash', '-c', script, 'launch', launch.cwd, log, ...launch.argv], {
-      env: { ...process.env, ...launch.env, [MARKER_VARIABLE]: launch.marker },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [out, err, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ])
+    const { code, out, err } = await runCommand(
+      ['bash', '-c', script, 'launch', launch.cwd, log, ...launch.argv],
+      {
+        env: { ...launch.env, [MARKER_VARIABLE]: launch.marker },
+      },
+    )
     const pid = Number(out.trim())
     if (code !== 0 || !Number.isInteger(pid) || pid <= 0) {
       throw new Error(`could not start ${name}: ${err.trim() || out.trim() || `exit ${code}`}`)

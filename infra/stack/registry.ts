@@ -4,10 +4,11 @@
  * line, `run.sh <instance> <http-port> <bootstrap> <management-port>` execs the JVM.
  */
 import { join } from 'node:path'
-import type { Component } from './component'
+import { runCommand } from '../command'
+import { type Component, ensemble } from './component'
 import { repoRoot, type StackConfig } from './config'
 import { kafkaBootstrap } from './kafka'
-import { httpReady, runCommand } from './probes'
+import { httpReady } from './probes'
 
 const REGISTRY_DIR = join(repoRoot, 'infra', 'registry')
 
@@ -18,7 +19,7 @@ function buildOnce(config: StackConfig): Promise<string> {
   built ??= (async () => {
     const { code, out, err } = await runCommand(
       ['bash', join(REGISTRY_DIR, 'build.sh'), join(config.dir, 'registry')],
-      900_000,
+      { timeoutMs: 900_000 },
     )
     if (code !== 0) throw new Error(`infra/registry/build.sh failed (exit ${code}):\n${err.slice(-4000)}`)
     const jar = out.trim().split('\n').at(-1) ?? ''
@@ -33,14 +34,11 @@ export function registryUrl(config: StackConfig, instance: number): string {
 }
 
 export function registryComponents(config: StackConfig): Component[] {
-  return [1, 2, 3].map((id) => {
-    const name = `registry-${id}`
+  return ensemble(config, 'registry', ({ id, home }) => {
     const port = config.ports.registry[id - 1] as number
     const management = config.ports.registryManagement[id - 1] as number
-    const marker = `-Dvehicles.stack=${join(config.dir, name)}`
+    const marker = `-Dvehicles.stack=${home}`
     return {
-      name,
-      group: 'registry',
       ports: [port, management],
       endpoint: `127.0.0.1:${port}`,
       // Three Quarkus JVMs replaying the journal on two cores.

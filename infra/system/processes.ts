@@ -125,13 +125,3 @@ export function freePort(): number {
   server.stop(true)
   return port
 }
-
-export async function portTaken(port: number): Promise<boolean> {
-  try {
-    const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data: () => {} } })
-    socket.end()
-    return true
-  } catch {
-    return false
-  }
-}

@@ -18,10 +18,11 @@
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { type StackEnv, stackEnv } from '../../packages/testing/src/index'
+import { portTaken } from '../command'
 import { createStockDatabase, dropDatabases } from './databases'
 import { skipBacklog } from './groups'
 import { acquireSystemLock } from './lock'
-import { freePort, killLeftover, portTaken } from './processes'
+import { freePort, killLeftover } from './processes'
 import {
   DEFAULT_PORTS,
   estimatorPython,

@@ -113,7 +113,7 @@ describe('compose.yaml', () => {
     const dockerfiles = new Set(
       Object.values(services).flatMap(({ build }) => (build ? [join(build.context, build.dockerfile)] : [])),
     )
-    expect(dockerfiles.size).toBe(3)
+    expect(dockerfiles.size).toBe(2)
     const unpinned: string[] = []
     for (const file of dockerfiles) {
       for (const [, image] of readFileSync(file, 'utf8').matchAll(/^FROM\s+(\S+)/gm)) {

@@ -1,6 +1,7 @@
 /**
- * The three Dockerfiles, checked without a Docker engine:
- * - the shape issue 7 asks for (multi-stage, locked installs, a non-root user, a healthcheck);
+ * The two Dockerfiles (one for the Bun services, built with the service as an argument, and the
+ * estimator's), checked without a Docker engine:
+ * - multi-stage, locked installs, a non-root user, a healthcheck;
  * - each Bun image copies exactly the workspace packages its service depends on;
  * - the Bun images' install stage is replayed in a scratch folder (the same manifests, lockfile and
  *   `bun install` command), the copied sources are laid beside it, and every import reachable from the
@@ -56,12 +57,20 @@ interface Stage {
   lines: string[]
 }
 
-/** Dockerfile instructions (continuation lines joined, comments dropped), grouped by stage. */
-function stages(file: string): Stage[] {
+type BuildArgs = Record<string, string>
+
+/**
+ * Dockerfile instructions (continuation lines joined, comments dropped), grouped by stage, with each
+ * `${NAME}` of a build argument given replaced by its value, as the builder (or RUN's shell) does.
+ */
+function stages(file: string, args: BuildArgs = {}): Stage[] {
   const text = readFileSync(join(repoRoot, file), 'utf8').replaceAll(/\\\n/g, ' ')
   const result: Stage[] = []
   for (const raw of text.split('\n')) {
-    const line = raw.trim().replaceAll(/\s+/g, ' ')
+    const line = raw
+      .trim()
+      .replaceAll(/\s+/g, ' ')
+      .replaceAll(/\$\{(\w+)\}/g, (whole, name: string) => args[name] ?? whole)
     if (line === '' || line.startsWith('#')) continue
     const from = /^FROM (\S+)(?: AS (\S+))?$/i.exec(line)
     if (from) result.push({ from: from[1] ?? '', name: from[2], lines: [] })
@@ -70,18 +79,25 @@ function stages(file: string): Stage[] {
   return result
 }
 
-const last = (file: string): Stage => {
-  const stage = stages(file).at(-1)
+const last = (file: string, args: BuildArgs = {}): Stage => {
+  const stage = stages(file, args).at(-1)
   if (stage === undefined) throw new Error(`${file} has no FROM`)
   return stage
 }
 
 const instruction = (stage: Stage, name: string) => stage.lines.filter((line) => line.startsWith(`${name} `))
 
+const BUN_DOCKERFILE = 'packages/Dockerfile'
 const BUN_IMAGES = [
   { service: 'stock', dir: 'stock', port: 3002 },
   { service: 'ads', dir: 'ads', port: 3003 },
-]
+].map((image) => ({ ...image, args: { SERVICE: image.dir, PORT: String(image.port) } as BuildArgs }))
+
+/** The install stage's RUN line that holds `bun install`. */
+const installLine = (args: BuildArgs) =>
+  stages(BUN_DOCKERFILE, args)
+    .flatMap((stage) => instruction(stage, 'RUN'))
+    .find((line) => line.includes('bun install'))
 
 interface PackageJson {
   name: string
@@ -92,11 +108,15 @@ interface PackageJson {
 const packageJson = (dir: string): PackageJson =>
   JSON.parse(readFileSync(join(repoRoot, dir, 'package.json'), 'utf8')) as PackageJson
 
+/** The folders under packages/ (the Bun services' Dockerfile sits beside them). */
+const workspaceFolders = () =>
+  readdirSync(join(repoRoot, 'packages'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+
 /** Workspace packages (folder names) a package depends on at run time, transitively. */
 function workspaceDeps(dir: string, seen = new Set<string>()): Set<string> {
-  const byName = new Map(
-    readdirSync(join(repoRoot, 'packages')).map((d) => [packageJson(`packages/${d}`).name, d]),
-  )
+  const byName = new Map(workspaceFolders().map((d) => [packageJson(`packages/${d}`).name, d]))
   for (const [name, version] of Object.entries(packageJson(`packages/${dir}`).dependencies ?? {})) {
     const folder = byName.get(name)
     if (!version.startsWith('workspace:') || folder === undefined || seen.has(folder)) continue
@@ -107,38 +127,52 @@ function workspaceDeps(dir: string, seen = new Set<string>()): Set<string> {
 }
 
 describe('Dockerfiles', () => {
-  for (const { service, dir, port } of BUN_IMAGES) {
-    const file = `packages/${dir}/Dockerfile`
+  test(`${BUN_DOCKERFILE} without the SERVICE build argument stops at the install stage`, () => {
+    const line = installLine({}) ?? ''
+    const run = Bun.spawnSync(['sh', '-c', line.replace(/^RUN /, '')], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      stderr: 'pipe',
+    })
+    expect(run.exitCode).not.toBe(0)
+    expect(run.stderr.toString()).toContain('set the build argument SERVICE (stock or ads)')
+  })
 
-    test(`${file}: multi-stage, frozen production install, non-root, healthcheck on /health/ready`, () => {
+  for (const { service, dir, port, args } of BUN_IMAGES) {
+    const file = BUN_DOCKERFILE
+
+    test(`${file} for ${service}: multi-stage, frozen production install, non-root, healthcheck`, () => {
       expect(services[service]?.build?.dockerfile).toBe(file)
-      const all = stages(file)
+      expect(services[service]?.build?.args).toEqual(args)
+      const all = stages(file, args)
       expect(all.length).toBeGreaterThanOrEqual(2)
-      const install = all
-        .flatMap((stage) => instruction(stage, 'RUN'))
-        .find((line) => line.includes('bun install'))
-      expect(install).toBe(
-        `RUN bun install --frozen-lockfile --production --filter ${packageJson(`packages/${dir}`).name}`,
+      expect(installLine(args)).toEndWith(
+        `&& bun install --frozen-lockfile --production --filter "${packageJson(`packages/${dir}`).name}"`,
       )
-      const final = last(file)
+      const final = last(file, args)
       // The base image's `bun` user, by number (checked on a real engine by `bun run test:images`).
       expect(instruction(final, 'USER')).toEqual(['USER 1000:1000'])
       expect(instruction(final, 'RUN')).toEqual([])
-      // The port the service listens on: PORT, with the service's default.
+      // The port the service listens on: PORT, the service's default unless the container is given another.
+      expect(instruction(final, 'ENV').join(' ')).toContain(`PORT=${port}`)
       expect(instruction(final, 'HEALTHCHECK').join(' ')).toContain(
-        `http://127.0.0.1:\${process.env.PORT || ${port}}/health/ready`,
+        'http://127.0.0.1:$' + '{process.env.PORT}/health/ready',
       )
       expect(instruction(final, 'EXPOSE')).toEqual([`EXPOSE ${port}`])
-      expect(instruction(final, 'CMD')).toEqual([`CMD ["bun", "packages/${dir}/src/main.ts"]`])
+      expect(instruction(final, 'ENV').join(' ')).toContain(`SERVICE=${dir}`)
+      expect(instruction(final, 'CMD')).toEqual([
+        `CMD ["sh", "-c", "exec bun \\"packages/${dir}/src/main.ts\\""]`,
+      ])
+      expect(existsSync(join(repoRoot, `packages/${dir}/src/main.ts`))).toBe(true)
     })
 
-    test(`${file}: carries librdkafka where @vehicles/kafka loads it, the estimator's pinned build`, () => {
-      const final = last(file)
+    test(`${file} for ${service}: carries librdkafka where @vehicles/kafka loads it, the estimator's build`, () => {
+      const final = last(file, args)
       const path = /LIBRDKAFKA_PATH=(\S+)/.exec(instruction(final, 'ENV').join(' '))?.[1]
       expect(path).toBe('/opt/librdkafka/librdkafka.so.1')
       const copy = instruction(final, 'COPY').find((line) => line.includes('/opt/librdkafka'))
       const stageName = /--from=(\S+)/.exec(copy ?? '')?.[1]
-      const stage = stages(file).find((candidate) => candidate.name === stageName)
+      const stage = stages(file, args).find((candidate) => candidate.name === stageName)
       // The same library the estimator runs: fetched from the wheel its lockfile pins.
       expect(instruction(stage ?? { from: '', lines: [] }, 'RUN')).toEqual([
         `RUN LIBRDKAFKA_PATH=${path} bash scripts/fetch-librdkafka.sh`,
@@ -146,32 +180,35 @@ describe('Dockerfiles', () => {
       expect(instruction(stage ?? { from: '', lines: [] }, 'COPY').join(' ')).toContain('estimator/uv.lock')
     })
 
-    test(`${file}: copies the service and exactly the workspace packages it depends on`, () => {
-      const copied = instruction(last(file), 'COPY')
+    test(`${file} for ${service}: copies the service and exactly the workspace packages it depends on`, () => {
+      const copied = instruction(last(file, args), 'COPY')
         .filter((line) => !line.includes('--from='))
         .map((line) => line.split(' ')[1])
       const expected = [dir, ...workspaceDeps(dir)].map((d) => `packages/${d}`)
       expect(copied.sort()).toEqual(expected.sort())
     })
 
-    test(`${file}: replayed install; every import of what the image runs resolves with production deps`, () => {
+    test(`${file} for ${service}: replayed install; every import of what it runs resolves (production deps)`, () => {
       const root = join(scratch, service)
       mkdirSync(root, { recursive: true })
       for (const name of ['package.json', 'bun.lock', 'bunfig.toml'])
         cpSync(join(repoRoot, name), join(root, name))
-      for (const folder of readdirSync(join(repoRoot, 'packages'))) {
+      for (const folder of workspaceFolders()) {
         mkdirSync(join(root, 'packages', folder), { recursive: true })
         cpSync(
           join(repoRoot, 'packages', folder, 'package.json'),
           join(root, 'packages', folder, 'package.json'),
         )
       }
-      const command = instruction(
-        stages(file).find((stage) => stage.name === 'install') ?? last(file),
-        'RUN',
-      )[0]
-      const argv = (command ?? '').replace(/^RUN /, '').split(' ')
-      const install = Bun.spawnSync(argv, { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+      // The install stage's RUN line through a shell, with the build arguments in its environment, as
+      // the builder runs it.
+      const command = (installLine(args) ?? '').replace(/^RUN /, '')
+      const install = Bun.spawnSync(['sh', '-c', command], {
+        cwd: root,
+        env: { ...process.env, ...args },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
       if (install.exitCode !== 0) console.error(install.stderr.toString())
       expect(install.exitCode).toBe(0)
 
@@ -194,7 +231,7 @@ describe('Dockerfiles', () => {
       }
       const problems = unresolved(root, commands)
       expect(problems).toEqual([])
-    })
+    }, 60_000)
   }
 
   test('estimator/Dockerfile: multi-stage, locked uv sync without dev tools, non-root, healthcheck', () => {
@@ -293,8 +330,12 @@ describe('Dockerfiles', () => {
   }, 180_000)
 
   test('every COPY source exists in the build context and .dockerignore keeps it in', () => {
-    for (const file of ['packages/stock/Dockerfile', 'packages/ads/Dockerfile', 'estimator/Dockerfile']) {
-      for (const stage of stages(file)) {
+    const builds: [string, BuildArgs][] = [
+      ...BUN_IMAGES.map(({ args }): [string, BuildArgs] => [BUN_DOCKERFILE, args]),
+      ['estimator/Dockerfile', {}],
+    ]
+    for (const [file, args] of builds) {
+      for (const stage of stages(file, args)) {
         for (const line of instruction(stage, 'COPY').filter((l) => !l.includes('--from='))) {
           for (const source of line.split(' ').slice(1, -1)) {
             const exists = existsSync(join(repoRoot, source))

@@ -5,16 +5,20 @@ A bad or missing value stops the process with a message naming the variable (see
 
 from __future__ import annotations
 
+import json
 import socket
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # estimator/src/estimator/config.py -> the repository root is four levels up.
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 _DEFAULT_CONTRACTS_DIR = _REPO_ROOT / "packages" / "contracts" / "schemas"
+# Generated from packages/contracts/src/topics.ts, the one definition of the topics and their DLQs.
+_DEFAULT_TOPICS_FILE = _REPO_ROOT / "infra" / "topics.json"
 
 TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -27,10 +31,11 @@ class Settings(BaseSettings):
     kafka_brokers: Annotated[str, Field(min_length=1, description="comma-separated host:port list")]
     schema_registry_url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     contracts_dir: Path = _DEFAULT_CONTRACTS_DIR
+    topics_file: Path = _DEFAULT_TOPICS_FILE
 
     input_topic: TopicName = "stock.vehicle-created"
     output_topic: TopicName = "stock.vehicle-processed"
-    # Empty means `<input topic>.dlq`, the system's naming rule.
+    # Empty means the dead-letter topic the topics file names for the input topic.
     dlq_topic: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]*$", max_length=249)] = ""
     group_id: Annotated[str, Field(min_length=1)] = "price-estimate"
     # Part of `transactional.id`: must be unique among running instances and stable across restarts of one.
@@ -70,9 +75,17 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is not a directory (set CONTRACTS_DIR to packages/contracts/schemas)")
         return value
 
+    @model_validator(mode="after")
+    def _dead_letter_topic_is_known(self) -> Settings:
+        # Resolved once here, so that a topic without a DLQ stops the process at start, not at the
+        # first poison record.
+        if not self.dlq_topic:
+            dead_letter_topic_of(self.topics_file, self.input_topic)
+        return self
+
     @property
     def dead_letter_topic(self) -> str:
-        return self.dlq_topic or f"{self.input_topic}.dlq"
+        return self.dlq_topic or dead_letter_topic_of(self.topics_file, self.input_topic)
 
     @property
     def input_subject(self) -> str:
@@ -85,6 +98,19 @@ class Settings(BaseSettings):
     @property
     def transactional_id(self) -> str:
         return f"{self.group_id}-{self.instance_id}"
+
+
+@cache
+def dead_letter_topic_of(topics_file: Path, topic: str) -> str:
+    """The `dlq` the topics file gives `topic`; a ValueError naming both variables when it has none."""
+    try:
+        definition = json.loads(topics_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"TOPICS_FILE {topics_file} cannot be read: {error}") from None
+    for entry in definition.get("topics", []):
+        if entry.get("name") == topic and isinstance(entry.get("dlq"), str):
+            return str(entry["dlq"])
+    raise ValueError(f"{topics_file} names no dead-letter topic for {topic}: set DLQ_TOPIC")
 
 
 class ConfigError(Exception):

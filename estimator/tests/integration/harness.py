@@ -241,6 +241,8 @@ class Estimators:
             "CONTRACTS_DIR": str(CONTRACTS_DIR),
             "INPUT_TOPIC": self._topics.input,
             "OUTPUT_TOPIC": self._topics.output,
+            # The run's own topics are not in infra/topics.json, so their DLQ is named here.
+            "DLQ_TOPIC": self._topics.dlq,
             "GROUP_ID": self._topics.group,
             "INSTANCE_ID": name,
             "METRICS_PORT": str(port),

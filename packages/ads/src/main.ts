@@ -6,7 +6,13 @@
  */
 import { RegistryClient } from '@vehicles/contracts'
 import { createAdmin, createProducer, librdkafkaVersion, parseBrokers } from '@vehicles/kafka'
-import { createLogger, createMetrics, createReadiness, createShutdown } from '@vehicles/platform'
+import {
+  createLogger,
+  createMetrics,
+  createReadiness,
+  createShutdown,
+  degradedWithout,
+} from '@vehicles/platform'
 import { IndexedAds } from './ads/indexed-ads'
 import { AdsRepository } from './ads/repository'
 import { createAdsApp, SERVICE } from './app'
@@ -115,16 +121,8 @@ async function boot() {
     url: config.SCHEMA_REGISTRY_URL,
     retry: { attempts: 1, timeoutMs: 1_500 },
   })
-  readiness.register({
-    name: 'schema-registry',
-    // Reads keep working without the registry for every schema id already seen, so it only degrades.
-    critical: false,
-    timeoutMs: 2_000,
-    check: async () => {
-      await registryProbe.subjects()
-      return { ok: true }
-    },
-  })
+  // Reads keep working without the registry for every schema id already seen, so it only degrades.
+  readiness.register(degradedWithout('schema-registry', () => registryProbe.subjects()))
 
   const stopResync = indexed?.startResync(config.LIST_RESYNC_MS) ?? (() => {})
   const app = createAdsApp({ logger, reader: indexed ?? repository, readiness, metrics })

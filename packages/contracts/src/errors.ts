@@ -19,31 +19,41 @@ export class UnknownSchemaError extends Error {
   }
 }
 
-/** The registry is down, or answered something that is not the registry's JSON (an nginx error page). */
-export class RegistryUnavailableError extends Error {
-  override readonly name = 'RegistryUnavailableError'
-  readonly reason = 'registry-unavailable'
+/** A registry call that failed; `reason` tells "retry later" (unavailable) from "this is wrong" (refused). */
+abstract class RegistryError extends Error {
+  abstract override readonly name: string
   constructor(
     message: string,
-    /** How many attempts were made before giving up. */
-    readonly attempts: number,
-    override readonly cause?: unknown,
+    readonly reason: 'registry-unavailable' | 'registry-refused',
+    cause?: unknown,
   ) {
-    super(message)
+    super(message, cause === undefined ? undefined : { cause })
+  }
+}
+
+/** The registry is down, or answered something that is not the registry's JSON (an nginx error page). */
+export class RegistryUnavailableError extends RegistryError {
+  override readonly name = 'RegistryUnavailableError'
+  /** `attempts`: how many were made before giving up. */
+  constructor(
+    message: string,
+    readonly attempts: number,
+    cause?: unknown,
+  ) {
+    super(message, 'registry-unavailable', cause)
   }
 }
 
 /** The registry answered, and said no (incompatible schema, subject missing, schema invalid). */
-export class RegistryRefusedError extends Error {
+export class RegistryRefusedError extends RegistryError {
   override readonly name = 'RegistryRefusedError'
-  readonly reason = 'registry-refused'
+  /** `errorCode`: Confluent's, when the registry gave one (40401 subject not found, 409 incompatible, …). */
   constructor(
     message: string,
     readonly status: number,
-    /** Confluent error code when the registry gave one (40401 subject not found, 409 incompatible, …). */
     readonly errorCode?: number,
   ) {
-    super(message)
+    super(message, 'registry-refused')
   }
 }
 

@@ -3,11 +3,15 @@ import { dirname, join, resolve } from 'node:path'
 import { GENERATED_FILES } from './artifacts'
 import { writeAsyncApi } from './asyncapi/generate'
 import { toJsonSchemaText } from './json-schema'
+import { TOPICS_FILE, topicsFileText } from './topics'
 
 /** Package root (`packages/contracts`). */
 export const packageRoot = resolve(import.meta.dir, '..')
 
-/** Writes every generated JSON Schema file, and the AsyncAPI document, from the source. Run: `bun run generate`. */
+/**
+ * Writes every generated JSON Schema file, the AsyncAPI document and the repository's
+ * `infra/topics.json` from the source. Run: `bun run generate`.
+ */
 export function generate(root: string = packageRoot): string[] {
   const written: string[] = []
   for (const { file, schema } of GENERATED_FILES) {
@@ -17,6 +21,8 @@ export function generate(root: string = packageRoot): string[] {
     written.push(file)
   }
   written.push(writeAsyncApi(root))
+  writeFileSync(join(root, '..', '..', TOPICS_FILE), topicsFileText())
+  written.push(join('..', '..', TOPICS_FILE))
   return written
 }
 

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path'
 import { GENERATED_FILES } from './artifacts'
 import { packageRoot } from './generate'
 import { DRAFT_07, toJsonSchemaText } from './json-schema'
+import { TOPICS_FILE, topicsFileText } from './topics'
 import { compileJsonSchema } from './validate'
 
 type Node = { [key: string]: unknown }
@@ -26,6 +27,11 @@ describe('generated JSON Schema files', () => {
       expect(committed).toBe(toJsonSchemaText(schema))
     },
   )
+
+  test(`${TOPICS_FILE} is up to date with src/topics.ts (run \`bun run --filter @vehicles/contracts generate\`)`, () => {
+    const committed = readFileSync(join(packageRoot, '..', '..', TOPICS_FILE), 'utf8')
+    expect(committed).toBe(topicsFileText())
+  })
 
   test('no stray file sits in schemas/ (a renamed schema leaves none behind)', () => {
     const onDisk = (function list(dir: string): string[] {

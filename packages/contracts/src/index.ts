@@ -10,6 +10,7 @@ export {
   WireFormatError,
 } from './errors'
 export { DRAFT_07, toJsonSchema, toJsonSchemaText } from './json-schema'
+export { nameFilter, type ParamProblem, type QueryParamReader, queryParamReader } from './query-params'
 export { eventRegistrations, type Registration, type RegistrationResult, registerAll } from './register'
 export {
   type Compatibility,
@@ -48,6 +49,16 @@ export {
   type EventValues,
   STARTUP_RETRY,
 } from './serde'
-export { dlqTopic, subjectOf, TOPICS, type Topic } from './topics'
+export {
+  dlqTopic,
+  subjectOf,
+  TOPIC_DEFINITION,
+  TOPICS,
+  TOPICS_FILE,
+  type Topic,
+  type TopicSettings,
+  type TopicsDefinition,
+  topicSettings,
+} from './topics'
 export { assertValid, ContractViolation, check, compileJsonSchema, type Violation } from './validate'
 export { decodeWire, encodeWire, MAGIC_BYTE, parseJsonPayload, type WireRecord } from './wire'

@@ -24,6 +24,22 @@ export interface ReadinessCheck {
   critical?: boolean
 }
 
+/**
+ * A dependency the service serves without, in a degraded way: ready while `probe` resolves within 2 s,
+ * reported (not fatal) when it rejects or takes longer.
+ */
+export function degradedWithout(name: string, probe: () => Promise<unknown>): ReadinessCheck {
+  return {
+    name,
+    critical: false,
+    timeoutMs: 2_000,
+    check: async () => {
+      await probe()
+      return { ok: true }
+    },
+  }
+}
+
 export interface CheckReport extends CheckOutcome {
   critical: boolean
   durationMs: number

@@ -21,6 +21,7 @@ export {
   type CheckOutcome,
   type CheckReport,
   createReadiness,
+  degradedWithout,
   type Readiness,
   type ReadinessCheck,
   type ReadinessReport,

@@ -4,15 +4,7 @@
  * `?manufactuer=Renault` answers 400 instead of an unfiltered page that looks right.
  */
 import { Type } from '@sinclair/typebox'
-import {
-  codePointLength,
-  NAME_MAX_LENGTH,
-  NAME_PATTERN,
-  NAME_PATTERN_OPENAPI,
-  trimName,
-  YEAR_MAX,
-  YEAR_MIN,
-} from '@vehicles/contracts'
+import { nameFilter, type ParamProblem, queryParamReader, YEAR_MAX, YEAR_MIN } from '@vehicles/contracts'
 import {
   type AdQuery,
   type AdSort,
@@ -26,12 +18,6 @@ import {
   SORTS,
 } from './query'
 
-export interface ParamProblem {
-  field: string
-  rule: string
-  message: string
-}
-
 export class InvalidParamsError extends Error {
   override readonly name = 'InvalidParamsError'
   constructor(readonly problems: readonly ParamProblem[]) {
@@ -42,18 +28,6 @@ export class InvalidParamsError extends Error {
 export const DEFAULT_SORT: AdSort = 'newest'
 
 const PRICE_MAX = Number.MAX_SAFE_INTEGER
-
-/** A name filter: the contracts' name rule (the one stored names follow), in code points. */
-const nameFilter = () =>
-  Type.String({
-    minLength: 1,
-    maxLength: NAME_MAX_LENGTH,
-    pattern: NAME_PATTERN_OPENAPI,
-    description:
-      'exact match, after trimming blanks; the rule of the stored names (no control characters or unpaired ' +
-      'surrogates, at least one visible character, at most 64 code points)',
-  })
-const NAME = new RegExp(NAME_PATTERN, 'u')
 
 /** The query string as documented in OpenAPI (the parser below is what enforces it). */
 export const AdsQueryDoc = Type.Object(
@@ -96,42 +70,10 @@ export const AdsQueryDoc = Type.Object(
   { additionalProperties: false },
 )
 
-const KNOWN = new Set(Object.keys(AdsQueryDoc.properties))
+const KNOWN = Object.keys(AdsQueryDoc.properties)
 
 export function parseAdsQuery(params: URLSearchParams): AdQuery {
-  const problems: ParamProblem[] = []
-  const problem = (field: string, rule: string, message: string) => problems.push({ field, rule, message })
-
-  for (const name of new Set(params.keys())) {
-    if (!KNOWN.has(name))
-      problem(name, 'additionalProperties', `unknown parameter; known: ${[...KNOWN].join(', ')}`)
-    else if (params.getAll(name).length > 1) problem(name, 'maxItems', 'given more than once')
-  }
-
-  const integer = (name: string, min: number, max: number): number | undefined => {
-    const raw = params.get(name)
-    if (raw === null) return undefined
-    if (!/^-?\d{1,24}$/.test(raw)) {
-      problem(name, 'type', `must be an integer, got "${raw}"`)
-      return undefined
-    }
-    const value = Number(raw)
-    if (value < min) problem(name, 'minimum', `must be >= ${min}, got ${value}`)
-    else if (value > max) problem(name, 'maximum', `must be <= ${max}, got ${value}`)
-    else return value
-    return undefined
-  }
-  const name = (field: string): string | undefined => {
-    const raw = params.get(field)
-    if (raw === null) return undefined
-    if (raw.length === 0) problem(field, 'minLength', 'must not be empty')
-    else if (!NAME.test(raw))
-      problem(field, 'pattern', 'must contain a visible character and no control character')
-    else if (codePointLength(raw) > NAME_MAX_LENGTH)
-      problem(field, 'maxLength', `must be at most ${NAME_MAX_LENGTH} characters (code points)`)
-    else return trimName(raw)
-    return undefined
-  }
+  const { problems, problem, integer, name } = queryParamReader(params, KNOWN)
 
   const sortRaw = params.get('sort')
   let sort = DEFAULT_SORT

@@ -1,21 +1,13 @@
 /**
  * The AsyncAPI 3.0 description of the system's topics, built from the contracts (event schemas, topic and
- * subject names) and the topic definition (infra/topics.json). `bun run generate` writes it to
+ * subject names) and the topic definition (src/topics.ts). `bun run generate` writes it to
  * `asyncapi/asyncapi.json`; `asyncapi.test.ts` fails when the committed file differs.
  */
 import { EVENT_CONTRACTS } from '../artifacts'
 import { toJsonSchema } from '../json-schema'
-import { dlqTopic, TOPICS } from '../topics'
+import { dlqTopic, TOPICS, type TopicSettings } from '../topics'
 import { HEADER_LENGTH, MAGIC_BYTE } from '../wire'
-import {
-  CONSUMER_GROUPS,
-  DEAD_LETTER_HEADERS,
-  EVENT_HEADERS,
-  FLOWS,
-  RELAY_HEADERS,
-  SERVICES,
-  type TopicSettings,
-} from './system'
+import { CONSUMER_GROUPS, DEAD_LETTER_HEADERS, EVENT_HEADERS, FLOWS, RELAY_HEADERS, SERVICES } from './system'
 import { GUARANTEES, guaranteesText } from './text'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -41,75 +33,64 @@ const pascal = (id: string): string => id.charAt(0).toUpperCase() + id.slice(1)
 
 const ref = (path: string): JsonObject => ({ $ref: path })
 
-const vehicleIdKey: JsonObject = {
+/** The schema of a record's headers: the ones `names` lists are required. */
+const headersSchema = (
+  description: string,
+  names: Record<string, string>,
+  properties: JsonObject,
+): JsonObject => ({
+  type: 'object',
+  description,
+  required: Object.values(names),
+  properties,
+})
+
+/** A record header's schema: every header is a UTF-8 string, with its rule and what it says. */
+const header = (description: string, rule: JsonObject = {}): JsonObject => ({
   type: 'string',
-  format: 'uuid',
-  description: 'the vehicle id: every event of one vehicle lands on one partition, in order',
-}
+  ...rule,
+  description,
+})
+
+const vehicleIdKey: JsonObject = header(
+  'the vehicle id: every event of one vehicle lands on one partition, in order',
+  { format: 'uuid' },
+)
 
 function eventHeaders(topic: string): JsonObject {
-  return {
-    type: 'object',
-    description: 'Kafka record headers, UTF-8 strings',
-    required: Object.values(EVENT_HEADERS),
-    properties: {
-      [EVENT_HEADERS.eventId]: {
-        type: 'string',
-        format: 'uuid',
-        description: 'the same value as `eventId` in the payload',
-      },
-      [EVENT_HEADERS.eventType]: {
-        type: 'string',
-        const: topic,
-        description: 'the event type: the topic it was first sent to',
-      },
-      [EVENT_HEADERS.contentType]: {
-        type: 'string',
-        const: 'application/json',
-        description: 'the payload after the wire header',
-      },
-      ...(topic === TOPICS.vehicleCreated ? relayHeaders : {}),
-    },
-  }
+  return headersSchema('Kafka record headers, UTF-8 strings', EVENT_HEADERS, {
+    [EVENT_HEADERS.eventId]: header('the same value as `eventId` in the payload', { format: 'uuid' }),
+    [EVENT_HEADERS.eventType]: header('the event type: the topic it was first sent to', { const: topic }),
+    [EVENT_HEADERS.contentType]: header('the payload after the wire header', { const: 'application/json' }),
+    ...(topic === TOPICS.vehicleCreated ? relayHeaders : {}),
+  })
 }
 
 const relayHeaders: JsonObject = {
-  [RELAY_HEADERS.outboxId]: {
-    type: 'string',
-    pattern: '^[0-9]+$',
-    description:
-      'the outbox row this record was sent for; the relay identifies sent rows by it when it reads back',
-  },
-  [RELAY_HEADERS.outbox]: {
-    type: 'string',
-    description: 'the outbox (its transactional id): row ids are unique in one outbox only',
-  },
+  [RELAY_HEADERS.outboxId]: header(
+    'the outbox row this record was sent for; the relay identifies sent rows by it when it reads back',
+    { pattern: '^[0-9]+$' },
+  ),
+  [RELAY_HEADERS.outbox]: header('the outbox (its transactional id): row ids are unique in one outbox only'),
 }
 
 function deadLetterHeaders(topic: string): JsonObject {
-  return {
-    type: 'object',
-    description: 'the source record’s headers, unchanged, plus where it came from and why it was set aside',
-    required: Object.values(DEAD_LETTER_HEADERS),
-    properties: {
-      [DEAD_LETTER_HEADERS.reason]: {
-        type: 'string',
-        description:
-          'why the record could not be handled (decoding, schema id, validation), naming the field',
-      },
+  return headersSchema(
+    'the source record’s headers, unchanged, plus where it came from and why it was set aside',
+    DEAD_LETTER_HEADERS,
+    {
+      [DEAD_LETTER_HEADERS.reason]: header(
+        'why the record could not be handled (decoding, schema id, validation), naming the field',
+      ),
       [DEAD_LETTER_HEADERS.sourceTopic]: { type: 'string', const: topic },
-      [DEAD_LETTER_HEADERS.sourcePartition]: {
-        type: 'string',
+      [DEAD_LETTER_HEADERS.sourcePartition]: header('partition of the source record, decimal', {
         pattern: '^[0-9]+$',
-        description: 'partition of the source record, decimal',
-      },
-      [DEAD_LETTER_HEADERS.sourceOffset]: {
-        type: 'string',
+      }),
+      [DEAD_LETTER_HEADERS.sourceOffset]: header('offset of the source record, decimal', {
         pattern: '^[0-9]+$',
-        description: 'offset of the source record, decimal',
-      },
+      }),
     },
-  }
+  )
 }
 
 const wireFormat = (subject: string): string =>
@@ -233,7 +214,7 @@ export interface AsyncApiOptions {
 export function asyncApiDocument({ topics, version }: AsyncApiOptions): JsonObject {
   const settingsOf = (name: string): TopicSettings => {
     const found = topics.find((topic) => topic.name === name)
-    if (found === undefined) throw new Error(`topic ${name} is missing from infra/topics.json`)
+    if (found === undefined) throw new Error(`topic ${name} is missing from the topic definition`)
     return found
   }
   const channels: JsonObject = {}

@@ -1,20 +1,19 @@
-/** Writes `asyncapi/asyncapi.json` from the contracts and infra/topics.json; part of `bun run generate`. */
+/** Writes `asyncapi/asyncapi.json` from the contracts and the topic definition; part of `bun run generate`. */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import packageJson from '../../package.json'
+import { topicSettings } from '../topics'
 import { asyncApiDocument, asyncApiText } from './document'
 import { ASYNCAPI_FILE } from './file'
-import { readTopicSettings } from './system'
 
 /** The document's text as the current sources generate it. */
-export function asyncApiSource(packageRoot: string): string {
-  const repoRoot = resolve(packageRoot, '..', '..')
-  return asyncApiText(asyncApiDocument({ topics: readTopicSettings(repoRoot), version: packageJson.version }))
+export function asyncApiSource(): string {
+  return asyncApiText(asyncApiDocument({ topics: topicSettings(), version: packageJson.version }))
 }
 
 export function writeAsyncApi(packageRoot: string): string {
   const path = join(packageRoot, ASYNCAPI_FILE)
   mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(path, asyncApiSource(packageRoot))
+  writeFileSync(path, asyncApiSource())
   return ASYNCAPI_FILE
 }

@@ -2,12 +2,9 @@
  * What the AsyncAPI document says about the system beyond the schemas: which service sends and receives
  * each topic, under which consumer group, with which record headers, and how each topic is configured.
  *
- * Topic settings are read from infra/topics.json, the file both the local stack and compose create the
- * topics from. Service names, groups and headers are written here once; `asyncapi.test.ts` checks them
+ * Topic settings come from the one topic definition (src/topics.ts). Service names, groups and headers are written here once; `asyncapi.test.ts` checks them
  * against the services' own configuration and code, so the document cannot drift from what runs.
  */
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { TOPICS } from '../topics'
 
 export const SERVICES = {
@@ -52,35 +49,3 @@ export const FLOWS = [
   { topic: TOPICS.vehicleCreated, sender: SERVICES.stock, receiver: SERVICES.estimator },
   { topic: TOPICS.vehicleProcessed, sender: SERVICES.estimator, receiver: SERVICES.ads },
 ] as const
-
-/** Path of the one topic definition, relative to the repository root. */
-export const TOPICS_FILE = 'infra/topics.json'
-
-interface TopicsFile {
-  defaults: { partitions: number; replicationFactor: number; configs?: Record<string, string> }
-  topics: {
-    name: string
-    partitions?: number
-    replicationFactor?: number
-    configs?: Record<string, string>
-  }[]
-}
-
-export interface TopicSettings {
-  name: string
-  partitions: number
-  replicas: number
-  /** Topic-level configs as created; Kafka's own default applies to anything not listed. */
-  configs: Record<string, string>
-}
-
-/** Every topic of infra/topics.json with its defaults applied. */
-export function readTopicSettings(repoRoot: string): TopicSettings[] {
-  const file = JSON.parse(readFileSync(resolve(repoRoot, TOPICS_FILE), 'utf8')) as TopicsFile
-  return file.topics.map((topic) => ({
-    name: topic.name,
-    partitions: topic.partitions ?? file.defaults.partitions,
-    replicas: topic.replicationFactor ?? file.defaults.replicationFactor,
-    configs: { ...file.defaults.configs, ...topic.configs },
-  }))
-}

@@ -97,23 +97,67 @@ export interface KafkaPublisherOptions {
 const isEventTopic = (topic: string): topic is EventTopic =>
   topic === TOPICS.vehicleCreated || topic === TOPICS.vehicleProcessed
 
+/** Connects a client; one that fails to connect is disconnected, so its half-open resources go too. */
+async function connectedOrReleased<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(
+  client: T,
+): Promise<T> {
+  try {
+    await client.connect()
+  } catch (error) {
+    await client.disconnect().catch(() => {})
+    throw error
+  }
+  return client
+}
+
+/** Partitions a transactional send would fail on: no leader, or fewer in-sync replicas than required. */
+function unwritablePartitions(topics: Awaited<ReturnType<Admin['describeTopics']>>): string[] {
+  const problems: string[] = []
+  for (const topic of topics) {
+    const minIsr = Number(topic.configs['min.insync.replicas'] ?? '1')
+    for (const p of topic.partitions) {
+      if (p.leader < 0) problems.push(`${topic.topic}/${p.partition} has no leader`)
+      else if (p.isr.length < minIsr)
+        problems.push(
+          `${topic.topic}/${p.partition} has ${p.isr.length} in-sync replica(s) of ${minIsr} needed`,
+        )
+    }
+  }
+  return problems
+}
+
+/**
+ * The publisher's admin client, connected on first use. After a failed use the next one gets a fresh
+ * client: this one may hold connections to brokers that went away.
+ */
+function adminHolder(brokers: readonly string[], clientId: string) {
+  let admin: Admin | undefined
+  const connected = async (): Promise<Admin> => {
+    admin ??= await connectedOrReleased(createAdmin({ brokers, clientId }))
+    return admin
+  }
+  const close = async () => {
+    const spent = admin
+    admin = undefined
+    await spent?.disconnect().catch(() => {})
+  }
+  const use = async <T>(work: (reader: Admin) => Promise<T>): Promise<T> => {
+    const reader = await connected()
+    try {
+      return await work(reader)
+    } catch (error) {
+      await close()
+      throw error
+    }
+  }
+  return { connected, use, close }
+}
+
 export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
   let producer: TransactionalProducer | undefined
   let contracts: Contracts | undefined
-  let admin: Admin | undefined
-  const connectedAdmin = async (): Promise<Admin> => {
-    if (admin === undefined) {
-      const created = createAdmin({ brokers: options.brokers, clientId: `${options.clientId}-admin` })
-      try {
-        await created.connect()
-      } catch (error) {
-        await created.disconnect().catch(() => {})
-        throw error
-      }
-      admin = created
-    }
-    return admin
-  }
+  const admin = adminHolder(options.brokers, `${options.clientId}-admin`)
+  const withAdmin = admin.use
   return {
     async start() {
       // The registry first: it is cheap and, when the schema is not registered, the reason to say so.
@@ -123,19 +167,14 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         retry: { attempts: 2 },
       })
       if (producer === undefined) {
-        const created = createTransactionalProducer({
-          brokers: options.brokers,
-          clientId: options.clientId,
-          transactionalId: options.transactionalId,
-          deliveryTimeoutMs: options.deliveryTimeoutMs,
-        })
-        try {
-          await created.connect()
-        } catch (error) {
-          await created.disconnect().catch(() => {})
-          throw error
-        }
-        producer = created
+        producer = await connectedOrReleased(
+          createTransactionalProducer({
+            brokers: options.brokers,
+            clientId: options.clientId,
+            transactionalId: options.transactionalId,
+            deliveryTimeoutMs: options.deliveryTimeoutMs,
+          }),
+        )
       }
     },
     encode(event) {
@@ -154,10 +193,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         })),
       )
     },
-    async endOffsets(topics) {
-      const reader = await connectedAdmin()
-      const ends = new Map<string, PartitionEnd[]>()
-      try {
+    endOffsets: (topics) =>
+      withAdmin(async (reader) => {
+        const ends = new Map<string, PartitionEnd[]>()
         for (const topic of topics) {
           const list = await reader.endOffsets(topic)
           ends.set(
@@ -165,16 +203,10 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
             list.map((e) => ({ high: BigInt(e.highWatermark), stable: BigInt(e.lastStable) })),
           )
         }
-      } catch (error) {
-        // A fresh admin next time: this one may hold connections to brokers that went away.
-        await admin?.disconnect().catch(() => {})
-        admin = undefined
-        throw error
-      }
-      return ends
-    },
+        return ends
+      }),
     async readBack(topic, partition, fromOffset) {
-      const reader = await connectedAdmin()
+      const reader = await admin.connected()
       const records = await reader.readCommitted(topic, partition, fromOffset)
       return records.map((r) => ({
         offset: r.offset,
@@ -186,34 +218,16 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       if (producer === undefined) throw new Error('not connected yet')
       await producer.ping()
     },
-    async writable() {
-      try {
-        const reader = await connectedAdmin()
-        const problems: string[] = []
-        for (const topic of await reader.describeTopics([TOPICS.vehicleCreated])) {
-          const minIsr = Number(topic.configs['min.insync.replicas'] ?? '1')
-          for (const p of topic.partitions) {
-            if (p.leader < 0) problems.push(`${topic.topic}/${p.partition} has no leader`)
-            else if (p.isr.length < minIsr)
-              problems.push(
-                `${topic.topic}/${p.partition} has ${p.isr.length} in-sync replica(s) of ${minIsr} needed`,
-              )
-          }
-        }
+    writable: () =>
+      withAdmin(async (reader) => {
+        const problems = unwritablePartitions(await reader.describeTopics([TOPICS.vehicleCreated]))
         if (problems.length > 0) throw new Error(`not writable yet: ${problems.slice(0, 3).join('; ')}`)
-      } catch (error) {
-        // A fresh admin next time: this one may hold connections to brokers that went away.
-        await admin?.disconnect().catch(() => {})
-        admin = undefined
-        throw error
-      }
-    },
+      }),
     async close() {
       const spent = producer
       producer = undefined
       await spent?.disconnect().catch(() => {})
-      await admin?.disconnect().catch(() => {})
-      admin = undefined
+      await admin.close()
     },
   }
 }

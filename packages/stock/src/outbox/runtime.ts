@@ -4,7 +4,13 @@
  * or the registry away the service keeps taking writes (that is what the outbox is for) and says so in
  * `/health/ready` as `degraded`, with the backlog.
  */
-import type { Logger, Readiness, Registry } from '@vehicles/platform'
+import {
+  degradedWithout,
+  type Logger,
+  type Readiness,
+  type ReadinessCheck,
+  type Registry,
+} from '@vehicles/platform'
 import type { StockConfig } from '../config'
 import type { Database } from '../db/database'
 import { readBacklog, registerBacklogMetrics } from './backlog'
@@ -27,6 +33,84 @@ export interface OutboxRuntime {
   stop(): Promise<void>
 }
 
+type OutboxInput = Parameters<typeof startOutbox>[0]
+
+/** Why this process does not relay, or undefined when it does. */
+function relayOffReason(config: StockConfig): string | undefined {
+  if (!config.RELAY_ENABLED) return 'relay disabled (RELAY_ENABLED=false): another process relays this outbox'
+  if (config.KAFKA_BROKERS === undefined || config.SCHEMA_REGISTRY_URL === undefined)
+    return 'KAFKA_BROKERS is not set: events stay in the outbox until a relay with Kafka runs'
+  return undefined
+}
+
+/** The relay, its publisher and their readiness checks (Kafka and the registry: degraded, not fatal). */
+async function startRelay({
+  config,
+  db,
+  logger,
+  registry,
+  readiness,
+  clientId,
+}: OutboxInput): Promise<Relay> {
+  const brokers = config.KAFKA_BROKERS ?? ''
+  const registryUrl = config.SCHEMA_REGISTRY_URL ?? ''
+  // Loaded only when this process relays: the Kafka client is most of a process's memory, and an
+  // HTTP-only instance (RELAY_ENABLED=false) need not carry it.
+  const { createKafkaPublisher } = await import('./publisher')
+  const publisher = createKafkaPublisher({
+    brokers: brokers.split(','),
+    registryUrl,
+    clientId,
+    deliveryTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS,
+    transactionalId: config.RELAY_TRANSACTIONAL_ID ?? defaultTransactionalId(config),
+  })
+  const relay = createRelay({
+    db,
+    publisher,
+    logger,
+    registry,
+    batchSize: config.RELAY_BATCH_SIZE,
+    concurrency: config.RELAY_CONCURRENCY,
+    keepSentRows: config.OUTBOX_RETENTION_MS > 0,
+    pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
+    backoffMinMs: config.RELAY_BACKOFF_MIN_MS,
+    backoffMaxMs: config.RELAY_BACKOFF_MAX_MS,
+    flushTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  })
+  relay.start()
+  readiness.register(degradedWithout('kafka', () => publisher.ping()))
+  readiness.register({
+    name: 'registry',
+    critical: false,
+    timeoutMs: 2_000,
+    check: async () => {
+      const response = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(1_900) })
+      await response.body?.cancel()
+      return response.ok ? { ok: true } : { ok: false, error: `registry answered ${response.status}` }
+    },
+  })
+  return relay
+}
+
+/** The outbox's backlog and the relay's state; not ready while the relay backs off, is stopped or is off. */
+function outboxCheck(db: Database, relay: Relay | undefined, why: string | undefined): ReadinessCheck {
+  return {
+    name: 'outbox',
+    critical: false,
+    timeoutMs: 1_000,
+    check: async () => {
+      const backlog = await readBacklog(db)
+      if (relay === undefined) return { ok: false, error: why, detail: { relay: 'off', ...backlog } }
+      const status = relay.status()
+      return {
+        ok: status.state !== 'backing_off' && status.state !== 'stopped',
+        ...(status.lastError !== undefined ? { error: status.lastError } : {}),
+        detail: { relay: status.state, ...backlog, sent: status.sent, listening: status.listening },
+      }
+    },
+  }
+}
+
 export async function startOutbox(input: {
   config: StockConfig
   db: Database
@@ -47,75 +131,10 @@ export async function startOutbox(input: {
   })
   pruner.start()
 
-  let relay: Relay | undefined
-  let why: string | undefined
-  if (!config.RELAY_ENABLED) why = 'relay disabled (RELAY_ENABLED=false): another process relays this outbox'
-  else if (config.KAFKA_BROKERS === undefined || config.SCHEMA_REGISTRY_URL === undefined)
-    why = 'KAFKA_BROKERS is not set: events stay in the outbox until a relay with Kafka runs'
-  else {
-    // Loaded only when this process relays: the Kafka client is most of a process's memory, and an
-    // HTTP-only instance (RELAY_ENABLED=false) need not carry it.
-    const { createKafkaPublisher } = await import('./publisher')
-    const publisher = createKafkaPublisher({
-      brokers: config.KAFKA_BROKERS.split(','),
-      registryUrl: config.SCHEMA_REGISTRY_URL,
-      clientId: input.clientId,
-      deliveryTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT_MS,
-      transactionalId: config.RELAY_TRANSACTIONAL_ID ?? defaultTransactionalId(config),
-    })
-    relay = createRelay({
-      db,
-      publisher,
-      logger,
-      registry,
-      batchSize: config.RELAY_BATCH_SIZE,
-      concurrency: config.RELAY_CONCURRENCY,
-      keepSentRows: config.OUTBOX_RETENTION_MS > 0,
-      pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
-      backoffMinMs: config.RELAY_BACKOFF_MIN_MS,
-      backoffMaxMs: config.RELAY_BACKOFF_MAX_MS,
-      flushTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    })
-    relay.start()
-    readiness.register({
-      name: 'kafka',
-      critical: false,
-      timeoutMs: 2_000,
-      check: async () => {
-        await publisher.ping()
-        return { ok: true }
-      },
-    })
-    const registryUrl = config.SCHEMA_REGISTRY_URL
-    readiness.register({
-      name: 'registry',
-      critical: false,
-      timeoutMs: 2_000,
-      check: async () => {
-        const response = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(1_900) })
-        await response.body?.cancel()
-        return response.ok ? { ok: true } : { ok: false, error: `registry answered ${response.status}` }
-      },
-    })
-  }
+  const why = relayOffReason(config)
+  const relay = why === undefined ? await startRelay(input) : undefined
   if (why !== undefined) logger.warn('outbox.relay.off', why)
-
-  const current = relay
-  readiness.register({
-    name: 'outbox',
-    critical: false,
-    timeoutMs: 1_000,
-    check: async () => {
-      const backlog = await readBacklog(db)
-      if (current === undefined) return { ok: false, error: why, detail: { relay: 'off', ...backlog } }
-      const status = current.status()
-      return {
-        ok: status.state !== 'backing_off' && status.state !== 'stopped',
-        ...(status.lastError !== undefined ? { error: status.lastError } : {}),
-        detail: { relay: status.state, ...backlog, sent: status.sent, listening: status.listening },
-      }
-    },
-  })
+  readiness.register(outboxCheck(db, relay, why))
 
   return {
     ...(relay !== undefined ? { relay } : {}),

@@ -3,16 +3,7 @@
  * shape and the cursor (the last id of a page). Body and vehicle shapes are the contracts' own.
  */
 import { Type } from '@sinclair/typebox'
-import {
-  codePointLength,
-  NAME_MAX_LENGTH,
-  NAME_PATTERN,
-  NAME_PATTERN_OPENAPI,
-  trimName,
-  Vehicle,
-  YEAR_MAX,
-  YEAR_MIN,
-} from '@vehicles/contracts'
+import { nameFilter, queryParamReader, Vehicle, YEAR_MAX, YEAR_MIN } from '@vehicles/contracts'
 import { ValidationFailedError } from '@vehicles/platform'
 
 export const LIMIT_MIN = 1
@@ -38,17 +29,6 @@ export interface ListQuery {
   yearFrom?: number
   yearTo?: number
 }
-
-/** A name filter: the contracts' name rule (the same one POST applies), in code points. */
-const nameFilter = () =>
-  Type.String({
-    minLength: 1,
-    maxLength: NAME_MAX_LENGTH,
-    pattern: NAME_PATTERN_OPENAPI,
-    description:
-      'exact match, after trimming blanks; the same rule as the stored names (no control characters or ' +
-      'unpaired surrogates, at least one visible character, at most 64 code points)',
-  })
 
 export const QUERY_DOCS = {
   limit: Type.Integer({ minimum: LIMIT_MIN, maximum: LIMIT_MAX, default: LIMIT_DEFAULT }),
@@ -76,43 +56,9 @@ export const isUuid = (value: string) => UUID.test(value)
  */
 export const encodeCursor = (lastId: string): string => lastId
 
-const NAME = new RegExp(NAME_PATTERN, 'u')
-
-const INTEGER = /^-?\d{1,10}$/
-
 /** `GET /stock` query string → `ListQuery`; throws `ValidationFailedError` naming every bad parameter. */
 export function parseListQuery(params: URLSearchParams): ListQuery {
-  const details: { field: string; rule: string; message: string }[] = []
-  const bad = (field: string, rule: string, message: string) => details.push({ field, rule, message })
-
-  for (const name of new Set(params.keys())) {
-    if (!KNOWN.includes(name))
-      bad(name, 'additionalProperties', `unknown parameter; known: ${KNOWN.join(', ')}`)
-    else if (params.getAll(name).length > 1) bad(name, 'maxItems', 'given more than once')
-  }
-
-  const integer = (name: string, min: number, max: number): number | undefined => {
-    const raw = params.get(name)
-    if (raw === null) return undefined
-    if (!INTEGER.test(raw)) {
-      bad(name, 'type', 'must be an integer')
-      return undefined
-    }
-    const value = Number(raw)
-    if (value < min) bad(name, 'minimum', `must be >= ${min}`)
-    else if (value > max) bad(name, 'maximum', `must be <= ${max}`)
-    return value
-  }
-  const name = (field: string): string | undefined => {
-    const raw = params.get(field)
-    if (raw === null) return undefined
-    if (raw.length === 0) bad(field, 'minLength', 'must not be empty')
-    else if (!NAME.test(raw))
-      bad(field, 'pattern', 'must contain a visible character and no control character')
-    else if (codePointLength(raw) > NAME_MAX_LENGTH)
-      bad(field, 'maxLength', `must be at most ${NAME_MAX_LENGTH} characters (code points)`)
-    return trimName(raw)
-  }
+  const { problems, problem: bad, integer, name } = queryParamReader(params, KNOWN)
 
   const query: ListQuery = { limit: integer('limit', LIMIT_MIN, LIMIT_MAX) ?? LIMIT_DEFAULT }
   const cursor = params.get('cursor')
@@ -131,6 +77,6 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
   // yearFrom > yearTo is an empty range, answered with an empty page: a rule between two parameters
   // cannot be written in the OpenAPI document, and a document must not allow what the service refuses.
 
-  if (details.length > 0) throw new ValidationFailedError(details, 'the query string is invalid')
+  if (problems.length > 0) throw new ValidationFailedError(problems, 'the query string is invalid')
   return query
 }

@@ -41,6 +41,46 @@ const LINKS = {
   },
 }
 
+/** OpenAPI of `POST /stock`; the body's year bound depends on the date. */
+function createVehicleDocs(now: Date) {
+  return routeDocs({
+    summary: 'Add a vehicle to the stock',
+    description:
+      'Stores the vehicle and its `stock.vehicle-created` event in one transaction (outbox). ' +
+      'With an `Idempotency-Key`, a retried request answers the first result.',
+    tags: ['stock'],
+    operationId: 'createVehicle',
+    body: documentedBody(now),
+    bodyExample: {
+      vin: '1HGCM82633A004352',
+      manufacturer: 'Honda',
+      model: 'Accord',
+      year: 2022,
+      odometer: 1000,
+      odometerUnit: 'km',
+    },
+    links: { 201: LINKS.created },
+    parameters: [
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[!-~]+$' },
+        description: '1 to 255 visible ASCII characters',
+      },
+    ],
+    responses: {
+      201: [Vehicle, 'stored; `Location` names it'],
+      400: 'invalid body: every field and rule named; or malformed JSON',
+      409: 'a vehicle with this VIN is already in stock',
+      413: 'body over the size limit',
+      415: 'the body is not application/json',
+      422: 'Idempotency-Key reused with a different body',
+      503: 'the database is unavailable; see Retry-After',
+    },
+  })
+}
+
 export function vehicleRoutes(service: VehicleService, now: Date = new Date()) {
   return new Elysia({ name: 'stock-vehicles' })
     .post(
@@ -54,42 +94,7 @@ export function vehicleRoutes(service: VehicleService, now: Date = new Date()) {
         return result.vehicle
       },
       {
-        detail: routeDocs({
-          summary: 'Add a vehicle to the stock',
-          description:
-            'Stores the vehicle and its `stock.vehicle-created` event in one transaction (outbox). ' +
-            'With an `Idempotency-Key`, a retried request answers the first result.',
-          tags: ['stock'],
-          operationId: 'createVehicle',
-          body: documentedBody(now),
-          bodyExample: {
-            vin: '1HGCM82633A004352',
-            manufacturer: 'Honda',
-            model: 'Accord',
-            year: 2022,
-            odometer: 1000,
-            odometerUnit: 'km',
-          },
-          links: { 201: LINKS.created },
-          parameters: [
-            {
-              name: 'Idempotency-Key',
-              in: 'header',
-              required: false,
-              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[!-~]+$' },
-              description: '1 to 255 visible ASCII characters',
-            },
-          ],
-          responses: {
-            201: [Vehicle, 'stored; `Location` names it'],
-            400: 'invalid body: every field and rule named; or malformed JSON',
-            409: 'a vehicle with this VIN is already in stock',
-            413: 'body over the size limit',
-            415: 'the body is not application/json',
-            422: 'Idempotency-Key reused with a different body',
-            503: 'the database is unavailable; see Retry-After',
-          },
-        }),
+        detail: createVehicleDocs(now),
       },
     )
     .get('/stock', ({ request }) => service.list(parseListQuery(queryString(request.url))), {

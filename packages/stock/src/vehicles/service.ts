@@ -45,6 +45,38 @@ export interface VehicleServiceOptions {
   newId?: () => string
 }
 
+function checkIdempotencyKey(key: string | undefined): void {
+  if (key === undefined || IDEMPOTENCY_KEY.test(key)) return
+  throw new ValidationFailedError([
+    { field: 'Idempotency-Key', rule: 'pattern', message: 'must be 1 to 255 visible ASCII characters' },
+  ])
+}
+
+/** The body as the contract reads it; a violation is a 400 naming each field and rule. */
+function parseBody(body: unknown, now: Date): ReturnType<typeof parseCreateVehicle> {
+  try {
+    return parseCreateVehicle(body, now)
+  } catch (error) {
+    if (error instanceof ContractViolation) throw new ValidationFailedError(error.violations)
+    throw error
+  }
+}
+
+/** The vehicle and the outbox entry of its created event, written together. */
+function newVehicle(input: ReturnType<typeof parseCreateVehicle>, id: string, at: Date) {
+  const createdAt = at.toISOString()
+  const vehicle: Vehicle = { id, ...input, createdAt }
+  const event: VehicleCreatedEvent = { eventId: crypto.randomUUID(), occurredAt: createdAt, vehicle }
+  const entry = outboxEntry({
+    topic: TOPICS.vehicleCreated,
+    aggregateType: 'vehicle',
+    aggregateId: vehicle.id,
+    eventId: event.eventId,
+    payload: event,
+  })
+  return { vehicle, entry }
+}
+
 export function createVehicleService(repository: VehicleRepository, options: VehicleServiceOptions = {}) {
   const now = options.now ?? (() => new Date())
   // UUID v7: time-ordered, so the primary key is also the listing order and the cursor.
@@ -59,22 +91,8 @@ export function createVehicleService(repository: VehicleRepository, options: Veh
 
   return {
     async create(body: unknown, idempotencyKey?: string): Promise<CreateResult> {
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new ValidationFailedError([
-          {
-            field: 'Idempotency-Key',
-            rule: 'pattern',
-            message: 'must be 1 to 255 visible ASCII characters',
-          },
-        ])
-      }
-      let input: ReturnType<typeof parseCreateVehicle>
-      try {
-        input = parseCreateVehicle(body, now())
-      } catch (error) {
-        if (error instanceof ContractViolation) throw new ValidationFailedError(error.violations)
-        throw error
-      }
+      checkIdempotencyKey(idempotencyKey)
+      const input = parseBody(body, now())
       const requestHash =
         idempotencyKey === undefined ? '' : createHash('sha256').update(JSON.stringify(input)).digest('hex')
       if (idempotencyKey !== undefined) {
@@ -82,16 +100,7 @@ export function createVehicleService(repository: VehicleRepository, options: Veh
         if (earlier !== undefined) return earlier
       }
 
-      const createdAt = now().toISOString()
-      const vehicle: Vehicle = { id: newId(), ...input, createdAt }
-      const event: VehicleCreatedEvent = { eventId: crypto.randomUUID(), occurredAt: createdAt, vehicle }
-      const entry = outboxEntry({
-        topic: TOPICS.vehicleCreated,
-        aggregateType: 'vehicle',
-        aggregateId: vehicle.id,
-        eventId: event.eventId,
-        payload: event,
-      })
+      const { vehicle, entry } = newVehicle(input, newId(), now())
       const idempotency =
         idempotencyKey === undefined
           ? undefined
