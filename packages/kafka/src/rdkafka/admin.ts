@@ -3,7 +3,6 @@ import { KafkaTopicNotFoundError, KafkaUsageError } from '../errors'
 import type { Admin, AdminOptions, PartitionLag, TopicDescription } from '../types'
 import { describeCluster, groupOffsets, ISOLATION, listOffsets, OFFSET_SPEC_LATEST } from './admin-offsets'
 import { createTopics, deleteTopics, describeTopicConfigs, describeTopicLayouts } from './admin-ops'
-import { fetchMetadata } from './blocking'
 import { baseSettings, createNativeClient, type NativeClient } from './client'
 import { rd } from './library'
 import { ERR, kafkaErrorOf } from './native'
@@ -123,7 +122,7 @@ export function createRdAdmin(options: AdminOptions): Admin {
  * metadata request is blocking in librdkafka, so it runs on the blocking worker.
  */
 async function describeAllTopics(client: NativeClient): Promise<string[]> {
-  const { code, metadata } = await fetchMetadata(client.handle, REQUEST_TIMEOUT_MS)
+  const { code, metadata } = await client.blocking.metadata(REQUEST_TIMEOUT_MS)
   if (metadata === null || code !== ERR.NO_ERROR) throw kafkaErrorOf(code, 'list topics')
   try {
     // rd_kafka_metadata_t: topic_cnt@16, topics@24; each rd_kafka_metadata_topic_t (32 bytes) has

@@ -8,7 +8,7 @@
  */
 import type { Pointer } from 'bun:ffi'
 import { KafkaError, KafkaUnavailableError } from '../errors'
-import { runBlocking } from './blocking'
+import { type BlockingThread, createBlockingThread } from './blocking'
 import { rd } from './library'
 import { cstringIn, kafkaErrorOf, newConf } from './native'
 import { registerWake, type WakeRegistration } from './wake'
@@ -54,6 +54,8 @@ interface AdminRequest {
 export interface NativeClient {
   readonly handle: Pointer
   readonly queue: Pointer
+  /** The handle's own thread for librdkafka's blocking calls (blocking.ts). */
+  readonly blocking: BlockingThread
   /** Starts an admin request on this handle's queue; `read` turns its result event into a value. */
   admin<T>(
     op: number,
@@ -153,12 +155,14 @@ export function createNativeClient(options: ClientOptions): NativeClient {
     lib.rd_kafka_destroy(handle)
     throw error
   }
+  const blocking = createBlockingThread(handle)
   const wakeByte = Buffer.from([1])
   lib.rd_kafka_queue_io_event_enable(queue, pipe.writeFd, wakeByte, wakeByte.length)
 
   return {
     handle,
     queue,
+    blocking,
     get closed() {
       return closed
     },
@@ -202,7 +206,9 @@ export function createNativeClient(options: ClientOptions): NativeClient {
         requests.clear()
         lib.rd_kafka_queue_destroy(queue as Pointer)
         // rd_kafka_destroy waits for librdkafka's threads: off the JS thread, and not forever.
-        await Promise.race([runBlocking('destroy', handle as Pointer), Bun.sleep(DESTROY_BOUND_MS)])
+        // On the handle's own worker, after whatever slice of a blocking call is running there.
+        await Promise.race([blocking.run('destroy'), Bun.sleep(DESTROY_BOUND_MS)])
+        blocking.retire()
       })()
       return closing
     },
