@@ -110,7 +110,7 @@ export function createRdConsumer(
       lane = newLane(message.topic, message.partition)
       lanes.set(slot, lane)
     }
-    const offset = BigInt(message.offset)
+    const offset = Number(message.offset)
     if (offset <= lane.highest) return
     lane.highest = offset
     lane.queue.push(message)

@@ -23,6 +23,52 @@ const VTYPE = { RKT: 2, VALUE: 4, KEY: 5, OPAQUE: 6, MSGFLAGS: 7, HEADER: 9 } as
 /** `rd_kafka_vu_t`: the type (int, padded to 8) and a 64-byte union. */
 const VU_SIZE = 72
 const MSG_F_COPY = 0x2
+const TWO_32 = 2 ** 32
+
+/**
+ * The argument array of `rd_kafka_produceva`, written into one reused native-addressable buffer: with
+ * MSG_F_COPY librdkafka has copied everything it needs when the call returns, so one scratch area
+ * serves every record (a fresh buffer, DataView and BigInts per record were most of the producer's
+ * JS time). Single-threaded JS: no two calls ever share it at once.
+ */
+// Over an ArrayBuffer of its own, so the address taken once stays the array's for its whole life.
+let vuScratch = new Uint32Array(new ArrayBuffer(VU_SIZE * 16))
+let vuScratchAt = ptr(vuScratch)
+class VuWriter {
+  count = 0
+  readonly at: Pointer
+  constructor(slots: number) {
+    if (slots * VU_SIZE > vuScratch.byteLength) {
+      vuScratch = new Uint32Array(new ArrayBuffer(slots * VU_SIZE))
+      vuScratchAt = ptr(vuScratch)
+    }
+    this.at = vuScratchAt
+  }
+  /** One entry: its type and up to three 64-bit words of its union (pointers, sizes, flags). */
+  put(type: number, a: number, b?: number, c?: number): void {
+    const word = (this.count * VU_SIZE) / 4
+    vuScratch[word] = type
+    this.set(word + 2, a)
+    if (b !== undefined) this.set(word + 4, b)
+    if (c !== undefined) this.set(word + 6, c)
+    this.count++
+  }
+  /** A non-negative integer below 2^53 as a little-endian 64-bit word. */
+  private set(word: number, value: number): void {
+    vuScratch[word] = value % TWO_32
+    vuScratch[word + 1] = Math.floor(value / TWO_32)
+  }
+}
+
+/** Keys are written into one reused buffer too (librdkafka copies them); long ones get their own. */
+const keyScratch = Buffer.allocUnsafeSlow(4096)
+const keyScratchAt = ptr(keyScratch)
+let longKey: Buffer | undefined
+function keyBytes(key: string): { at: number; length: number } {
+  if (key.length * 3 <= keyScratch.length) return { at: keyScratchAt, length: keyScratch.write(key) }
+  longKey = Buffer.from(key)
+  return { at: ptr(longKey), length: longKey.length }
+}
 
 interface PendingSend {
   records: readonly ProducerRecord[]
@@ -62,34 +108,43 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
   let nextSendId = 1
 
   function onDeliveryReports(event: Pointer): void {
+    // A delivery event holds the messages of a produce request.
     for (;;) {
       const message = lib.rd_kafka_event_message_next(event)
       if (message === null) break
-      // rd_kafka_message_t: err@0, rkt@8, partition@16, payload@24, len@32, key@40, key_len@48,
-      // offset@56, _private (the opaque)@64.
-      const opaque = Number(read.u64(message, 64))
-      const send = sends.get(Math.floor(opaque / INDEX_SPAN))
-      if (send === undefined) continue
-      const index = opaque % INDEX_SPAN
-      const record = send.records[index] as ProducerRecord
-      const err = read.i32(message, 0)
-      send.outstanding--
-      if (err !== ERR.NO_ERROR) {
-        if (!send.failed) {
-          send.failed = true
-          send.reject(kafkaErrorOf(err, `delivery to ${record.topic}`, undefined, { topic: record.topic }))
-        }
-      } else {
-        send.reports[index] = {
-          topic: record.topic,
-          partition: read.i32(message, 16),
-          offset: read.i64(message, 56).toString(),
-          key: record.key,
-        }
-      }
-      if (send.outstanding === 0) finish(Math.floor(opaque / INDEX_SPAN), send)
+      onReport(message)
     }
     for (const wake of spaceWaiters.splice(0)) wake()
+  }
+
+  /**
+   * One delivery report. rd_kafka_message_t: err@0, rkt@8, partition@16, payload@24, len@32, key@40,
+   * key_len@48, offset@56, _private (the opaque)@64. 64-bit fields are read as two halves: opaques
+   * and offsets stay below 2^53, and a number is cheaper than a BigInt per record.
+   */
+  function onReport(message: Pointer): void {
+    const opaque = read.u32(message, 64) + read.u32(message, 68) * 2 ** 32
+    const sendId = Math.floor(opaque / INDEX_SPAN)
+    const send = sends.get(sendId)
+    if (send === undefined) return
+    const index = opaque % INDEX_SPAN
+    const record = send.records[index] as ProducerRecord
+    const err = read.i32(message, 0)
+    send.outstanding--
+    if (err !== ERR.NO_ERROR) {
+      if (!send.failed) {
+        send.failed = true
+        send.reject(kafkaErrorOf(err, `delivery to ${record.topic}`, undefined, { topic: record.topic }))
+      }
+    } else {
+      send.reports[index] = {
+        topic: record.topic,
+        partition: read.i32(message, 16),
+        offset: String(read.u32(message, 56) + read.i32(message, 60) * 2 ** 32),
+        key: record.key,
+      }
+    }
+    if (send.outstanding === 0) finish(sendId, send)
   }
 
   function finish(id: number, send: PendingSend): void {
@@ -145,27 +200,23 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
 
   /** Enqueues one record; false when librdkafka's queue is full (wait for reports, then again). */
   function enqueue(record: ProducerRecord, opaque: number): boolean {
-    const headers = Object.entries(record.headers ?? {}).map(([k, v]) => [cstr(k), Buffer.from(v)] as const)
-    const vus = Buffer.alloc(VU_SIZE * (5 + headers.length))
-    const view = new DataView(vus.buffer, vus.byteOffset, vus.byteLength)
-    const key = Buffer.from(record.key)
-    let at = 0
-    const put = (type: number, a: bigint | number, b?: number | bigint, c?: number) => {
-      view.setInt32(at, type, true)
-      view.setBigUint64(at + 8, BigInt(a), true)
-      if (b !== undefined) view.setBigUint64(at + 16, BigInt(b), true)
-      if (c !== undefined) view.setBigInt64(at + 24, BigInt(c), true)
-      at += VU_SIZE
-    }
-    put(VTYPE.RKT, topicHandle(record.topic))
-    put(VTYPE.KEY, ptr(key), key.length)
+    const headers = record.headers === undefined ? [] : Object.entries(record.headers)
+    const vus = new VuWriter(5 + headers.length)
+    vus.put(VTYPE.RKT, topicHandle(record.topic))
+    const key = keyBytes(record.key)
+    vus.put(VTYPE.KEY, key.at, key.length)
     // An empty value still needs a valid pointer for ptr(); its length 0 is what counts.
-    put(VTYPE.VALUE, record.value.length > 0 ? ptr(record.value) : 0, record.value.length)
-    put(VTYPE.MSGFLAGS, MSG_F_COPY)
-    put(VTYPE.OPAQUE, opaque)
-    for (const [name, value] of headers)
-      put(VTYPE.HEADER, ptr(name), value.length > 0 ? ptr(value) : 0, value.length)
-    const error = takeError(lib.rd_kafka_produceva(client.handle, vus, headers.length + 5))
+    vus.put(VTYPE.VALUE, record.value.length > 0 ? ptr(record.value) : 0, record.value.length)
+    vus.put(VTYPE.MSGFLAGS, MSG_F_COPY)
+    vus.put(VTYPE.OPAQUE, opaque)
+    // Header buffers must stay referenced until the call returned (librdkafka copies them then).
+    const held: Buffer[] = []
+    for (const [name, text] of headers) {
+      const [n, v] = [cstr(name), Buffer.from(text)]
+      held.push(n, v)
+      vus.put(VTYPE.HEADER, ptr(n), v.length > 0 ? ptr(v) : 0, v.length)
+    }
+    const error = takeError(lib.rd_kafka_produceva(client.handle, vus.at, vus.count))
     if (error === null) return true
     if (error.code === ERR.QUEUE_FULL) return false
     throw toKafkaError(error, `produce to ${record.topic}`, record.topic)
