@@ -100,6 +100,84 @@ export function validateRecords(records: readonly ProducerRecord[]): void {
   }
 }
 
+/**
+ * One delivery report. rd_kafka_message_t: err@0, rkt@8, partition@16, payload@24, len@32, key@40,
+ * key_len@48, offset@56, _private (the opaque)@64. 64-bit fields are read as two halves: opaques
+ * and offsets stay below 2^53, and a number is cheaper than a BigInt per record.
+ */
+function settleReport(sends: Map<number, PendingSend>, message: Pointer): void {
+  const opaque = read.u32(message, 64) + read.u32(message, 68) * 2 ** 32
+  const sendId = Math.floor(opaque / INDEX_SPAN)
+  const send = sends.get(sendId)
+  if (send === undefined) return
+  const index = opaque % INDEX_SPAN
+  const record = send.records[index] as ProducerRecord
+  const err = read.i32(message, 0)
+  send.outstanding--
+  if (err !== ERR.NO_ERROR) {
+    if (!send.failed) {
+      send.failed = true
+      send.reject(kafkaErrorOf(err, `delivery to ${record.topic}`, undefined, { topic: record.topic }))
+    }
+  } else {
+    send.reports[index] = {
+      topic: record.topic,
+      partition: read.i32(message, 16),
+      offset: String(read.u32(message, 56) + read.i32(message, 60) * 2 ** 32),
+      key: record.key,
+    }
+  }
+  if (send.outstanding === 0) {
+    sends.delete(sendId)
+    if (!send.failed) send.resolve(send.reports as DeliveryReport[])
+  }
+}
+
+/** Enqueues one record; false when librdkafka's queue is full (wait for reports, then again). */
+function enqueue(handle: Pointer, rkt: Pointer, record: ProducerRecord, opaque: number): boolean {
+  const lib = rd()
+  const headers = record.headers === undefined ? [] : Object.entries(record.headers)
+  const vus = new VuWriter(5 + headers.length)
+  vus.put(VTYPE.RKT, rkt)
+  const key = keyBytes(record.key)
+  vus.put(VTYPE.KEY, key.at, key.length)
+  // An empty value still needs a valid pointer for ptr(); its length 0 is what counts.
+  vus.put(VTYPE.VALUE, record.value.length > 0 ? ptr(record.value) : 0, record.value.length)
+  vus.put(VTYPE.MSGFLAGS, MSG_F_COPY)
+  vus.put(VTYPE.OPAQUE, opaque)
+  // Header buffers must stay referenced until the call returned (librdkafka copies them then).
+  const held: Buffer[] = []
+  for (const [name, text] of headers) {
+    const [n, v] = [cstr(name), Buffer.from(text)]
+    held.push(n, v)
+    vus.put(VTYPE.HEADER, ptr(n), v.length > 0 ? ptr(v) : 0, v.length)
+  }
+  const error = takeError(lib.rd_kafka_produceva(handle, vus.at, vus.count))
+  if (error === null) return true
+  if (error.code === ERR.QUEUE_FULL) return false
+  throw toKafkaError(error, `produce to ${record.topic}`, record.topic)
+}
+
+/** The producer's librdkafka settings (why each: docs/kafka-client.md, the settings table). */
+function producerSettings(
+  options: ProducerOptions,
+  deliveryTimeoutMs: number,
+  extra: Record<string, string>,
+): Record<string, string> {
+  return {
+    ...baseSettings(options.brokers, options.clientId),
+    // Idempotence: acks=all, at most 5 requests in flight per broker, ordered retries.
+    'enable.idempotence': 'true',
+    acks: 'all',
+    'max.in.flight.requests.per.connection': '5',
+    // Java's DefaultPartitioner for keyed records (murmur2 & 0x7fffffff), as kcat's murmur2_random.
+    partitioner: 'murmur2_random',
+    'message.timeout.ms': String(deliveryTimeoutMs),
+    'linger.ms': '5',
+    ...extra,
+  }
+}
+
 export function createProduceCore(options: ProducerOptions, extra: Record<string, string>): ProduceCore {
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
   const lib = rd()
@@ -112,60 +190,14 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
     for (;;) {
       const message = lib.rd_kafka_event_message_next(event)
       if (message === null) break
-      onReport(message)
+      settleReport(sends, message)
     }
     for (const wake of spaceWaiters.splice(0)) wake()
   }
 
-  /**
-   * One delivery report. rd_kafka_message_t: err@0, rkt@8, partition@16, payload@24, len@32, key@40,
-   * key_len@48, offset@56, _private (the opaque)@64. 64-bit fields are read as two halves: opaques
-   * and offsets stay below 2^53, and a number is cheaper than a BigInt per record.
-   */
-  function onReport(message: Pointer): void {
-    const opaque = read.u32(message, 64) + read.u32(message, 68) * 2 ** 32
-    const sendId = Math.floor(opaque / INDEX_SPAN)
-    const send = sends.get(sendId)
-    if (send === undefined) return
-    const index = opaque % INDEX_SPAN
-    const record = send.records[index] as ProducerRecord
-    const err = read.i32(message, 0)
-    send.outstanding--
-    if (err !== ERR.NO_ERROR) {
-      if (!send.failed) {
-        send.failed = true
-        send.reject(kafkaErrorOf(err, `delivery to ${record.topic}`, undefined, { topic: record.topic }))
-      }
-    } else {
-      send.reports[index] = {
-        topic: record.topic,
-        partition: read.i32(message, 16),
-        offset: String(read.u32(message, 56) + read.i32(message, 60) * 2 ** 32),
-        key: record.key,
-      }
-    }
-    if (send.outstanding === 0) finish(sendId, send)
-  }
-
-  function finish(id: number, send: PendingSend): void {
-    sends.delete(id)
-    if (!send.failed) send.resolve(send.reports as DeliveryReport[])
-  }
-
   const client = createNativeClient({
     kind: 'producer',
-    settings: {
-      ...baseSettings(options.brokers, options.clientId),
-      // Idempotence: acks=all, at most 5 requests in flight per broker, ordered retries.
-      'enable.idempotence': 'true',
-      acks: 'all',
-      'max.in.flight.requests.per.connection': '5',
-      // Java's DefaultPartitioner for keyed records (murmur2 & 0x7fffffff), as kcat's murmur2_random.
-      partitioner: 'murmur2_random',
-      'message.timeout.ms': String(deliveryTimeoutMs),
-      'linger.ms': '5',
-      ...extra,
-    },
+    settings: producerSettings(options, deliveryTimeoutMs, extra),
     events: EVENT.DR,
     onEvent: (type, event) => {
       if (type === EVENT.DR) onDeliveryReports(event)
@@ -198,30 +230,6 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
     }
   }
 
-  /** Enqueues one record; false when librdkafka's queue is full (wait for reports, then again). */
-  function enqueue(record: ProducerRecord, opaque: number): boolean {
-    const headers = record.headers === undefined ? [] : Object.entries(record.headers)
-    const vus = new VuWriter(5 + headers.length)
-    vus.put(VTYPE.RKT, topicHandle(record.topic))
-    const key = keyBytes(record.key)
-    vus.put(VTYPE.KEY, key.at, key.length)
-    // An empty value still needs a valid pointer for ptr(); its length 0 is what counts.
-    vus.put(VTYPE.VALUE, record.value.length > 0 ? ptr(record.value) : 0, record.value.length)
-    vus.put(VTYPE.MSGFLAGS, MSG_F_COPY)
-    vus.put(VTYPE.OPAQUE, opaque)
-    // Header buffers must stay referenced until the call returned (librdkafka copies them then).
-    const held: Buffer[] = []
-    for (const [name, text] of headers) {
-      const [n, v] = [cstr(name), Buffer.from(text)]
-      held.push(n, v)
-      vus.put(VTYPE.HEADER, ptr(n), v.length > 0 ? ptr(v) : 0, v.length)
-    }
-    const error = takeError(lib.rd_kafka_produceva(client.handle, vus.at, vus.count))
-    if (error === null) return true
-    if (error.code === ERR.QUEUE_FULL) return false
-    throw toKafkaError(error, `produce to ${record.topic}`, record.topic)
-  }
-
   function waitForSpace(): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, 100)
@@ -248,7 +256,7 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
     try {
       for (let index = 0; index < records.length; index++) {
         const record = records[index] as ProducerRecord
-        while (!enqueue(record, id * INDEX_SPAN + index)) {
+        while (!enqueue(client.handle, topicHandle(record.topic), record, id * INDEX_SPAN + index)) {
           if (client.closed) throw new KafkaUsageError('producer is disconnected')
           await waitForSpace()
         }
