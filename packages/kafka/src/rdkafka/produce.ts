@@ -4,71 +4,20 @@
  * carries its send's id and its index as the message opaque, so every caller gets exactly its own
  * reports, in the order it gave, with the offset the broker assigned.
  */
-import { type Pointer, ptr, read } from 'bun:ffi'
-import { KafkaError, KafkaTopicNotFoundError, KafkaUsageError } from '../errors'
+import { type Pointer, read } from 'bun:ffi'
+import { KafkaError, KafkaUsageError } from '../errors'
 import type { DeliveryReport, ProducerOptions, ProducerRecord } from '../types'
 import { describeCluster } from './admin-offsets'
-import { describeTopicLayouts } from './admin-ops'
 import { baseSettings, createNativeClient, EVENT, type NativeClient } from './client'
 import { rd } from './library'
-import { cstr, ERR, kafkaErrorOf, takeError, toKafkaError } from './native'
+import { ERR, kafkaErrorOf } from './native'
+import { enqueue, ProducerTopics } from './produce-native'
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000
 /** Readiness answers within this (a healthy cluster answers in milliseconds, a dead one never). */
 const PING_TIMEOUT_MS = 1_500
 /** Record index bits of the message opaque: a send has at most this many records. */
 const INDEX_SPAN = 2 ** 20
-
-const VTYPE = { RKT: 2, VALUE: 4, KEY: 5, OPAQUE: 6, MSGFLAGS: 7, HEADER: 9 } as const
-/** `rd_kafka_vu_t`: the type (int, padded to 8) and a 64-byte union. */
-const VU_SIZE = 72
-const MSG_F_COPY = 0x2
-const TWO_32 = 2 ** 32
-
-/**
- * The argument array of `rd_kafka_produceva`, written into one reused native-addressable buffer: with
- * MSG_F_COPY librdkafka has copied everything it needs when the call returns, so one scratch area
- * serves every record (a fresh buffer, DataView and BigInts per record were most of the producer's
- * JS time). Single-threaded JS: no two calls ever share it at once.
- */
-// Over an ArrayBuffer of its own, so the address taken once stays the array's for its whole life.
-let vuScratch = new Uint32Array(new ArrayBuffer(VU_SIZE * 16))
-let vuScratchAt = ptr(vuScratch)
-class VuWriter {
-  count = 0
-  readonly at: Pointer
-  constructor(slots: number) {
-    if (slots * VU_SIZE > vuScratch.byteLength) {
-      vuScratch = new Uint32Array(new ArrayBuffer(slots * VU_SIZE))
-      vuScratchAt = ptr(vuScratch)
-    }
-    this.at = vuScratchAt
-  }
-  /** One entry: its type and up to three 64-bit words of its union (pointers, sizes, flags). */
-  put(type: number, a: number, b?: number, c?: number): void {
-    const word = (this.count * VU_SIZE) / 4
-    vuScratch[word] = type
-    this.set(word + 2, a)
-    if (b !== undefined) this.set(word + 4, b)
-    if (c !== undefined) this.set(word + 6, c)
-    this.count++
-  }
-  /** A non-negative integer below 2^53 as a little-endian 64-bit word. */
-  private set(word: number, value: number): void {
-    vuScratch[word] = value % TWO_32
-    vuScratch[word + 1] = Math.floor(value / TWO_32)
-  }
-}
-
-/** Keys are written into one reused buffer too (librdkafka copies them); long ones get their own. */
-const keyScratch = Buffer.allocUnsafeSlow(4096)
-const keyScratchAt = ptr(keyScratch)
-let longKey: Buffer | undefined
-function keyBytes(key: string): { at: number; length: number } {
-  if (key.length * 3 <= keyScratch.length) return { at: keyScratchAt, length: keyScratch.write(key) }
-  longKey = Buffer.from(key)
-  return { at: ptr(longKey), length: longKey.length }
-}
 
 interface PendingSend {
   records: readonly ProducerRecord[]
@@ -133,31 +82,6 @@ function settleReport(sends: Map<number, PendingSend>, message: Pointer): void {
   }
 }
 
-/** Enqueues one record; false when librdkafka's queue is full (wait for reports, then again). */
-function enqueue(handle: Pointer, rkt: Pointer, record: ProducerRecord, opaque: number): boolean {
-  const lib = rd()
-  const headers = record.headers === undefined ? [] : Object.entries(record.headers)
-  const vus = new VuWriter(5 + headers.length)
-  vus.put(VTYPE.RKT, rkt)
-  const key = keyBytes(record.key)
-  vus.put(VTYPE.KEY, key.at, key.length)
-  // An empty value still needs a valid pointer for ptr(); its length 0 is what counts.
-  vus.put(VTYPE.VALUE, record.value.length > 0 ? ptr(record.value) : 0, record.value.length)
-  vus.put(VTYPE.MSGFLAGS, MSG_F_COPY)
-  vus.put(VTYPE.OPAQUE, opaque)
-  // Header buffers must stay referenced until the call returned (librdkafka copies them then).
-  const held: Buffer[] = []
-  for (const [name, text] of headers) {
-    const [n, v] = [cstr(name), Buffer.from(text)]
-    held.push(n, v)
-    vus.put(VTYPE.HEADER, ptr(n), v.length > 0 ? ptr(v) : 0, v.length)
-  }
-  const error = takeError(lib.rd_kafka_produceva(handle, vus.at, vus.count))
-  if (error === null) return true
-  if (error.code === ERR.QUEUE_FULL) return false
-  throw toKafkaError(error, `produce to ${record.topic}`, record.topic)
-}
-
 /** The producer's librdkafka settings (why each: docs/kafka-client.md, the settings table). */
 function producerSettings(
   options: ProducerOptions,
@@ -178,74 +102,50 @@ function producerSettings(
   }
 }
 
+/** A delivery event holds the messages of a produce request; each settles its record. */
+function serveDeliveryReports(event: Pointer, sends: Map<number, PendingSend>, waiters: (() => void)[]) {
+  for (;;) {
+    const message = rd().rd_kafka_event_message_next(event)
+    if (message === null) break
+    settleReport(sends, message)
+  }
+  for (const wake of waiters.splice(0)) wake()
+}
+
+/** Resolves at the next delivery report (space freed in librdkafka's queue), or after 100 ms. */
+function waitForSpace(waiters: (() => void)[]): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, 100)
+    function done() {
+      clearTimeout(timer)
+      resolve()
+    }
+    waiters.push(done)
+  })
+}
+
 export function createProduceCore(options: ProducerOptions, extra: Record<string, string>): ProduceCore {
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
-  const lib = rd()
   const sends = new Map<number, PendingSend>()
   const spaceWaiters: (() => void)[] = []
   let nextSendId = 1
-
-  function onDeliveryReports(event: Pointer): void {
-    // A delivery event holds the messages of a produce request.
-    for (;;) {
-      const message = lib.rd_kafka_event_message_next(event)
-      if (message === null) break
-      settleReport(sends, message)
-    }
-    for (const wake of spaceWaiters.splice(0)) wake()
-  }
 
   const client = createNativeClient({
     kind: 'producer',
     settings: producerSettings(options, deliveryTimeoutMs, extra),
     events: EVENT.DR,
     onEvent: (type, event) => {
-      if (type === EVENT.DR) onDeliveryReports(event)
+      if (type === EVENT.DR) serveDeliveryReports(event, sends, spaceWaiters)
     },
   })
 
-  const topicHandles = new Map<string, Pointer>()
-  const knownTopics = new Set<string>()
-  function topicHandle(topic: string): Pointer {
-    let handle = topicHandles.get(topic)
-    if (handle === undefined) {
-      handle = lib.rd_kafka_topic_new(client.handle, cstr(topic), null) ?? undefined
-      if (handle === undefined) throw new KafkaError(`rd_kafka_topic_new(${topic}) failed`)
-      topicHandles.set(topic, handle)
-    }
-    return handle
-  }
-
-  /**
-   * librdkafka keeps a record for an unknown topic until the topic shows up or the record times out;
-   * the module's contract is an immediate KafkaTopicNotFoundError, so a topic is looked up once.
-   */
-  async function ensureTopics(records: readonly ProducerRecord[]): Promise<void> {
-    const unknown = [...new Set(records.map((r) => r.topic))].filter((t) => !knownTopics.has(t))
-    if (unknown.length === 0) return
-    const layouts = await describeTopicLayouts(client, unknown, Math.min(deliveryTimeoutMs, 10_000))
-    for (const layout of layouts) {
-      if (layout.partitions === null) throw new KafkaTopicNotFoundError(layout.topic)
-      knownTopics.add(layout.topic)
-    }
-  }
-
-  function waitForSpace(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, 100)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      spaceWaiters.push(done)
-    })
-  }
+  const topics = new ProducerTopics(client, deliveryTimeoutMs)
 
   async function produce(records: readonly ProducerRecord[]): Promise<DeliveryReport[]> {
     if (client.closed) throw new KafkaUsageError('producer is disconnected')
     if (records.length === 0) return []
     validateRecords(records)
-    await ensureTopics(records)
+    await topics.ensure(records)
     const id = nextSendId++
     let send: PendingSend | undefined
     const done = new Promise<DeliveryReport[]>((resolve, reject) => {
@@ -256,9 +156,9 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
     try {
       for (let index = 0; index < records.length; index++) {
         const record = records[index] as ProducerRecord
-        while (!enqueue(client.handle, topicHandle(record.topic), record, id * INDEX_SPAN + index)) {
+        while (!enqueue(client.handle, topics.handle(record.topic), record, id * INDEX_SPAN + index)) {
           if (client.closed) throw new KafkaUsageError('producer is disconnected')
-          await waitForSpace()
+          await waitForSpace(spaceWaiters)
         }
         pending.outstanding++
       }
@@ -276,7 +176,7 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
   /** Waits for the reports callers are still awaiting (librdkafka's own requests do not count). */
   async function drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    while (sends.size > 0 && Date.now() < deadline && !client.closed) await waitForSpace()
+    while (sends.size > 0 && Date.now() < deadline && !client.closed) await waitForSpace(spaceWaiters)
   }
 
   return {
@@ -288,8 +188,7 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
       await describeCluster(client, PING_TIMEOUT_MS)
     },
     async close() {
-      for (const handle of topicHandles.values()) lib.rd_kafka_topic_destroy(handle)
-      topicHandles.clear()
+      topics.close()
       await client.close()
       for (const [id, send] of sends) {
         sends.delete(id)
