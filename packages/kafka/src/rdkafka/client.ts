@@ -70,7 +70,8 @@ export interface NativeClient {
   close(): Promise<void>
 }
 
-export function createNativeClient(options: ClientOptions): NativeClient {
+/** A new handle with its event queue (logs routed there too); nothing is left behind on failure. */
+function openHandle(options: ClientOptions): { handle: Pointer; queue: Pointer } {
   const lib = rd()
   const conf = newConf({ 'log.queue': 'true', ...options.settings }, options.events | EVENT.ERROR | EVENT.LOG)
   const errstr = Buffer.alloc(512)
@@ -92,36 +93,75 @@ export function createNativeClient(options: ClientOptions): NativeClient {
   // Logs come as events on the same queue instead of being printed from librdkafka's threads.
   lib.rd_kafka_set_log_queue(handle, queue)
 
+  return { handle, queue }
+}
+
+/** One event: an admin result to its request, an error to `onError`, the rest to `onEvent`. */
+function serveEvent(event: Pointer, options: ClientOptions, requests: Map<number, AdminRequest>): void {
+  const lib = rd()
+  const type = lib.rd_kafka_event_type(event)
+  if (ADMIN_RESULTS.has(type)) {
+    const id = Number(lib.rd_kafka_event_opaque(event) ?? 0)
+    const request = requests.get(id)
+    requests.delete(id)
+    if (request === undefined) return
+    try {
+      request.resolve(request.read(event))
+    } catch (error) {
+      request.reject(error instanceof Error ? error : new KafkaError(String(error)))
+    }
+    return
+  }
+  if (type === EVENT.ERROR) {
+    const code = lib.rd_kafka_event_error(event)
+    const fatal = lib.rd_kafka_event_error_is_fatal(event) !== 0
+    const detail = String(lib.rd_kafka_event_error_string(event))
+    options.onError?.(kafkaErrorOf(code, 'librdkafka', detail, { fatal }), fatal, code, event)
+    return
+  }
+  if (type === EVENT.LOG) return
+  options.onEvent(type, event)
+}
+
+/** Starts an admin request whose result event will carry `target.id` as its opaque. */
+function startAdmin<T>(
+  target: { handle: Pointer; queue: Pointer; requests: Map<number, AdminRequest>; id: number },
+  op: number,
+  timeoutMs: number,
+  start: (adminOptions: Pointer, queue: Pointer) => void,
+  read: (event: Pointer) => T,
+): Promise<T> {
+  const lib = rd()
+  const { handle, queue, requests, id } = target
+  const adminOptions = lib.rd_kafka_AdminOptions_new(handle, op)
+  if (adminOptions === null) return Promise.reject(new KafkaError(`AdminOptions_new(${op}) failed`))
+  try {
+    const errstr = Buffer.alloc(512)
+    lib.rd_kafka_AdminOptions_set_request_timeout(adminOptions, timeoutMs, errstr, errstr.length)
+    lib.rd_kafka_AdminOptions_set_opaque(adminOptions, id as unknown as Pointer)
+    const result = new Promise<T>((resolve, reject) => {
+      requests.set(id, { read, resolve: resolve as (value: unknown) => void, reject })
+    })
+    start(adminOptions, queue)
+    return result
+  } catch (error) {
+    requests.delete(id)
+    return Promise.reject(error)
+  } finally {
+    // The request keeps its own copy of the options.
+    lib.rd_kafka_AdminOptions_destroy(adminOptions)
+  }
+}
+
+export function createNativeClient(options: ClientOptions): NativeClient {
+  const lib = rd()
+  const { handle, queue } = openHandle(options)
+
   const requests = new Map<number, AdminRequest>()
   let nextOpaque = 1
   let closed = false
   let closing: Promise<void> | undefined
   let scheduled = false
-
-  function serve(event: Pointer): void {
-    const type = lib.rd_kafka_event_type(event)
-    if (ADMIN_RESULTS.has(type)) {
-      const id = Number(lib.rd_kafka_event_opaque(event) ?? 0)
-      const request = requests.get(id)
-      requests.delete(id)
-      if (request === undefined) return
-      try {
-        request.resolve(request.read(event))
-      } catch (error) {
-        request.reject(error instanceof Error ? error : new KafkaError(String(error)))
-      }
-      return
-    }
-    if (type === EVENT.ERROR) {
-      const code = lib.rd_kafka_event_error(event)
-      const fatal = lib.rd_kafka_event_error_is_fatal(event) !== 0
-      const detail = String(lib.rd_kafka_event_error_string(event))
-      options.onError?.(kafkaErrorOf(code, 'librdkafka', detail, { fatal }), fatal, code, event)
-      return
-    }
-    if (type === EVENT.LOG) return
-    options.onEvent(type, event)
-  }
 
   /** Serves what is queued now; returns how many events that was. */
   function pump(): number {
@@ -130,7 +170,7 @@ export function createNativeClient(options: ClientOptions): NativeClient {
       const event = lib.rd_kafka_queue_poll(queue as Pointer, 0)
       if (event === null) return served
       try {
-        serve(event)
+        serveEvent(event, options, requests)
       } finally {
         lib.rd_kafka_event_destroy(event)
       }
@@ -168,31 +208,9 @@ export function createNativeClient(options: ClientOptions): NativeClient {
     },
     pump,
 
-    admin<T>(
-      op: number,
-      timeoutMs: number,
-      start: (adminOptions: Pointer, q: Pointer) => void,
-      read: (event: Pointer) => T,
-    ): Promise<T> {
+    admin(op, timeoutMs, start, read) {
       if (closed) return Promise.reject(new KafkaUnavailableError('the Kafka client is closed'))
-      const adminOptions = lib.rd_kafka_AdminOptions_new(handle, op)
-      if (adminOptions === null) return Promise.reject(new KafkaError(`AdminOptions_new(${op}) failed`))
-      const id = nextOpaque++
-      try {
-        lib.rd_kafka_AdminOptions_set_request_timeout(adminOptions, timeoutMs, errstr, errstr.length)
-        lib.rd_kafka_AdminOptions_set_opaque(adminOptions, id as unknown as Pointer)
-        const result = new Promise<T>((resolve, reject) => {
-          requests.set(id, { read, resolve: resolve as (value: unknown) => void, reject })
-        })
-        start(adminOptions, queue as Pointer)
-        return result
-      } catch (error) {
-        requests.delete(id)
-        return Promise.reject(error)
-      } finally {
-        // The request keeps its own copy of the options.
-        lib.rd_kafka_AdminOptions_destroy(adminOptions)
-      }
+      return startAdmin({ handle, queue, requests, id: nextOpaque++ }, op, timeoutMs, start, read)
     },
 
     close() {
