@@ -1,14 +1,15 @@
 /**
- * The main thread's side of blocking-worker.ts: ONE worker thread PER HANDLE, started on its first
- * blocking call, so a call that hangs on one handle (a transaction coordinator that never answers, a
- * destroy that waits for a stuck broker thread) holds that handle's calls only, never another
+ * The main thread's side of blocking-worker.ts: ONE worker thread PER HANDLE at a time (taken from a
+ * pool of idle ones, or started, on the handle's first blocking call; back to the pool after the
+ * handle's destroy), so a call that hangs on one handle (a transaction coordinator that never answers,
+ * a destroy that waits for a stuck broker thread) holds that handle's calls only, never another
  * handle's. A worker costs about 2.6 MiB (started `smol`); handles that never block (a plain
- * producer's or consumer's life until close) never start one.
+ * producer's or consumer's life until close) need one only for their destroy.
  *
- * Calls that take a timeout run in slices (`sliced`): librdkafka says a timed-out init, commit or abort
- * is retriable by calling it again, which resumes the same operation. Between slices the caller can
- * give up (the handle is closing), so nothing queued behind a hanging call on the same handle waits
- * longer than one slice.
+ * Transaction calls run in slices of SLICE_MS (producer.ts): librdkafka says a timed-out init,
+ * commit or abort is retriable by calling it again, which resumes the same operation. Between slices
+ * the caller can give up (the handle is closing), so nothing queued behind a hanging call on the same
+ * handle waits longer than one slice.
  */
 import type { Pointer } from 'bun:ffi'
 import type { BlockingOp, BlockingRequest, BlockingResponse } from './blocking-worker'
@@ -29,6 +30,21 @@ export interface BlockingThread {
   retire(): void
 }
 
+/**
+ * Workers of retired handles, idle, for the next handle that needs one. Workers are reused instead of
+ * terminated: a test process that started and terminated one per closed handle (hundreds) crashed
+ * once with a segmentation fault, cause not found; reuse avoids that path and the start-up of a worker
+ * per close, and the pool is bounded by the most handles that were ever blocking at the same time.
+ */
+const idleWorkers: Worker[] = []
+
+function newWorker(): Worker {
+  return new Worker(new URL('./blocking-worker.ts', import.meta.url).href, {
+    env: { ...process.env, VEHICLES_LIBRDKAFKA_LOADED: libraryPath() },
+    smol: true,
+  })
+}
+
 export function createBlockingThread(handle: Pointer): BlockingThread {
   let worker: Worker | undefined
   let retired = false
@@ -37,10 +53,7 @@ export function createBlockingThread(handle: Pointer): BlockingThread {
 
   function started(): Worker {
     if (worker !== undefined) return worker
-    const next = new Worker(new URL('./blocking-worker.ts', import.meta.url).href, {
-      env: { ...process.env, VEHICLES_LIBRDKAFKA_LOADED: libraryPath() },
-      smol: true,
-    })
+    const next = idleWorkers.pop() ?? newWorker()
     next.onmessage = (event: MessageEvent<BlockingResponse>) => {
       const resolve = waiting.get(event.data.id)
       waiting.delete(event.data.id)
@@ -52,12 +65,12 @@ export function createBlockingThread(handle: Pointer): BlockingThread {
     return next
   }
 
-  /** Nothing waits: the worker no longer keeps the process alive, and a retired one ends. */
+  /** Nothing waits: the worker no longer keeps the process alive; a retired handle's returns to the pool. */
   function idle(thread: Worker): void {
     thread.unref()
     if (retired) {
-      void thread.terminate()
       worker = undefined
+      idleWorkers.push(thread)
     }
   }
 
@@ -82,7 +95,8 @@ export function createBlockingThread(handle: Pointer): BlockingThread {
     },
     retire() {
       retired = true
-      // A call still running (a destroy past its bound) keeps the thread; it must not keep the process.
+      // A call still running (a destroy past its bound) keeps the thread until it returns; it must
+      // not keep the process alive meanwhile.
       worker?.unref()
       if (worker !== undefined && waiting.size === 0) idle(worker)
     },

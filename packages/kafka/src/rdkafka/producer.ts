@@ -13,6 +13,8 @@ import { cstringIn, ERR, kafkaErrorOf, type NativeError, takeError, toKafkaError
 import { createProduceCore, DEFAULT_DELIVERY_TIMEOUT_MS, validateRecords } from './produce'
 
 const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000
+/** Pause before calling again after a retriable refusal (a timed-out slice is resumed at once). */
+const RETRY_PAUSE_MS = 100
 
 /** Idempotent producer (acks=all, 5 in flight, murmur2_random) over librdkafka. */
 export function createRdProducer(options: ProducerOptions): Producer {
@@ -94,9 +96,12 @@ export function createTransactionSession(options: TransactionalProducerOptions):
       const slice = Math.max(1, Math.min(SLICE_MS, deadline - Date.now()))
       const error = takeError(await core.client.blocking.run(op, slice))
       if (error === null) return
-      // A timed-out transaction call is resumed by calling it again (librdkafka's contract).
-      const resumable = error.code === ERR.TIMED_OUT && error.retriable && !error.fatal
+      // librdkafka's contract: a retriable error (its slice timed out, or the coordinator is still
+      // finishing an earlier transaction of the id: CONCURRENT_TRANSACTIONS) is answered by calling
+      // again, which resumes the same operation.
+      const resumable = error.retriable && !error.fatal && !error.txnRequiresAbort
       if (!resumable || Date.now() >= deadline) throw failure(error, context)
+      if (error.code !== ERR.TIMED_OUT) await Bun.sleep(RETRY_PAUSE_MS)
     }
   }
 
