@@ -12,14 +12,8 @@ export { createAdmin } from './admin'
 export { parseBrokers } from './brokers'
 export { createConsumer } from './consumer'
 export { dlqTopic, sendToDlq } from './dlq'
-export {
-  KafkaDeliveryError,
-  KafkaError,
-  KafkaFencedError,
-  KafkaTopicNotFoundError,
-  KafkaUnavailableError,
-  KafkaUsageError,
-} from './errors'
+// Every typed error of the module (errors.ts holds nothing else).
+export * from './errors'
 export { murmur2, partitionForKey } from './murmur2'
 export { createProducer, createTransactionalProducer } from './producer'
 export {

@@ -12,6 +12,8 @@ import type { ConsumedMessage } from './types'
  * engine's transaction session (the module's producer aborts only on failure).
  */
 const kafka = topicFixture('transactions', { partitions: 1 })
+/** A fenced session's commit answers within this (the coordinator answers in milliseconds). */
+const FENCED_COMMIT_BOUND_MS = 15_000
 const values = (messages: ConsumedMessage[]) => messages.map((m) => m.value.toString())
 /** This test's records only (the topic is shared by the file's tests). */
 const tagged = (tag: string, messages: ConsumedMessage[]) =>
@@ -93,9 +95,11 @@ test('a second producer with the same id fences the first; its open transaction 
     .sendTransaction([{ topic: kafka.topic, key: 'k', value: Buffer.from('x') }])
     .catch((e) => e)
   expect(error).toBeInstanceOf(KafkaFencedError)
-  // The open transaction's fate is read below (never visible). Its own session is not asked to commit:
-  // a commit from a session that has not yet heard of the fencing holds the engine's blocking worker
-  // (docs/kafka-client.md, what is still open).
+  // The deposed session has not heard of the fencing yet: its commit must reject as fenced, promptly.
+  const started = Date.now()
+  const late = await open.writer.commit().catch((e: unknown) => e)
+  expect(late).toBeInstanceOf(KafkaFencedError)
+  expect(Date.now() - started).toBeLessThan(FENCED_COMMIT_BOUND_MS)
   await second.sendTransaction([{ topic: kafka.topic, key: 'k', value: Buffer.from('two:second-committed') }])
   await settle(id)
   const back = await kafka.admin.readCommitted(kafka.topic, 0, '0')

@@ -1,7 +1,7 @@
 /** Cluster description, partition offsets and group offsets through the Admin API (see admin-ops.ts). */
-import { type Pointer, ptr, read } from 'bun:ffi'
+import { type Pointer, read } from 'bun:ffi'
 import type { ClusterDescription } from '../types'
-import { checkBorrowedError, checkEvent } from './admin-ops'
+import { checkBorrowedError, checkEvent, withNativeObjects } from './admin-ops'
 import type { NativeClient } from './client'
 import { rd } from './library'
 import {
@@ -9,12 +9,12 @@ import {
   cstr,
   ERR,
   kafkaErrorOf,
-  newPartitionList,
   readPartitionList,
   stringAt,
   type TopicPartitionOffset,
   takeError,
   toKafkaError,
+  withPartitionList,
 } from './native'
 
 const OP = { LISTGROUPOFFSETS: 14, DESCRIBECLUSTER: 20, LISTOFFSETS: 21 } as const
@@ -66,12 +66,10 @@ export function listOffsets(
     (options, queue) => {
       const failed = takeError(lib.rd_kafka_AdminOptions_set_isolation_level(options, isolation))
       if (failed !== null) throw toKafkaError(failed, 'list offsets')
-      const list = newPartitionList(partitions.map((p) => ({ ...p, offset: spec })))
-      try {
-        lib.rd_kafka_ListOffsets(client.handle, list, options, queue)
-      } finally {
-        lib.rd_kafka_topic_partition_list_destroy(list)
-      }
+      withPartitionList(
+        partitions.map((p) => ({ ...p, offset: spec })),
+        (list) => lib.rd_kafka_ListOffsets(client.handle, list, options, queue),
+      )
     },
     (event) => {
       checkEvent(event, 'list offsets')
@@ -102,20 +100,16 @@ export function groupOffsets(
   return client.admin(
     OP.LISTGROUPOFFSETS,
     timeoutMs,
-    (options, queue) => {
-      const list = newPartitionList(partitions)
-      try {
-        const request = lib.rd_kafka_ListConsumerGroupOffsets_new(cstr(groupId), list)
-        try {
-          const array = new BigUint64Array([BigInt(request as Pointer)])
-          lib.rd_kafka_ListConsumerGroupOffsets(client.handle, ptr(array), 1, options, queue)
-        } finally {
-          lib.rd_kafka_ListConsumerGroupOffsets_destroy(request)
-        }
-      } finally {
-        lib.rd_kafka_topic_partition_list_destroy(list)
-      }
-    },
+    (options, queue) =>
+      withPartitionList(partitions, (list) =>
+        withNativeObjects(
+          [groupId],
+          (group) => lib.rd_kafka_ListConsumerGroupOffsets_new(cstr(group), list) as Pointer,
+          lib.rd_kafka_ListConsumerGroupOffsets_destroy,
+          (array, count) =>
+            lib.rd_kafka_ListConsumerGroupOffsets(client.handle, array, count, options, queue),
+        ),
+      ),
     (event) => {
       checkEvent(event, `offsets of group ${groupId}`)
       const result = lib.rd_kafka_event_ListConsumerGroupOffsets_result(event)

@@ -92,15 +92,67 @@ export function describeTopicLayouts(
   )
 }
 
-/** Topic-level results (create/delete): throws the first failure. */
-function checkTopicResults(results: Pointer[], context: string, tolerate: number[] = []): void {
+/**
+ * Native request objects made for one call and destroyed right after it, on every path (librdkafka
+ * copies what it keeps): `make` builds each (and frees its own on failure), `use` gets their array.
+ */
+export function withNativeObjects<S, T>(
+  sources: readonly S[],
+  make: (source: S) => Pointer,
+  destroy: (object: Pointer) => void,
+  use: (array: Pointer, count: number) => T,
+): T {
+  const made: Pointer[] = []
+  try {
+    for (const source of sources) made.push(make(source))
+    const array = new BigUint64Array(Math.max(1, made.length))
+    made.forEach((object, i) => {
+      array[i] = BigInt(object)
+    })
+    return use(ptr(array), made.length)
+  } finally {
+    for (const object of made) destroy(object)
+  }
+}
+
+/** Reads a create/delete topics result event and throws its first failed topic. */
+function topicResults(
+  event: Pointer,
+  context: string,
+  resultOf: (event: Pointer) => Pointer | null,
+  topicsOf: (result: Pointer | null, cnt: Pointer) => Pointer | null,
+): void {
   const lib = rd()
-  for (const r of results) {
+  checkEvent(event, `${context}s`)
+  const result = resultOf(event)
+  for (const r of arrayOf((cnt) => topicsOf(result, cnt))) {
     const code = lib.rd_kafka_topic_result_error(r)
-    if (code === ERR.NO_ERROR || tolerate.includes(code)) continue
+    if (code === ERR.NO_ERROR) continue
     const topic = String(lib.rd_kafka_topic_result_name(r))
     throw kafkaErrorOf(code, `${context} ${topic}`, String(lib.rd_kafka_topic_result_error_string(r)))
   }
+}
+
+/** A `rd_kafka_NewTopic_t *` with its configs (freed here if a config is refused). */
+function newTopic(spec: CreateTopicSpec): Pointer {
+  const lib = rd()
+  const errstr = Buffer.alloc(512)
+  const topic = lib.rd_kafka_NewTopic_new(
+    cstr(spec.topic),
+    spec.partitions,
+    spec.replicationFactor,
+    errstr,
+    errstr.length,
+  )
+  if (topic === null) throw kafkaErrorOf(-186, `create topic ${spec.topic}`, cstringIn(errstr))
+  for (const [name, value] of Object.entries(spec.configs ?? {})) {
+    const code = lib.rd_kafka_NewTopic_set_config(topic, cstr(name), cstr(value))
+    if (code !== ERR.NO_ERROR) {
+      lib.rd_kafka_NewTopic_destroy(topic)
+      throw kafkaErrorOf(code, `config ${name} of ${spec.topic}`)
+    }
+  }
+  return topic
 }
 
 export function createTopics(
@@ -112,39 +164,17 @@ export function createTopics(
   return client.admin(
     OP.CREATETOPICS,
     timeoutMs,
-    (options, queue) => {
-      const errstr = Buffer.alloc(512)
-      const created: Pointer[] = []
-      try {
-        for (const spec of specs) {
-          const topic = lib.rd_kafka_NewTopic_new(
-            cstr(spec.topic),
-            spec.partitions,
-            spec.replicationFactor,
-            errstr,
-            errstr.length,
-          )
-          if (topic === null) throw kafkaErrorOf(-186, `create topic ${spec.topic}`, cstringIn(errstr))
-          created.push(topic)
-          for (const [name, value] of Object.entries(spec.configs ?? {})) {
-            const code = lib.rd_kafka_NewTopic_set_config(topic, cstr(name), cstr(value))
-            if (code !== ERR.NO_ERROR) throw kafkaErrorOf(code, `config ${name} of ${spec.topic}`)
-          }
-        }
-        const array = new BigUint64Array(created.map((t) => BigInt(t)))
-        lib.rd_kafka_CreateTopics(client.handle, ptr(array), created.length, options, queue)
-      } finally {
-        for (const topic of created) lib.rd_kafka_NewTopic_destroy(topic)
-      }
-    },
-    (event) => {
-      checkEvent(event, 'create topics')
-      const result = lib.rd_kafka_event_CreateTopics_result(event)
-      checkTopicResults(
-        arrayOf((cnt) => lib.rd_kafka_CreateTopics_result_topics(result, cnt)),
+    (options, queue) =>
+      withNativeObjects(specs, newTopic, lib.rd_kafka_NewTopic_destroy, (array, count) =>
+        lib.rd_kafka_CreateTopics(client.handle, array, count, options, queue),
+      ),
+    (event) =>
+      topicResults(
+        event,
         'create topic',
-      )
-    },
+        lib.rd_kafka_event_CreateTopics_result,
+        lib.rd_kafka_CreateTopics_result_topics,
+      ),
   )
 }
 
@@ -157,23 +187,20 @@ export function deleteTopics(
   return client.admin(
     OP.DELETETOPICS,
     timeoutMs,
-    (options, queue) => {
-      const deleted = topics.map((t) => lib.rd_kafka_DeleteTopic_new(cstr(t)) as Pointer)
-      try {
-        const array = new BigUint64Array(deleted.map((t) => BigInt(t)))
-        lib.rd_kafka_DeleteTopics(client.handle, ptr(array), deleted.length, options, queue)
-      } finally {
-        for (const t of deleted) lib.rd_kafka_DeleteTopic_destroy(t)
-      }
-    },
-    (event) => {
-      checkEvent(event, 'delete topics')
-      const result = lib.rd_kafka_event_DeleteTopics_result(event)
-      checkTopicResults(
-        arrayOf((cnt) => lib.rd_kafka_DeleteTopics_result_topics(result, cnt)),
+    (options, queue) =>
+      withNativeObjects(
+        topics,
+        (topic) => lib.rd_kafka_DeleteTopic_new(cstr(topic)) as Pointer,
+        lib.rd_kafka_DeleteTopic_destroy,
+        (array, count) => lib.rd_kafka_DeleteTopics(client.handle, array, count, options, queue),
+      ),
+    (event) =>
+      topicResults(
+        event,
         'delete topic',
-      )
-    },
+        lib.rd_kafka_event_DeleteTopics_result,
+        lib.rd_kafka_DeleteTopics_result_topics,
+      ),
   )
 }
 
@@ -187,15 +214,13 @@ export function describeTopicConfigs(
   return client.admin(
     OP.DESCRIBECONFIGS,
     timeoutMs,
-    (options, queue) => {
-      const resources = topics.map((t) => lib.rd_kafka_ConfigResource_new(RESOURCE_TOPIC, cstr(t)) as Pointer)
-      try {
-        const array = new BigUint64Array(resources.map((r) => BigInt(r)))
-        lib.rd_kafka_DescribeConfigs(client.handle, ptr(array), resources.length, options, queue)
-      } finally {
-        for (const r of resources) lib.rd_kafka_ConfigResource_destroy(r)
-      }
-    },
+    (options, queue) =>
+      withNativeObjects(
+        topics,
+        (topic) => lib.rd_kafka_ConfigResource_new(RESOURCE_TOPIC, cstr(topic)) as Pointer,
+        lib.rd_kafka_ConfigResource_destroy,
+        (array, count) => lib.rd_kafka_DescribeConfigs(client.handle, array, count, options, queue),
+      ),
     (event) => {
       checkEvent(event, 'describe configs')
       const result = lib.rd_kafka_event_DescribeConfigs_result(event)

@@ -3,7 +3,6 @@ import { KafkaTopicNotFoundError, KafkaUsageError } from '../errors'
 import type { Admin, AdminOptions, PartitionLag, TopicDescription } from '../types'
 import { describeCluster, groupOffsets, ISOLATION, listOffsets, OFFSET_SPEC_LATEST } from './admin-offsets'
 import { createTopics, deleteTopics, describeTopicConfigs, describeTopicLayouts } from './admin-ops'
-import { fetchMetadata } from './blocking'
 import { baseSettings, createNativeClient, type NativeClient } from './client'
 import { rd } from './library'
 import { ERR, kafkaErrorOf } from './native'
@@ -46,43 +45,9 @@ export function createRdAdmin(options: AdminOptions): Admin {
     async listTopics() {
       return describeAllTopics(open())
     },
-    async describeTopics(topics) {
-      const [layouts, configs] = await Promise.all([
-        describeTopicLayouts(open(), topics, REQUEST_TIMEOUT_MS),
-        describeTopicConfigs(open(), topics, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
-          if (error instanceof KafkaTopicNotFoundError) return new Map<string, Record<string, string>>()
-          throw error
-        }),
-      ])
-      return topics.map((topic): TopicDescription => {
-        const layout = layouts.find((l) => l.topic === topic)
-        if (layout?.partitions == null) throw new KafkaTopicNotFoundError(topic)
-        return { topic, partitions: layout.partitions, configs: configs.get(topic) ?? {} }
-      })
-    },
+    describeTopics: (topics) => describeTopicsWithConfigs(open(), topics),
     describeCluster: () => describeCluster(open(), REQUEST_TIMEOUT_MS),
-    async groupLag(groupId, topics) {
-      const partitions = await partitionsOf(topics)
-      const [ends, committed] = await Promise.all([
-        listOffsets(open(), partitions, OFFSET_SPEC_LATEST, REQUEST_TIMEOUT_MS),
-        groupOffsets(open(), groupId, partitions, REQUEST_TIMEOUT_MS),
-      ])
-      const done = new Map(
-        committed.filter((c) => c.offset >= 0n).map((c) => [`${c.topic}:${c.partition}`, c.offset]),
-      )
-      return ends
-        .map((end): PartitionLag => {
-          const at = done.get(`${end.topic}:${end.partition}`)
-          return {
-            topic: end.topic,
-            partition: end.partition,
-            committed: at === undefined ? null : at.toString(),
-            end: end.offset.toString(),
-            lag: Number(end.offset - (at ?? 0n)),
-          }
-        })
-        .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
-    },
+    groupLag: async (groupId, topics) => groupLag(open(), groupId, await partitionsOf(topics)),
     async endOffsets(topic) {
       const partitions = await partitionsOf([topic])
       const [high, stable] = await Promise.all([
@@ -123,7 +88,7 @@ export function createRdAdmin(options: AdminOptions): Admin {
  * metadata request is blocking in librdkafka, so it runs on the blocking worker.
  */
 async function describeAllTopics(client: NativeClient): Promise<string[]> {
-  const { code, metadata } = await fetchMetadata(client.handle, REQUEST_TIMEOUT_MS)
+  const { code, metadata } = await client.blocking.metadata(REQUEST_TIMEOUT_MS)
   if (metadata === null || code !== ERR.NO_ERROR) throw kafkaErrorOf(code, 'list topics')
   try {
     // rd_kafka_metadata_t: topic_cnt@16, topics@24; each rd_kafka_metadata_topic_t (32 bytes) has
@@ -136,4 +101,50 @@ async function describeAllTopics(client: NativeClient): Promise<string[]> {
   } finally {
     rd().rd_kafka_metadata_destroy(metadata)
   }
+}
+
+/** Layouts and configs of the topics; a topic that does not exist is a KafkaTopicNotFoundError. */
+async function describeTopicsWithConfigs(
+  client: NativeClient,
+  topics: readonly string[],
+): Promise<TopicDescription[]> {
+  const [layouts, configs] = await Promise.all([
+    describeTopicLayouts(client, topics, REQUEST_TIMEOUT_MS),
+    describeTopicConfigs(client, topics, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
+      if (error instanceof KafkaTopicNotFoundError) return new Map<string, Record<string, string>>()
+      throw error
+    }),
+  ])
+  return topics.map((topic): TopicDescription => {
+    const layout = layouts.find((l) => l.topic === topic)
+    if (layout?.partitions == null) throw new KafkaTopicNotFoundError(topic)
+    return { topic, partitions: layout.partitions, configs: configs.get(topic) ?? {} }
+  })
+}
+
+/** Per partition: the group's committed offset, the last stable offset, and the lag between them. */
+async function groupLag(
+  client: NativeClient,
+  groupId: string,
+  partitions: { topic: string; partition: number }[],
+): Promise<PartitionLag[]> {
+  const [ends, committed] = await Promise.all([
+    listOffsets(client, partitions, OFFSET_SPEC_LATEST, REQUEST_TIMEOUT_MS),
+    groupOffsets(client, groupId, partitions, REQUEST_TIMEOUT_MS),
+  ])
+  const done = new Map(
+    committed.filter((c) => c.offset >= 0n).map((c) => [`${c.topic}:${c.partition}`, c.offset]),
+  )
+  return ends
+    .map((end): PartitionLag => {
+      const at = done.get(`${end.topic}:${end.partition}`)
+      return {
+        topic: end.topic,
+        partition: end.partition,
+        committed: at === undefined ? null : at.toString(),
+        end: end.offset.toString(),
+        lag: Number(end.offset - (at ?? 0n)),
+      }
+    })
+    .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
 }

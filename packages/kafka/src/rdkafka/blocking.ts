@@ -1,55 +1,104 @@
 /**
- * The main thread's side of blocking-worker.ts: one worker for the process, started on first use,
- * kept from holding the process open while it has nothing to do.
+ * The main thread's side of blocking-worker.ts: ONE worker thread PER HANDLE at a time (taken from a
+ * pool of idle ones, or started, on the handle's first blocking call; back to the pool after the
+ * handle's destroy), so a call that hangs on one handle (a transaction coordinator that never answers,
+ * a destroy that waits for a stuck broker thread) holds that handle's calls only, never another
+ * handle's. A worker costs about 2.6 MiB (started `smol`); handles that never block (a plain
+ * producer's or consumer's life until close) need one only for their destroy.
+ *
+ * Transaction calls run in slices of SLICE_MS (producer.ts): librdkafka says a timed-out init,
+ * commit or abort is retriable by calling it again, which resumes the same operation. Between slices
+ * the caller can give up (the handle is closing), so nothing queued behind a hanging call on the same
+ * handle waits longer than one slice.
  */
 import type { Pointer } from 'bun:ffi'
 import type { BlockingOp, BlockingRequest, BlockingResponse } from './blocking-worker'
 import { libraryPath } from './library'
 
-let worker: Worker | undefined
-const waiting = new Map<number, (response: BlockingResponse) => void>()
-let nextId = 1
+/** How long one blocking call may hold its handle's worker before it is resumed (or given up). */
+export const SLICE_MS = 1_000
 
-function started(): Worker {
-  if (worker !== undefined) return worker
-  const next = new Worker(new URL('./blocking-worker.ts', import.meta.url).href, {
-    env: { ...process.env, VEHICLES_LIBRDKAFKA_LOADED: libraryPath() },
-  })
-  next.onmessage = (event: MessageEvent<BlockingResponse>) => {
-    const resolve = waiting.get(event.data.id)
-    waiting.delete(event.data.id)
-    if (waiting.size === 0) next.unref()
-    resolve?.(event.data)
-  }
-  next.unref()
-  worker = next
-  return next
+export interface BlockingThread {
+  /**
+   * Runs `op` on the handle's worker; resolves with the `rd_kafka_error_t *` it returned (null: none),
+   * which the caller reads and frees (native.takeError).
+   */
+  run(op: Exclude<BlockingOp, 'metadata'>, timeoutMs?: number): Promise<Pointer | null>
+  /** `rd_kafka_metadata` of every topic: the error code and the metadata (the caller destroys it). */
+  metadata(timeoutMs: number): Promise<{ code: number; metadata: Pointer | null }>
+  /** Ends the worker once nothing is waiting on it (after the handle was destroyed). */
+  retire(): void
 }
 
 /**
- * Runs `op` on the worker thread; resolves with the `rd_kafka_error_t *` it returned (null: none),
- * which the caller reads and frees (native.takeError).
+ * Workers of retired handles, idle, for the next handle that needs one. Workers are reused instead of
+ * terminated: a test process that started and terminated one per closed handle (hundreds) crashed
+ * once with a segmentation fault, cause not found; reuse avoids that path and the start-up of a worker
+ * per close, and the pool is bounded by the most handles that were ever blocking at the same time.
  */
-export async function runBlocking(op: BlockingOp, handle: Pointer, timeoutMs = 0): Promise<Pointer | null> {
-  const response = await request(op, handle, timeoutMs)
-  return response.error === 0 ? null : (response.error as Pointer)
-}
+const idleWorkers: Worker[] = []
 
-/** `rd_kafka_metadata` of every topic: the error code and the metadata (the caller destroys it). */
-export async function fetchMetadata(
-  handle: Pointer,
-  timeoutMs: number,
-): Promise<{ code: number; metadata: Pointer | null }> {
-  const response = await request('metadata', handle, timeoutMs)
-  return { code: response.error, metadata: response.value === 0 ? null : (response.value as Pointer) }
-}
-
-function request(op: BlockingOp, handle: Pointer, timeoutMs: number): Promise<BlockingResponse> {
-  const thread = started()
-  const id = nextId++
-  return new Promise((resolve) => {
-    waiting.set(id, resolve)
-    thread.ref()
-    thread.postMessage({ id, op, handle: Number(handle), timeoutMs } satisfies BlockingRequest)
+function newWorker(): Worker {
+  return new Worker(new URL('./blocking-worker.ts', import.meta.url).href, {
+    env: { ...process.env, VEHICLES_LIBRDKAFKA_LOADED: libraryPath() },
+    smol: true,
   })
+}
+
+export function createBlockingThread(handle: Pointer): BlockingThread {
+  let worker: Worker | undefined
+  let retired = false
+  const waiting = new Map<number, (response: BlockingResponse) => void>()
+  let nextId = 1
+
+  function started(): Worker {
+    if (worker !== undefined) return worker
+    const next = idleWorkers.pop() ?? newWorker()
+    next.onmessage = (event: MessageEvent<BlockingResponse>) => {
+      const resolve = waiting.get(event.data.id)
+      waiting.delete(event.data.id)
+      if (waiting.size === 0) idle(next)
+      resolve?.(event.data)
+    }
+    next.unref()
+    worker = next
+    return next
+  }
+
+  /** Nothing waits: the worker no longer keeps the process alive; a retired handle's returns to the pool. */
+  function idle(thread: Worker): void {
+    thread.unref()
+    if (retired) {
+      worker = undefined
+      idleWorkers.push(thread)
+    }
+  }
+
+  function request(op: BlockingOp, timeoutMs: number): Promise<BlockingResponse> {
+    const thread = started()
+    const id = nextId++
+    return new Promise((resolve) => {
+      waiting.set(id, resolve)
+      thread.ref()
+      thread.postMessage({ id, op, handle: Number(handle), timeoutMs } satisfies BlockingRequest)
+    })
+  }
+
+  return {
+    async run(op, timeoutMs = 0) {
+      const response = await request(op, timeoutMs)
+      return response.error === 0 ? null : (response.error as Pointer)
+    },
+    async metadata(timeoutMs) {
+      const response = await request('metadata', timeoutMs)
+      return { code: response.error, metadata: response.value === 0 ? null : (response.value as Pointer) }
+    },
+    retire() {
+      retired = true
+      // A call still running (a destroy past its bound) keeps the thread until it returns; it must
+      // not keep the process alive meanwhile.
+      worker?.unref()
+      if (worker !== undefined && waiting.size === 0) idle(worker)
+    },
+  }
 }

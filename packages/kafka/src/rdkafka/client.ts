@@ -8,7 +8,7 @@
  */
 import type { Pointer } from 'bun:ffi'
 import { KafkaError, KafkaUnavailableError } from '../errors'
-import { runBlocking } from './blocking'
+import { type BlockingThread, createBlockingThread } from './blocking'
 import { rd } from './library'
 import { cstringIn, kafkaErrorOf, newConf } from './native'
 import { registerWake, type WakeRegistration } from './wake'
@@ -54,6 +54,8 @@ interface AdminRequest {
 export interface NativeClient {
   readonly handle: Pointer
   readonly queue: Pointer
+  /** The handle's own thread for librdkafka's blocking calls (blocking.ts). */
+  readonly blocking: BlockingThread
   /** Starts an admin request on this handle's queue; `read` turns its result event into a value. */
   admin<T>(
     op: number,
@@ -68,7 +70,8 @@ export interface NativeClient {
   close(): Promise<void>
 }
 
-export function createNativeClient(options: ClientOptions): NativeClient {
+/** A new handle with its event queue (logs routed there too); nothing is left behind on failure. */
+function openHandle(options: ClientOptions): { handle: Pointer; queue: Pointer } {
   const lib = rd()
   const conf = newConf({ 'log.queue': 'true', ...options.settings }, options.events | EVENT.ERROR | EVENT.LOG)
   const errstr = Buffer.alloc(512)
@@ -90,36 +93,75 @@ export function createNativeClient(options: ClientOptions): NativeClient {
   // Logs come as events on the same queue instead of being printed from librdkafka's threads.
   lib.rd_kafka_set_log_queue(handle, queue)
 
+  return { handle, queue }
+}
+
+/** One event: an admin result to its request, an error to `onError`, the rest to `onEvent`. */
+function serveEvent(event: Pointer, options: ClientOptions, requests: Map<number, AdminRequest>): void {
+  const lib = rd()
+  const type = lib.rd_kafka_event_type(event)
+  if (ADMIN_RESULTS.has(type)) {
+    const id = Number(lib.rd_kafka_event_opaque(event) ?? 0)
+    const request = requests.get(id)
+    requests.delete(id)
+    if (request === undefined) return
+    try {
+      request.resolve(request.read(event))
+    } catch (error) {
+      request.reject(error instanceof Error ? error : new KafkaError(String(error)))
+    }
+    return
+  }
+  if (type === EVENT.ERROR) {
+    const code = lib.rd_kafka_event_error(event)
+    const fatal = lib.rd_kafka_event_error_is_fatal(event) !== 0
+    const detail = String(lib.rd_kafka_event_error_string(event))
+    options.onError?.(kafkaErrorOf(code, 'librdkafka', detail, { fatal }), fatal, code, event)
+    return
+  }
+  if (type === EVENT.LOG) return
+  options.onEvent(type, event)
+}
+
+/** Starts an admin request whose result event will carry `target.id` as its opaque. */
+function startAdmin<T>(
+  target: { handle: Pointer; queue: Pointer; requests: Map<number, AdminRequest>; id: number },
+  op: number,
+  timeoutMs: number,
+  start: (adminOptions: Pointer, queue: Pointer) => void,
+  read: (event: Pointer) => T,
+): Promise<T> {
+  const lib = rd()
+  const { handle, queue, requests, id } = target
+  const adminOptions = lib.rd_kafka_AdminOptions_new(handle, op)
+  if (adminOptions === null) return Promise.reject(new KafkaError(`AdminOptions_new(${op}) failed`))
+  try {
+    const errstr = Buffer.alloc(512)
+    lib.rd_kafka_AdminOptions_set_request_timeout(adminOptions, timeoutMs, errstr, errstr.length)
+    lib.rd_kafka_AdminOptions_set_opaque(adminOptions, id as unknown as Pointer)
+    const result = new Promise<T>((resolve, reject) => {
+      requests.set(id, { read, resolve: resolve as (value: unknown) => void, reject })
+    })
+    start(adminOptions, queue)
+    return result
+  } catch (error) {
+    requests.delete(id)
+    return Promise.reject(error)
+  } finally {
+    // The request keeps its own copy of the options.
+    lib.rd_kafka_AdminOptions_destroy(adminOptions)
+  }
+}
+
+export function createNativeClient(options: ClientOptions): NativeClient {
+  const lib = rd()
+  const { handle, queue } = openHandle(options)
+
   const requests = new Map<number, AdminRequest>()
   let nextOpaque = 1
   let closed = false
   let closing: Promise<void> | undefined
   let scheduled = false
-
-  function serve(event: Pointer): void {
-    const type = lib.rd_kafka_event_type(event)
-    if (ADMIN_RESULTS.has(type)) {
-      const id = Number(lib.rd_kafka_event_opaque(event) ?? 0)
-      const request = requests.get(id)
-      requests.delete(id)
-      if (request === undefined) return
-      try {
-        request.resolve(request.read(event))
-      } catch (error) {
-        request.reject(error instanceof Error ? error : new KafkaError(String(error)))
-      }
-      return
-    }
-    if (type === EVENT.ERROR) {
-      const code = lib.rd_kafka_event_error(event)
-      const fatal = lib.rd_kafka_event_error_is_fatal(event) !== 0
-      const detail = String(lib.rd_kafka_event_error_string(event))
-      options.onError?.(kafkaErrorOf(code, 'librdkafka', detail, { fatal }), fatal, code, event)
-      return
-    }
-    if (type === EVENT.LOG) return
-    options.onEvent(type, event)
-  }
 
   /** Serves what is queued now; returns how many events that was. */
   function pump(): number {
@@ -128,7 +170,7 @@ export function createNativeClient(options: ClientOptions): NativeClient {
       const event = lib.rd_kafka_queue_poll(queue as Pointer, 0)
       if (event === null) return served
       try {
-        serve(event)
+        serveEvent(event, options, requests)
       } finally {
         lib.rd_kafka_event_destroy(event)
       }
@@ -153,42 +195,22 @@ export function createNativeClient(options: ClientOptions): NativeClient {
     lib.rd_kafka_destroy(handle)
     throw error
   }
+  const blocking = createBlockingThread(handle)
   const wakeByte = Buffer.from([1])
   lib.rd_kafka_queue_io_event_enable(queue, pipe.writeFd, wakeByte, wakeByte.length)
 
   return {
     handle,
     queue,
+    blocking,
     get closed() {
       return closed
     },
     pump,
 
-    admin<T>(
-      op: number,
-      timeoutMs: number,
-      start: (adminOptions: Pointer, q: Pointer) => void,
-      read: (event: Pointer) => T,
-    ): Promise<T> {
+    admin(op, timeoutMs, start, read) {
       if (closed) return Promise.reject(new KafkaUnavailableError('the Kafka client is closed'))
-      const adminOptions = lib.rd_kafka_AdminOptions_new(handle, op)
-      if (adminOptions === null) return Promise.reject(new KafkaError(`AdminOptions_new(${op}) failed`))
-      const id = nextOpaque++
-      try {
-        lib.rd_kafka_AdminOptions_set_request_timeout(adminOptions, timeoutMs, errstr, errstr.length)
-        lib.rd_kafka_AdminOptions_set_opaque(adminOptions, id as unknown as Pointer)
-        const result = new Promise<T>((resolve, reject) => {
-          requests.set(id, { read, resolve: resolve as (value: unknown) => void, reject })
-        })
-        start(adminOptions, queue as Pointer)
-        return result
-      } catch (error) {
-        requests.delete(id)
-        return Promise.reject(error)
-      } finally {
-        // The request keeps its own copy of the options.
-        lib.rd_kafka_AdminOptions_destroy(adminOptions)
-      }
+      return startAdmin({ handle, queue, requests, id: nextOpaque++ }, op, timeoutMs, start, read)
     },
 
     close() {
@@ -202,7 +224,9 @@ export function createNativeClient(options: ClientOptions): NativeClient {
         requests.clear()
         lib.rd_kafka_queue_destroy(queue as Pointer)
         // rd_kafka_destroy waits for librdkafka's threads: off the JS thread, and not forever.
-        await Promise.race([runBlocking('destroy', handle as Pointer), Bun.sleep(DESTROY_BOUND_MS)])
+        // On the handle's own worker, after whatever slice of a blocking call is running there.
+        await Promise.race([blocking.run('destroy'), Bun.sleep(DESTROY_BOUND_MS)])
+        blocking.retire()
       })()
       return closing
     },

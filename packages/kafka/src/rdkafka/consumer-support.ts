@@ -175,6 +175,7 @@ export class UserPauses {
   private readonly partitions = new Set<string>()
 
   has(topic: string, partition: number): boolean {
+    if (this.topics.size === 0 && this.partitions.size === 0) return false
     return this.topics.has(topic) || this.partitions.has(slotOf(topic, partition))
   }
 

@@ -110,7 +110,7 @@ export function createRdConsumer(
       lane = newLane(message.topic, message.partition)
       lanes.set(slot, lane)
     }
-    const offset = BigInt(message.offset)
+    const offset = Number(message.offset)
     if (offset <= lane.highest) return
     lane.highest = offset
     lane.queue.push(message)
@@ -168,13 +168,13 @@ export function createRdConsumer(
 
   function onEvent(type: number, event: Pointer): void {
     if (type === EVENT.FETCH) {
-      for (;;) {
-        const message = lib.rd_kafka_event_message_next(event)
-        if (message === null) return
-        const err = messageError(message)
-        if (err === ERR.NO_ERROR) dispatch(toConsumedMessage(message, topicNames))
-        else if (!SELF_HEALING.has(err)) report(kafkaErrorOf(err, 'fetch'), { stage: 'consumer' })
-      }
+      // A fetch event taken with rd_kafka_queue_poll carries exactly one message.
+      const message = lib.rd_kafka_event_message_next(event)
+      if (message === null) return
+      const err = messageError(message)
+      if (err === ERR.NO_ERROR) dispatch(toConsumedMessage(message, topicNames))
+      else if (!SELF_HEALING.has(err)) report(kafkaErrorOf(err, 'fetch'), { stage: 'consumer' })
+      return
     }
     if (type === EVENT.REBALANCE) {
       const code = lib.rd_kafka_event_error(event)

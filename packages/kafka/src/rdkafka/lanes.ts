@@ -8,14 +8,15 @@ import { KafkaError } from '../errors'
 import type { BatchHandler, ConsumedMessage, ConsumerErrorContext, MessageHandler } from '../types'
 
 export type Handling = { kind: 'message'; handle: MessageHandler } | { kind: 'batch'; handle: BatchHandler }
-export type Fetched = Omit<ConsumedMessage, 'attempt'>
+/** As fetched: `attempt` is 1; a retry hands the handler a copy with the attempt it is. */
+export type Fetched = ConsumedMessage
 
 export interface Lane {
   topic: string
   partition: number
   queue: Fetched[]
   /** Highest offset queued here: a re-fetch (after a seek) re-sends older ones, which are dropped. */
-  highest: bigint
+  highest: number
   worker: Promise<void> | undefined
   /** Taken away (rebalance, consumer restart): finishes its current handler, then stops. */
   revoked: boolean
@@ -35,7 +36,7 @@ export interface LaneHost {
 export const slotOf = (topic: string, partition: number) => `${topic}:${partition}`
 
 export function newLane(topic: string, partition: number): Lane {
-  return { topic, partition, queue: [], highest: -1n, worker: undefined, revoked: false }
+  return { topic, partition, queue: [], highest: -1, worker: undefined, revoked: false }
 }
 
 /** Sleeps that pause/close/revoke cut short, so a retry back-off never delays them. */
@@ -71,10 +72,10 @@ export function createLaneRunner(host: LaneHost, sleepers: Sleepers) {
       for (let attempt = 1; ; attempt++) {
         try {
           if (handling.kind === 'batch') {
-            const messages = taken.map((m) => ({ ...m, attempt }))
+            const messages = attempt === 1 ? taken : taken.map((m) => ({ ...m, attempt }))
             await handling.handle({ topic: lane.topic, partition: lane.partition, messages, attempt })
           } else {
-            await handling.handle({ ...first, attempt })
+            await handling.handle(attempt === 1 ? first : { ...first, attempt })
           }
           break
         } catch (error) {

@@ -4,25 +4,20 @@
  * carries its send's id and its index as the message opaque, so every caller gets exactly its own
  * reports, in the order it gave, with the offset the broker assigned.
  */
-import { type Pointer, ptr, read } from 'bun:ffi'
-import { KafkaError, KafkaTopicNotFoundError, KafkaUsageError } from '../errors'
+import { type Pointer, read } from 'bun:ffi'
+import { KafkaError, KafkaUsageError } from '../errors'
 import type { DeliveryReport, ProducerOptions, ProducerRecord } from '../types'
 import { describeCluster } from './admin-offsets'
-import { describeTopicLayouts } from './admin-ops'
 import { baseSettings, createNativeClient, EVENT, type NativeClient } from './client'
 import { rd } from './library'
-import { cstr, ERR, kafkaErrorOf, takeError, toKafkaError } from './native'
+import { ERR, kafkaErrorOf } from './native'
+import { enqueue, ProducerTopics } from './produce-native'
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000
 /** Readiness answers within this (a healthy cluster answers in milliseconds, a dead one never). */
 const PING_TIMEOUT_MS = 1_500
 /** Record index bits of the message opaque: a send has at most this many records. */
 const INDEX_SPAN = 2 ** 20
-
-const VTYPE = { RKT: 2, VALUE: 4, KEY: 5, OPAQUE: 6, MSGFLAGS: 7, HEADER: 9 } as const
-/** `rd_kafka_vu_t`: the type (int, padded to 8) and a 64-byte union. */
-const VU_SIZE = 72
-const MSG_F_COPY = 0x2
 
 interface PendingSend {
   records: readonly ProducerRecord[]
@@ -54,139 +49,103 @@ export function validateRecords(records: readonly ProducerRecord[]): void {
   }
 }
 
+/**
+ * One delivery report. rd_kafka_message_t: err@0, rkt@8, partition@16, payload@24, len@32, key@40,
+ * key_len@48, offset@56, _private (the opaque)@64. 64-bit fields are read as two halves: opaques
+ * and offsets stay below 2^53, and a number is cheaper than a BigInt per record.
+ */
+function settleReport(sends: Map<number, PendingSend>, message: Pointer): void {
+  const opaque = read.u32(message, 64) + read.u32(message, 68) * 2 ** 32
+  const sendId = Math.floor(opaque / INDEX_SPAN)
+  const send = sends.get(sendId)
+  if (send === undefined) return
+  const index = opaque % INDEX_SPAN
+  const record = send.records[index] as ProducerRecord
+  const err = read.i32(message, 0)
+  send.outstanding--
+  if (err !== ERR.NO_ERROR) {
+    if (!send.failed) {
+      send.failed = true
+      send.reject(kafkaErrorOf(err, `delivery to ${record.topic}`, undefined, { topic: record.topic }))
+    }
+  } else {
+    send.reports[index] = {
+      topic: record.topic,
+      partition: read.i32(message, 16),
+      offset: String(read.u32(message, 56) + read.i32(message, 60) * 2 ** 32),
+      key: record.key,
+    }
+  }
+  if (send.outstanding === 0) {
+    sends.delete(sendId)
+    if (!send.failed) send.resolve(send.reports as DeliveryReport[])
+  }
+}
+
+/** The producer's librdkafka settings (why each: docs/kafka-client.md, the settings table). */
+function producerSettings(
+  options: ProducerOptions,
+  deliveryTimeoutMs: number,
+  extra: Record<string, string>,
+): Record<string, string> {
+  return {
+    ...baseSettings(options.brokers, options.clientId),
+    // Idempotence: acks=all, at most 5 requests in flight per broker, ordered retries.
+    'enable.idempotence': 'true',
+    acks: 'all',
+    'max.in.flight.requests.per.connection': '5',
+    // Java's DefaultPartitioner for keyed records (murmur2 & 0x7fffffff), as kcat's murmur2_random.
+    partitioner: 'murmur2_random',
+    'message.timeout.ms': String(deliveryTimeoutMs),
+    'linger.ms': '5',
+    ...extra,
+  }
+}
+
+/** A delivery event holds the messages of a produce request; each settles its record. */
+function serveDeliveryReports(event: Pointer, sends: Map<number, PendingSend>, waiters: (() => void)[]) {
+  for (;;) {
+    const message = rd().rd_kafka_event_message_next(event)
+    if (message === null) break
+    settleReport(sends, message)
+  }
+  for (const wake of waiters.splice(0)) wake()
+}
+
+/** Resolves at the next delivery report (space freed in librdkafka's queue), or after 100 ms. */
+function waitForSpace(waiters: (() => void)[]): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, 100)
+    function done() {
+      clearTimeout(timer)
+      resolve()
+    }
+    waiters.push(done)
+  })
+}
+
 export function createProduceCore(options: ProducerOptions, extra: Record<string, string>): ProduceCore {
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
-  const lib = rd()
   const sends = new Map<number, PendingSend>()
   const spaceWaiters: (() => void)[] = []
   let nextSendId = 1
 
-  function onDeliveryReports(event: Pointer): void {
-    for (;;) {
-      const message = lib.rd_kafka_event_message_next(event)
-      if (message === null) break
-      // rd_kafka_message_t: err@0, rkt@8, partition@16, payload@24, len@32, key@40, key_len@48,
-      // offset@56, _private (the opaque)@64.
-      const opaque = Number(read.u64(message, 64))
-      const send = sends.get(Math.floor(opaque / INDEX_SPAN))
-      if (send === undefined) continue
-      const index = opaque % INDEX_SPAN
-      const record = send.records[index] as ProducerRecord
-      const err = read.i32(message, 0)
-      send.outstanding--
-      if (err !== ERR.NO_ERROR) {
-        if (!send.failed) {
-          send.failed = true
-          send.reject(kafkaErrorOf(err, `delivery to ${record.topic}`, undefined, { topic: record.topic }))
-        }
-      } else {
-        send.reports[index] = {
-          topic: record.topic,
-          partition: read.i32(message, 16),
-          offset: read.i64(message, 56).toString(),
-          key: record.key,
-        }
-      }
-      if (send.outstanding === 0) finish(Math.floor(opaque / INDEX_SPAN), send)
-    }
-    for (const wake of spaceWaiters.splice(0)) wake()
-  }
-
-  function finish(id: number, send: PendingSend): void {
-    sends.delete(id)
-    if (!send.failed) send.resolve(send.reports as DeliveryReport[])
-  }
-
   const client = createNativeClient({
     kind: 'producer',
-    settings: {
-      ...baseSettings(options.brokers, options.clientId),
-      // Idempotence: acks=all, at most 5 requests in flight per broker, ordered retries.
-      'enable.idempotence': 'true',
-      acks: 'all',
-      'max.in.flight.requests.per.connection': '5',
-      // Java's DefaultPartitioner for keyed records (murmur2 & 0x7fffffff), as kcat's murmur2_random.
-      partitioner: 'murmur2_random',
-      'message.timeout.ms': String(deliveryTimeoutMs),
-      'linger.ms': '5',
-      ...extra,
-    },
+    settings: producerSettings(options, deliveryTimeoutMs, extra),
     events: EVENT.DR,
     onEvent: (type, event) => {
-      if (type === EVENT.DR) onDeliveryReports(event)
+      if (type === EVENT.DR) serveDeliveryReports(event, sends, spaceWaiters)
     },
   })
 
-  const topicHandles = new Map<string, Pointer>()
-  const knownTopics = new Set<string>()
-  function topicHandle(topic: string): Pointer {
-    let handle = topicHandles.get(topic)
-    if (handle === undefined) {
-      handle = lib.rd_kafka_topic_new(client.handle, cstr(topic), null) ?? undefined
-      if (handle === undefined) throw new KafkaError(`rd_kafka_topic_new(${topic}) failed`)
-      topicHandles.set(topic, handle)
-    }
-    return handle
-  }
-
-  /**
-   * librdkafka keeps a record for an unknown topic until the topic shows up or the record times out;
-   * the module's contract is an immediate KafkaTopicNotFoundError, so a topic is looked up once.
-   */
-  async function ensureTopics(records: readonly ProducerRecord[]): Promise<void> {
-    const unknown = [...new Set(records.map((r) => r.topic))].filter((t) => !knownTopics.has(t))
-    if (unknown.length === 0) return
-    const layouts = await describeTopicLayouts(client, unknown, Math.min(deliveryTimeoutMs, 10_000))
-    for (const layout of layouts) {
-      if (layout.partitions === null) throw new KafkaTopicNotFoundError(layout.topic)
-      knownTopics.add(layout.topic)
-    }
-  }
-
-  /** Enqueues one record; false when librdkafka's queue is full (wait for reports, then again). */
-  function enqueue(record: ProducerRecord, opaque: number): boolean {
-    const headers = Object.entries(record.headers ?? {}).map(([k, v]) => [cstr(k), Buffer.from(v)] as const)
-    const vus = Buffer.alloc(VU_SIZE * (5 + headers.length))
-    const view = new DataView(vus.buffer, vus.byteOffset, vus.byteLength)
-    const key = Buffer.from(record.key)
-    let at = 0
-    const put = (type: number, a: bigint | number, b?: number | bigint, c?: number) => {
-      view.setInt32(at, type, true)
-      view.setBigUint64(at + 8, BigInt(a), true)
-      if (b !== undefined) view.setBigUint64(at + 16, BigInt(b), true)
-      if (c !== undefined) view.setBigInt64(at + 24, BigInt(c), true)
-      at += VU_SIZE
-    }
-    put(VTYPE.RKT, topicHandle(record.topic))
-    put(VTYPE.KEY, ptr(key), key.length)
-    // An empty value still needs a valid pointer for ptr(); its length 0 is what counts.
-    put(VTYPE.VALUE, record.value.length > 0 ? ptr(record.value) : 0, record.value.length)
-    put(VTYPE.MSGFLAGS, MSG_F_COPY)
-    put(VTYPE.OPAQUE, opaque)
-    for (const [name, value] of headers)
-      put(VTYPE.HEADER, ptr(name), value.length > 0 ? ptr(value) : 0, value.length)
-    const error = takeError(lib.rd_kafka_produceva(client.handle, vus, headers.length + 5))
-    if (error === null) return true
-    if (error.code === ERR.QUEUE_FULL) return false
-    throw toKafkaError(error, `produce to ${record.topic}`, record.topic)
-  }
-
-  function waitForSpace(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, 100)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      spaceWaiters.push(done)
-    })
-  }
+  const topics = new ProducerTopics(client, deliveryTimeoutMs)
 
   async function produce(records: readonly ProducerRecord[]): Promise<DeliveryReport[]> {
     if (client.closed) throw new KafkaUsageError('producer is disconnected')
     if (records.length === 0) return []
     validateRecords(records)
-    await ensureTopics(records)
+    await topics.ensure(records)
     const id = nextSendId++
     let send: PendingSend | undefined
     const done = new Promise<DeliveryReport[]>((resolve, reject) => {
@@ -197,9 +156,9 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
     try {
       for (let index = 0; index < records.length; index++) {
         const record = records[index] as ProducerRecord
-        while (!enqueue(record, id * INDEX_SPAN + index)) {
+        while (!enqueue(client.handle, topics.handle(record.topic), record, id * INDEX_SPAN + index)) {
           if (client.closed) throw new KafkaUsageError('producer is disconnected')
-          await waitForSpace()
+          await waitForSpace(spaceWaiters)
         }
         pending.outstanding++
       }
@@ -217,7 +176,7 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
   /** Waits for the reports callers are still awaiting (librdkafka's own requests do not count). */
   async function drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    while (sends.size > 0 && Date.now() < deadline && !client.closed) await waitForSpace()
+    while (sends.size > 0 && Date.now() < deadline && !client.closed) await waitForSpace(spaceWaiters)
   }
 
   return {
@@ -229,8 +188,7 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
       await describeCluster(client, PING_TIMEOUT_MS)
     },
     async close() {
-      for (const handle of topicHandles.values()) lib.rd_kafka_topic_destroy(handle)
-      topicHandles.clear()
+      topics.close()
       await client.close()
       for (const [id, send] of sends) {
         sends.delete(id)

@@ -1,5 +1,4 @@
-import type { Pointer } from 'bun:ffi'
-import { type KafkaError, KafkaFencedError, KafkaUsageError } from '../errors'
+import { type KafkaError, KafkaFencedError, KafkaUnavailableError, KafkaUsageError } from '../errors'
 import type {
   DeliveryReport,
   Producer,
@@ -8,12 +7,14 @@ import type {
   TransactionalProducer,
   TransactionalProducerOptions,
 } from '../types'
-import { runBlocking } from './blocking'
+import { SLICE_MS } from './blocking'
 import { rd } from './library'
-import { cstringIn, kafkaErrorOf, type NativeError, takeError, toKafkaError } from './native'
+import { cstringIn, ERR, kafkaErrorOf, type NativeError, takeError, toKafkaError } from './native'
 import { createProduceCore, DEFAULT_DELIVERY_TIMEOUT_MS, validateRecords } from './produce'
 
 const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000
+/** Pause before calling again after a retriable refusal (a timed-out slice is resumed at once). */
+const RETRY_PAUSE_MS = 100
 
 /** Idempotent producer (acks=all, 5 in flight, murmur2_random) over librdkafka. */
 export function createRdProducer(options: ProducerOptions): Producer {
@@ -55,8 +56,10 @@ export interface TransactionSession {
 }
 
 /**
- * librdkafka's transaction calls block until the coordinator answers, so they run on the blocking
- * worker (blocking.ts); `begin_transaction` is local and runs here.
+ * librdkafka's transaction calls block until the coordinator answers, so they run on the handle's
+ * blocking worker (blocking.ts), in slices of SLICE_MS resumed until `deliveryTimeoutMs` is spent: a
+ * session that hangs (a coordinator that never answers) holds only its own worker, gives up at its
+ * deadline, and a `close` meanwhile waits one slice at most. `begin_transaction` is local and runs here.
  */
 export function createTransactionSession(options: TransactionalProducerOptions): TransactionSession {
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
@@ -85,9 +88,21 @@ export function createTransactionSession(options: TransactionalProducerOptions):
     return toKafkaError(error, context)
   }
 
+  let closed = false
   async function call(op: 'init_transactions' | 'commit_transaction' | 'abort_transaction', context: string) {
-    const error = takeError(await runBlocking(op, handle as Pointer, deliveryTimeoutMs))
-    if (error !== null) throw failure(error, context)
+    const deadline = Date.now() + deliveryTimeoutMs
+    for (;;) {
+      if (closed) throw new KafkaUnavailableError(`${context}: the producer was closed meanwhile`)
+      const slice = Math.max(1, Math.min(SLICE_MS, deadline - Date.now()))
+      const error = takeError(await core.client.blocking.run(op, slice))
+      if (error === null) return
+      // librdkafka's contract: a retriable error (its slice timed out, or the coordinator is still
+      // finishing an earlier transaction of the id: CONCURRENT_TRANSACTIONS) is answered by calling
+      // again, which resumes the same operation.
+      const resumable = error.retriable && !error.fatal && !error.txnRequiresAbort
+      if (!resumable || Date.now() >= deadline) throw failure(error, context)
+      if (error.code !== ERR.TIMED_OUT) await Bun.sleep(RETRY_PAUSE_MS)
+    }
   }
 
   return {
@@ -104,7 +119,10 @@ export function createTransactionSession(options: TransactionalProducerOptions):
       return fenced
     },
     ping: () => core.ping(),
-    close: () => core.close(),
+    close() {
+      closed = true
+      return core.close()
+    },
   }
 }
 

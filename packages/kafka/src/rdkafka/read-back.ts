@@ -55,7 +55,7 @@ export function readRange(
           continue
         }
         const consumed = toConsumedMessage(message, topicNames)
-        if (BigInt(consumed.offset) < end) records.push({ ...consumed, attempt: 1 })
+        if (BigInt(consumed.offset) < end) records.push(consumed)
         if (BigInt(consumed.offset) >= end - 1n) settle?.()
       }
     },

@@ -1,9 +1,9 @@
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
 import { numberedRecords, topicFixture, uniqueName } from '@vehicles/testing/kafka'
-import { KafkaFencedError } from '../errors'
+import { KafkaFencedError, KafkaUnavailableError } from '../errors'
 import { createRdAdmin } from './admin'
-import { createRdTransactionalProducer } from './producer'
+import { createRdTransactionalProducer, createTransactionSession } from './producer'
 
 /**
  * The librdkafka engine's transactional producer, against the stack: committed records are what a
@@ -63,5 +63,46 @@ test('a newer producer with the same transactional id fences the older one: Kafk
   } finally {
     await older.disconnect()
     await newer.disconnect()
+  }
+}, 60_000)
+
+test("a handle stuck in a blocking call holds only its own calls: another handle's transactions and metadata proceed", async () => {
+  // A session whose coordinator never answers (nothing listens on port 1): its init blocks in
+  // librdkafka until its deadline.
+  const stuck = createTransactionSession({
+    brokers: ['127.0.0.1:1'],
+    clientId: uniqueName('stuck'),
+    transactionalId: uniqueName('txn-stuck'),
+    deliveryTimeoutMs: 30_000,
+  })
+  const stuckInit = stuck.init().then(
+    () => 'initialised',
+    (error: unknown) => error,
+  )
+  const healthy = createRdTransactionalProducer({
+    brokers,
+    clientId: uniqueName('healthy'),
+    transactionalId: uniqueName('txn-healthy'),
+  })
+  const admin = createRdAdmin({ brokers })
+  try {
+    await Bun.sleep(200) // the stuck init is inside librdkafka now
+    const started = Date.now()
+    await healthy.connect()
+    expect(await healthy.sendTransaction(numberedRecords(topic, 200, 205))).toHaveLength(5)
+    expect(await admin.listTopics()).toContain(topic)
+    const tookMs = Date.now() - started
+    // Far below the stuck call's 30 s: nothing waited behind it.
+    expect(tookMs).toBeLessThan(10_000)
+    // Closing the stuck session waits for one slice of its call, not for its deadline.
+    const closing = Date.now()
+    await stuck.close()
+    expect(Date.now() - closing).toBeLessThan(5_000)
+    const outcome = await stuckInit
+    expect(outcome).toBeInstanceOf(KafkaUnavailableError)
+  } finally {
+    await stuck.close()
+    await healthy.disconnect()
+    await admin.disconnect()
   }
 }, 60_000)
