@@ -60,11 +60,6 @@ export const AdsConfigSchema = Type.Object({
     description: 'first backoff while the database is away',
   }),
   STORE_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 5_000, description: 'backoff ceiling' }),
-  LAG_REFRESH_MS: Type.Integer({
-    minimum: 100,
-    default: 5_000,
-    description: 'how often consumer lag is read for /metrics',
-  }),
   LIST_SOURCE: Type.Union([Type.Literal('memory'), Type.Literal('database')], {
     default: 'memory',
     description:

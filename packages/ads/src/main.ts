@@ -1,11 +1,11 @@
 /**
  * vehicles-ads: boots in dependency order and refuses to start half-configured —
  * config → database (indexes) → registry (the processed-event schema must be registered) → Kafka
- * (DLQ producer, admin for lag) → projection → HTTP. SIGTERM: not ready, drain HTTP, stop the projection
+ * (DLQ producer) → projection → HTTP. SIGTERM: not ready, drain HTTP, stop the projection
  * (finished offsets committed, a message still being retried stays uncommitted), close clients.
  */
 import { RegistryClient } from '@vehicles/contracts'
-import { createAdmin, createProducer, librdkafkaVersion, parseBrokers } from '@vehicles/kafka'
+import { createProducer, librdkafkaVersion, parseBrokers } from '@vehicles/kafka'
 import {
   createLogger,
   createMetrics,
@@ -75,8 +75,6 @@ async function boot() {
   // is retried for a while instead of crash-looping. Each retry reuses what the previous attempt made.
   const producer = createProducer({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-dlq` })
   await untilStarted('kafka producer', () => producer.connect())
-  const admin = createAdmin({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-admin` })
-  await untilStarted('kafka admin', () => admin.connect())
 
   // Registered once, outside the retry: a second registration of a metric name throws.
   const projectionMetrics = createProjectionMetrics(metrics.registry)
@@ -97,14 +95,7 @@ async function boot() {
       backoff: { initialMs: config.STORE_RETRY_INITIAL_MS, maxMs: config.STORE_RETRY_MAX_MS },
     }),
   )
-  const stopLag = trackConsumerLag({
-    registry: metrics.registry,
-    admin,
-    groupId: config.GROUP_ID,
-    topic: config.INPUT_TOPIC,
-    refreshMs: config.LAG_REFRESH_MS,
-    logger,
-  })
+  trackConsumerLag({ registry: metrics.registry, consumer: projection.consumer })
 
   readiness.register({
     name: 'mongodb',
@@ -134,10 +125,8 @@ async function boot() {
   shutdown.setServer(server)
   // Order: stop consuming (commits what finished) before the clients it uses go away.
   shutdown.onClose('projection', () => projection.stop())
-  shutdown.onClose('lag tracker', stopLag)
   shutdown.onClose('list index reload', stopResync)
   shutdown.onClose('kafka producer', () => producer.disconnect())
-  shutdown.onClose('kafka admin', () => admin.disconnect())
   shutdown.onClose('mongodb', () => mongo.close())
   logger.info('http.listening', `listening on http://${config.HOST}:${server.port}`, {
     port: server.port,

@@ -42,28 +42,18 @@ test('asking again for the same registry (a retried start-up) reuses the metrics
   expect(await other.metrics()).toContain('ads_upserts_total{outcome="applied",service="vehicles-ads"} 0')
 })
 
-test('consumer lag per partition comes from the admin, refreshed on a timer; an outage is logged once', async () => {
+test('consumer lag per partition is read from the consumer at each scrape; a partition it no longer holds disappears', async () => {
   const { registry } = createMetrics({ service: 'vehicles-ads', processMetrics: false })
-  const lines: string[] = []
-  let calls = 0
-  const stop = trackConsumerLag({
-    registry,
-    admin: {
-      groupLag: async () => {
-        calls++
-        if (calls > 1) throw new Error('brokers away')
-        return [{ topic: 't', partition: 3, committed: '5', end: '12', lag: 7 }]
-      },
-    },
-    groupId: 'g',
-    topic: 't',
-    refreshMs: 10,
-    logger: createLogger({ service: 'ads', write: (line) => lines.push(line) }),
-  })
-  await Bun.sleep(60)
-  stop()
-  expect(await registry.metrics()).toContain(
-    'ads_consumer_lag{topic="t",partition="3",service="vehicles-ads"} 7',
-  )
-  expect(lines.filter((l) => l.includes('metrics.lag_unavailable')).length).toBe(1)
+  let held = [
+    { topic: 't', partition: 3, committed: '5', end: '12', lag: 7 },
+    { topic: 't', partition: 4, committed: '9', end: '9', lag: 0 },
+  ]
+  trackConsumerLag({ registry, consumer: { lag: () => held } })
+  const first = await registry.metrics()
+  expect(first).toContain('ads_consumer_lag{topic="t",partition="3",service="vehicles-ads"} 7')
+  expect(first).toContain('ads_consumer_lag{topic="t",partition="4",service="vehicles-ads"} 0')
+  held = [{ topic: 't', partition: 3, committed: '12', end: '12', lag: 0 }]
+  const second = await registry.metrics()
+  expect(second).toContain('ads_consumer_lag{topic="t",partition="3",service="vehicles-ads"} 0')
+  expect(second).not.toContain('partition="4"')
 })

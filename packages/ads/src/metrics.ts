@@ -2,8 +2,8 @@
  * The projection's metrics, on the service's one registry (`createMetrics` of the platform): upserts by
  * outcome, the delay from Kafka to the written ad, dead letters by reason, database retries, the paused flag, and the group's lag per partition.
  */
-import type { Admin } from '@vehicles/kafka'
-import { Counter, Gauge, Histogram, type Logger, type Registry } from '@vehicles/platform'
+import type { Consumer } from '@vehicles/kafka'
+import { Counter, Gauge, Histogram, type Registry } from '@vehicles/platform'
 import type { ProjectionMetrics } from './projection/projector'
 
 /**
@@ -68,37 +68,22 @@ function registerProjectionMetrics(registry: Registry): ProjectionMetrics {
 }
 
 /**
- * Consumer lag per partition, read from the brokers every `refreshMs` (not on scrape: a scrape must
- * not wait on Kafka). Returns a stop function.
+ * Consumer lag per partition this member holds, from the consumer's own view (the partition's end from
+ * its last fetch, its last commit): read on each scrape, since it costs no request. It never asks a
+ * broker: a coordinator request made while brokers fail is where the Kafka library has been seen to
+ * abort the process, and the metrics are read most exactly then. A partition moved to another member
+ * stops being reported here.
  */
-export function trackConsumerLag(options: {
-  registry: Registry
-  admin: Pick<Admin, 'groupLag'>
-  groupId: string
-  topic: string
-  refreshMs: number
-  logger: Logger
-}): () => void {
-  const lag = new Gauge({
+export function trackConsumerLag(options: { registry: Registry; consumer: Pick<Consumer, 'lag'> }): void {
+  new Gauge({
     name: 'ads_consumer_lag',
-    help: 'messages of the input topic not yet committed by the group, per partition',
+    help: 'messages of the input topic not yet committed by this member, per partition it holds',
     labelNames: ['topic', 'partition'] as const,
     registers: [options.registry],
+    collect() {
+      this.reset()
+      for (const p of options.consumer.lag())
+        this.set({ topic: p.topic, partition: String(p.partition) }, p.lag)
+    },
   })
-  let failing = false
-  const refresh = async () => {
-    try {
-      for (const p of await options.admin.groupLag(options.groupId, [options.topic])) {
-        lag.set({ topic: p.topic, partition: String(p.partition) }, p.lag)
-      }
-      failing = false
-    } catch (error) {
-      // Logged once per outage, not every refresh.
-      if (!failing) options.logger.warn('metrics.lag_unavailable', 'cannot read consumer lag', { error })
-      failing = true
-    }
-  }
-  void refresh()
-  const timer = setInterval(refresh, options.refreshMs)
-  return () => clearInterval(timer)
 }

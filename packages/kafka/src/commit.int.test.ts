@@ -67,6 +67,12 @@ test('a handler that keeps failing is retried (never skipped) and, after close, 
   // Nothing after the failing message ran: the partition does not advance past unfinished work.
   expect(values(handled)).toEqual(['0', '1', '2'])
   expect(attemptsOf3.slice(0, 3)).toEqual([1, 2, 3])
+  // The member's own lag (no request to any broker) says the same as the group's committed offsets.
+  const own = await waitFor('the member to report its lag', () => {
+    const seen = first.lag()
+    return seen[0]?.committed === '3' ? seen : undefined
+  })
+  expect(own).toEqual([{ topic, partition: 0, committed: '3', end: '8', lag: 5 }])
   await first.close()
 
   const lag = await admin.groupLag(group, [topic])

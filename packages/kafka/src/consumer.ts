@@ -1,5 +1,3 @@
 /** The module's group consumer over librdkafka (src/rdkafka/consumer.ts). */
-export {
-  createRdConsumer as createConsumer,
-  kInjectRdFailure as kInjectStreamError,
-} from './rdkafka/consumer'
+export { createRdConsumer as createConsumer } from './rdkafka/consumer'
+export { kInjectRdFailure as kInjectStreamError } from './rdkafka/consumer-support'

@@ -184,6 +184,12 @@ export interface Consumer {
   /** Stops fetching from these partitions (all of the topic's assigned partitions when omitted). */
   pause(topic: string, partitions?: readonly number[]): void
   resume(topic: string, partitions?: readonly number[]): void
+  /**
+   * Lag per partition this member holds, from what the client already knows (the partition's end from
+   * the last fetch, the member's last commit or its fetch position): no request, safe to call during an
+   * outage. Partitions it has not fetched from yet are left out.
+   */
+  lag(): PartitionLag[]
   /** Cheap metadata round trip, for `/health/ready`. */
   ping(): Promise<void>
   /**

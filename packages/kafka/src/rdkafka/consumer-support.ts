@@ -101,6 +101,9 @@ export interface CommitterHost {
  * would be one OffsetCommit request per message: measured at 14 000 msg/s and 390 MiB). A refused
  * commit is reported and, unless a newer one waits, sent again after the back-off.
  */
+/** Test hook (not exported from the package): a failure of the consumer as a whole, as a dead session. */
+export const kInjectRdFailure = Symbol('injectRdFailure')
+
 export function createCommitter(host: CommitterHost) {
   const lib = rd()
   const inFlight = new Map<number, { lane: Lane; last: Fetched }>()
@@ -108,6 +111,8 @@ export function createCommitter(host: CommitterHost) {
   const waiting = new Map<Lane, Fetched | undefined>()
   /** Per lane: the newest offset sent, so a retry never commits an older one over it. */
   const newest = new WeakMap<Lane, string>()
+  /** Per lane: the offset the group now holds for it (the next to read), as this member committed it. */
+  const committed = new WeakMap<Lane, bigint>()
   let nextId = 1
 
   function commit(lane: Lane, last: Fetched): void {
@@ -140,7 +145,11 @@ export function createCommitter(host: CommitterHost) {
     const next = waiting.get(lane)
     waiting.delete(lane)
     if (next !== undefined) send(lane, next)
-    if (code === ERR.NO_ERROR) return
+    if (code === ERR.NO_ERROR) {
+      const offset = BigInt(last.offset) + 1n
+      if ((committed.get(lane) ?? -1n) < offset) committed.set(lane, offset)
+      return
+    }
     host.report(kafkaErrorOf(code, `commit of ${lane.topic}/${lane.partition}@${last.offset}`), {
       stage: 'commit',
       topic: lane.topic,
@@ -166,6 +175,8 @@ export function createCommitter(host: CommitterHost) {
     },
     /** Commits in flight or waiting (close waits for them). */
     pending: () => inFlight.size,
+    /** The offset this member last committed for a lane (none before its first commit). */
+    committedOf: (lane: Lane | undefined) => (lane === undefined ? undefined : committed.get(lane)),
   }
 }
 

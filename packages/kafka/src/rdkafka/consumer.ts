@@ -3,12 +3,14 @@ import { type KafkaError, KafkaUsageError } from '../errors'
 import type { Consumer, ConsumerOptions } from '../types'
 import { describeTopicLayouts } from './admin-ops'
 import { createNativeClient, EVENT, type NativeClient } from './client'
+import { localLag } from './consumer-lag'
 import {
   changeAssignment,
   consumerSettings,
   createCommitter,
   CONSUMER_DEFAULTS as DEFAULTS,
   JOIN_WAIT_MS,
+  kInjectRdFailure,
   leaveGroup,
   memberIdOf,
   PING_TIMEOUT_MS,
@@ -24,9 +26,6 @@ import { createLaneRunner, type Fetched, type Handling, type Lane, newLane, Slee
 import { rd } from './library'
 import { messageError, type TopicNames, toConsumedMessage } from './message'
 import { ERR, kafkaErrorOf, readPartitionList, withPartitionList } from './native'
-
-/** Test hook (not exported from the package): a failure of the consumer as a whole, as a dead session. */
-export const kInjectRdFailure = Symbol('injectRdFailure')
 
 /**
  * Group consumer over librdkafka, cooperative-sticky (incremental) rebalancing: when a member joins or
@@ -214,8 +213,7 @@ export function createRdConsumer(
       client = undefined
       return Promise.reject(error)
     }
-    // Running = in the group with its first assignment. Bounded: a member that gets no partition (more
-    // members than partitions) may never be told, and an unreachable cluster is reported through ping.
+    // Running = in the group with its first assignment; bounded (a member without partitions is never told).
     const assignedOnce = new Promise<void>((resolve) => {
       joined = resolve
     })
@@ -272,6 +270,7 @@ export function createRdConsumer(
     get memberId() {
       return client === undefined ? undefined : memberIdOf(client)
     },
+    lag: () => localLag(client, assignedList(), (t, p) => committer.committedOf(lanes.get(slotOf(t, p)))),
     pause: (topic, partitions) => setPaused(topic, partitions, true),
     resume: (topic, partitions) => setPaused(topic, partitions, false),
     async ping() {

@@ -179,6 +179,8 @@ const symbols = {
   rd_kafka_topic_partition_list_add: { args: [ptr, ptr, i32], returns: ptr },
   rd_kafka_seek_partitions: { args: [ptr, ptr, i32], returns: ptr },
   rd_kafka_commit_queue: { args: [ptr, ptr, ptr, ptr, ptr], returns: i32 },
+  rd_kafka_position: { args: [ptr, ptr], returns: i32 },
+  rd_kafka_get_watermark_offsets: { args: [ptr, ptr, i32, ptr, ptr], returns: i32 },
   rd_kafka_AdminOptions_set_request_timeout: { args: [ptr, i32, ptr, usize], returns: i32 },
   rd_kafka_NewTopic_new: { args: [ptr, i32, i32, ptr, usize], returns: ptr },
   rd_kafka_NewTopic_set_config: { args: [ptr, ptr, ptr], returns: i32 },
