@@ -262,7 +262,11 @@ export interface Admin {
   listTopics(): Promise<string[]>
   describeTopics(topics: readonly string[]): Promise<TopicDescription[]>
   describeCluster(): Promise<ClusterDescription>
-  /** Committed offsets and lag of a group, per partition of the given topics. */
+  /**
+   * Committed offsets and lag of a group, per partition of the given topics, asked of the group
+   * coordinator. For tools and tests: librdkafka 2.16 can abort the process when this request fails
+   * (brokers failing); a service reports its lag from its consumer's `lag()`, which asks nobody.
+   */
   groupLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>
   /**
    * Per partition of `topic` (index = partition): the high watermark and the last stable offset. They
