@@ -38,8 +38,6 @@ export interface PipelineOptions {
   readAhead: number
   /** Upper bound of the rows read ahead, hence of one transaction. */
   maxSendRows: number
-  /** Wake-ups (NOTIFYs) so far: a change since a read started means rows came in it may have missed. */
-  wakes(): number
   /** True once a stopping relay's flush budget is spent: nothing more is read. */
   outOfTime(): boolean
   onSending(): void
@@ -85,9 +83,9 @@ export class Pipeline {
     this.knownTopics = undefined
   }
 
-  private async read(cursor: string, limit: number, exclude: string[]): Promise<ReadBatch | undefined> {
+  private async read(cursor: string, limit: number): Promise<ReadBatch | undefined> {
     const { conn, pid } = this.leadership.session()
-    const rows = await this.statements.readPending(conn, cursor, limit, exclude)
+    const rows = await this.statements.readPending(conn, cursor, limit)
     const first = rows[0]
     if (first === undefined) return undefined
     // Read on a new connection: the lock went with the old session. Nothing of it is sent.
@@ -172,23 +170,12 @@ export class Pipeline {
   /**
    * Reads, sends and marks until no pending row is left (or `once`: one read). Rejects on the first
    * failure, after the reads and marks under way have settled; the caller recovers before sending more.
-   *
-   * Reads go forward from a cursor (ids above the last row read), so rows buffered or in a transaction
-   * are never read twice. A row whose insert committed late with a lower id than the cursor is missed by
-   * such a read; when a NOTIFY came since the last read started, the pump starts over from the first id
-   * instead of ending. That fresh pass must not see the rows of a committed transaction whose mark is
-   * still running (they are pending in its snapshot): every read excludes those above its cursor. Ids leave
-   * `unmarked` only once their mark is acknowledged, i.e. committed before any later read starts. So a
-   * new row waits for the transaction in flight, never for the mark of the one before (the mark runs
-   * beside the next read and send, as it always did).
    */
   async pump(once: boolean): Promise<number> {
     let handled = 0
     let cursor = '0'
     let exhausted = false
-    let wakesAtRead = this.options.wakes()
     const ready: ReadBatch[] = []
-    const unmarked = new Set<string>()
     let reading: Promise<void> | undefined
     let failure: { error: unknown } | undefined
     let marking: Promise<void> = Promise.resolve()
@@ -209,17 +196,15 @@ export class Pipeline {
         return
       // A statement costs about the same whatever its size on a loaded machine, so one read fills the
       // room left in the read-ahead rather than one batch at a time.
-      wakesAtRead = this.options.wakes()
-      // Only ids above the cursor can be read again: none in a forward pass, some after a fresh one.
-      const after = BigInt(cursor)
-      const exclude = [...unmarked].filter((id) => BigInt(id) > after)
-      reading = this.read(cursor, room, exclude)
+      reading = this.read(cursor, room)
         .then((batch) => {
-          if (batch !== undefined) {
-            cursor = batch.lastId
-            ready.push(batch)
+          if (batch === undefined) {
+            exhausted = true
+            return
           }
-          if (batch === undefined || batch.rows < room || once) exhausted = true
+          cursor = batch.lastId
+          ready.push(batch)
+          if (batch.rows < room || once) exhausted = true
         }, fail)
         .finally(() => {
           reading = undefined
@@ -229,27 +214,17 @@ export class Pipeline {
       while (failure === undefined) {
         readMore()
         if (ready.length === 0) {
-          if (reading !== undefined) await reading
-          else if (once || this.options.wakes() === wakesAtRead) break
-          else {
-            // Rows came in since the last read started (see above): a fresh pass from the first id.
-            cursor = '0'
-            exhausted = false
-          }
+          if (reading === undefined) break
+          await reading
           continue
         }
         const group = ready.splice(0, ready.length)
         readMore()
         const deliveries = await this.send(group)
         handled += group.reduce((n, b) => n + b.rows, 0)
-        const ids = group.flatMap((b) => b.ready.map((r) => r.id))
-        for (const id of ids) unmarked.add(id)
         // Marks run in order; after a failed one none runs (recovery finds those rows on the topic).
         marking = marking
           .then(() => (failure === undefined ? this.mark(group, deliveries) : undefined))
-          .then(() => {
-            for (const id of ids) unmarked.delete(id)
-          })
           .catch(fail)
       }
     } finally {

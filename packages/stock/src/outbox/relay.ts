@@ -85,7 +85,6 @@ class RelayLoop implements Relay {
       batchSize: options.batchSize,
       readAhead: Math.max(1, options.concurrency ?? 2),
       maxSendRows: Math.max(options.batchSize, options.maxSendRows ?? MAX_SEND_ROWS),
-      wakes: () => this.waker.wakes,
       outOfTime: () => this.stopping && Date.now() > this.flushDeadline,
       onSending: () => {
         this.state = 'sending'

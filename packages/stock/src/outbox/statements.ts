@@ -30,12 +30,9 @@ export interface PartitionOffset {
 // whether the read ran on the leader session or on a connection the client opened silently after
 // losing it. Reading changes nothing, so it needs no leadership condition of its own. The order is
 // by the column, qualified: a bare `order by id` would sort by the text output column ('14' > '134').
-// `$3` are rows a committed transaction holds whose mark has not been acknowledged yet (still pending
-// in this statement's snapshot): never read again, so never sent twice (pipeline.ts).
 const READ_PENDING = `select outbox.id::text as id, topic, key, payload, headers, pg_backend_pid() as pid
   from outbox
   where sent_at is null and failed_at is null and outbox.id > $1::bigint
-    and outbox.id <> all($3::bigint[])
   order by outbox.id
   limit $2`
 
@@ -94,8 +91,8 @@ const columns = (offsets: readonly PartitionOffset[]) => [
 export function relayStatements(keepSentRows: boolean) {
   const MARK_SENT = markSent(keepSentRows)
   return {
-    readPending: (conn: Sql, cursor: string, limit: number, exclude: readonly string[] = []) =>
-      conn.query<PendingRow & Record<string, unknown>>(READ_PENDING, [cursor, limit, exclude]),
+    readPending: (conn: Sql, cursor: string, limit: number) =>
+      conn.query<PendingRow & Record<string, unknown>>(READ_PENDING, [cursor, limit]),
 
     /** Marks `ids` sent and moves the offsets forward; resolves to the number of rows marked. */
     async markSent(sql: Sql, pid: number, ids: readonly string[], offsets: readonly PartitionOffset[]) {

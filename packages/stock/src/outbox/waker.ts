@@ -5,16 +5,10 @@
  */
 export function createWaker(isStopping: () => boolean) {
   let woken = false
-  let wakes = 0
   const waiters = new Set<() => void>()
   return {
-    /** How many wake-ups so far: the pipeline compares it to learn that rows came in meanwhile. */
-    get wakes() {
-      return wakes
-    },
     wake() {
       woken = true
-      wakes += 1
       for (const waiter of [...waiters]) waiter()
     },
     sleep(ms: number) {
