@@ -6,7 +6,7 @@
  *    vehicle and ad is still there;
  * 2. `bun run stack down` then `bun run stack up` under the running system: the same.
  *
- * About 12 minutes on 2 cores, so not part of `bun run test`: `bun run test:system`. It needs the stack of
+ * About 8 minutes on 2 cores (489 s in its last run), so not part of `bun run test`: `bun run test:system`. It needs the stack of
  * STACK_ENV_FILE and no other system run on it, and uses its own databases (stock_runner_test,
  * ads_runner_test), dropped at the end.
  */
