@@ -3,7 +3,7 @@
  * through the Confluent-compatible API that our serde clients use.
  *
  * Needs the stack (`bun run stack up`). Instance addresses come from `.stack/stack.env`
- * (`SCHEMA_REGISTRY_INSTANCES`, comma-separated ccompat base URLs) or default to 18091..18093; the
+ * (`SCHEMA_REGISTRY_INSTANCES`, comma-separated ccompat base URLs) or default to 18071..18073; the
  * journal topic is `SCHEMA_REGISTRY_JOURNAL_TOPIC` or upstream's `kafkasql-journal`.
  * Each run uses its own subject, so runs never collide and leave nothing others depend on.
  */
@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { clusterMetadata, stackEnv, waitFor } from '../../packages/testing/src/index'
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
-const DEFAULT_INSTANCES = [18091, 18092, 18093].map((port) => `http://127.0.0.1:${port}/apis/ccompat/v7`)
+const DEFAULT_INSTANCES = [18071, 18072, 18073].map((port) => `http://127.0.0.1:${port}/apis/ccompat/v7`)
 
 interface Answer {
   status: number

@@ -4,9 +4,9 @@
 #
 #   infra/registry/run.sh <instance 1..3> [http-port] [bootstrap-servers] [management-port]
 #
-#   http-port          default 18090 + instance  (18091..18093)
+#   http-port          default 18070 + instance  (18071..18073)
 #   bootstrap-servers  default 127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094
-#   management-port    default http-port + 100   (health: http://127.0.0.1:<management-port>/health/ready)
+#   management-port    default http-port + 50    (health: http://127.0.0.1:<management-port>/health/ready)
 #
 # Environment (all optional):
 #   REGISTRY_CACHE_DIR   where build.sh unpacked the registry (default <repo>/.stack/registry)
@@ -28,9 +28,9 @@ usage() {
 
 instance="${1:-}"
 [[ "$instance" =~ ^[1-9]$ ]] || usage
-http_port="${2:-$((18090 + instance))}"
+http_port="${2:-$((18070 + instance))}"
 bootstrap="${3:-127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094}"
-management_port="${4:-$((http_port + 100))}"
+management_port="${4:-$((http_port + 50))}"
 [[ "$http_port" =~ ^[0-9]+$ && "$management_port" =~ ^[0-9]+$ ]] || usage
 [[ -n "$bootstrap" ]] || usage
 

@@ -65,18 +65,26 @@ function triple(name: string, base: number): [number, number, number] {
   return [first, first + 1, first + 2]
 }
 
+/**
+ * The default ports are chosen so that stacks whose STACK_PORT_OFFSETs differ by any multiple of 100 (up
+ * to 20,000) share no port: no two bases of the layout differ by a multiple of 100 (within the width of a
+ * three-node range). ZooKeeper's peer port is bound only by the ensemble's leader, long after start, so
+ * a collision there cannot be caught by checking ports before starting; it has to be impossible.
+ */
+export const PORT_OFFSET_STEP = 100
+
 export function loadConfig(): StackConfig {
   const offset = integer('STACK_PORT_OFFSET', 0, 0, 20000)
-  const registry = triple('STACK_REGISTRY_PORT', 18091 + offset)
+  const registry = triple('STACK_REGISTRY_PORT', 18071 + offset)
   return {
     dir: path('STACK_DIR', resolve(repoRoot, '.stack')),
     ports: {
-      zookeeperClient: triple('STACK_ZOOKEEPER_PORT', 12181 + offset),
+      zookeeperClient: triple('STACK_ZOOKEEPER_PORT', 12161 + offset),
       zookeeperPeer: triple('STACK_ZOOKEEPER_PEER_PORT', 12888 + offset),
-      zookeeperElection: triple('STACK_ZOOKEEPER_ELECTION_PORT', 13888 + offset),
+      zookeeperElection: triple('STACK_ZOOKEEPER_ELECTION_PORT', 13948 + offset),
       kafka: triple('STACK_KAFKA_PORT', 19092 + offset),
       registry,
-      registryManagement: [registry[0] + 100, registry[1] + 100, registry[2] + 100],
+      registryManagement: [registry[0] + 50, registry[1] + 50, registry[2] + 50],
       nginx: port('STACK_NGINX_PORT', 18081 + offset),
       postgres: port('STACK_POSTGRES_PORT', 15432 + offset),
       ferretdb: port('STACK_FERRETDB_PORT', 27117 + offset),
