@@ -11,6 +11,7 @@
  * bun bench/relay/latency.ts [--rate 50] [--rows 500]
  */
 import { TOPICS } from '../../packages/contracts/src/index'
+import { createAdmin } from '../../packages/kafka/src/index'
 import { createLogger } from '../../packages/platform/src/index'
 import { openPostgres } from '../../packages/stock/src/db/database'
 import { OUTBOX_CHANNEL } from '../../packages/stock/src/outbox/enqueue'
@@ -20,7 +21,7 @@ import {
   type Publisher,
 } from '../../packages/stock/src/outbox/publisher'
 import { createRelay } from '../../packages/stock/src/outbox/relay'
-import { Kafka, logLevel, postgres, stackEnv } from '../../packages/testing/src/index'
+import { postgres, stackEnv } from '../../packages/testing/src/index'
 import { intArg } from '../lib/args'
 import { freshDatabase, runTag } from '../lib/database'
 
@@ -35,20 +36,11 @@ const committedAt = new Map<string, number>()
 const sendAt = new Map<string, number>()
 const doneAt = new Map<string, number>()
 
-const kafka = new Kafka({ clientId: `bench-latency-admin-${tag}`, brokers, logLevel: logLevel.NOTHING })
-const admin = kafka.admin()
+const admin = createAdmin({ brokers, clientId: `bench-latency-admin-${tag}` })
 await admin.connect()
-await admin.createTopics({
-  waitForLeaders: true,
-  topics: [
-    {
-      topic,
-      numPartitions: 6,
-      replicationFactor: 3,
-      configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-    },
-  ],
-})
+await admin.createTopics([
+  { topic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
+])
 const fresh = await freshDatabase(`bench_latency_${tag}`)
 const db = openPostgres({
   url: fresh.url,
@@ -150,6 +142,6 @@ try {
   await writer.end()
   await db.close()
   await fresh.drop()
-  await admin.deleteTopics({ topics: [topic] }).catch(() => {})
+  await admin.deleteTopics([topic]).catch(() => {})
   await admin.disconnect()
 }
