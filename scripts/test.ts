@@ -56,7 +56,12 @@ const bunTest = ['bun', 'test', '--timeout', '120000', '--path-ignore-patterns=*
 
 function testFiles(predicate: (path: string) => boolean): string[] {
   const files: string[] = []
-  for (const pattern of ['packages/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'tests/**/*.test.ts']) {
+  for (const pattern of [
+    'packages/*/src/**/*.test.ts',
+    'infra/**/*.test.ts',
+    'scripts/*.test.ts',
+    'tests/**/*.test.ts',
+  ]) {
     for (const path of new Glob(pattern).scanSync({ cwd: root })) {
       if (!path.includes('node_modules') && predicate(path)) files.push(`./${path}`)
     }
