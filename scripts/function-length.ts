@@ -25,7 +25,6 @@ const NOT_YET_SPLIT = new Set<string>([
   'packages/ads/src/projection/projector.ts createProjectionHandler',
   'packages/platform/src/http-app.ts createHttpApp',
   'estimator/src/estimator/__main__.py run',
-  'packages/kafka/src/rdkafka/consumer.ts createRdConsumer',
 ])
 
 interface LongFunction {
