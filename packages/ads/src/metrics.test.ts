@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { createLogger, createMetrics } from '@vehicles/platform'
+import { createMetrics } from '@vehicles/platform'
 import { createProjectionMetrics, trackConsumerLag } from './metrics'
 
 test('projection metrics start at zero and count by label', async () => {
