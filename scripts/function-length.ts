@@ -23,7 +23,6 @@ const NOT_YET_SPLIT = new Set<string>([
   'infra/system/system.ts startSystem',
   'packages/ads/src/main.ts boot',
   'packages/ads/src/projection/projector.ts createProjectionHandler',
-  'packages/platform/src/http-app.ts createHttpApp',
   'estimator/src/estimator/__main__.py run',
   'packages/kafka/src/rdkafka/consumer.ts createRdConsumer',
 ])
