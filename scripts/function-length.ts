@@ -22,7 +22,6 @@ const NOT_YET_SPLIT = new Set<string>([
   'infra/images/smoke.ts main',
   'infra/system/system.ts startSystem',
   'packages/ads/src/main.ts boot',
-  'packages/ads/src/projection/projector.ts createProjectionHandler',
   'estimator/src/estimator/__main__.py run',
   'packages/kafka/src/rdkafka/consumer.ts createRdConsumer',
 ])
