@@ -18,10 +18,7 @@ export const MAX_FUNCTION_LINES = 80
  * Functions still over the limit, each to be split; the list may only shrink (an entry whose function
  * is now short enough fails the check too, so it is removed with the fix).
  */
-const NOT_YET_SPLIT = new Set<string>([
-  'infra/images/smoke.ts main',
-  'packages/kafka/src/rdkafka/consumer.ts createRdConsumer',
-])
+const NOT_YET_SPLIT = new Set<string>(['packages/kafka/src/rdkafka/consumer.ts createRdConsumer'])
 
 interface LongFunction {
   path: string
