@@ -79,7 +79,23 @@ function composeEnv(service: string, overrides: Record<string, string>): Record<
 /** The image tag compose uses for a service (vehicles/<name>:<VEHICLES_VERSION>). */
 const imageOf = (service: string) => compose[service]?.image ?? ''
 
-async function main() {
+/** The images compose builds; the second estimator runs the first one's image. */
+const BUILT = ['stock', 'ads', 'price-estimate-1']
+const SERVICES = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2']
+const CONTAINERS = [
+  'stock-migrate',
+  'contracts-register',
+  'stock-no-db',
+  'stock',
+  'ads',
+  'price-estimate-1',
+  'price-estimate-2',
+].map((name) => `${PREFIX}-${name}`)
+
+const runContainer = (name: string, image: string, env: Record<string, string>, command: string[] = []) =>
+  docker('run', '-d', '--name', `${PREFIX}-${name}`, '--network', 'host', ...envArgs(env), image, ...command)
+
+async function startEngine() {
   if (process.getuid?.() !== 0) throw new Error('run as root: the Docker engine needs it')
   const engine = await timed('engine (install if missing, start if stopped)', () =>
     must(['bash', join(root, 'infra/images/engine.sh')]),
@@ -90,12 +106,15 @@ async function main() {
   await timed('stand-in base images', () =>
     must(['bash', join(root, 'infra/images/bases.sh')], { DOCKER_HOST: host }),
   )
+}
 
-  // The three images, from the Dockerfiles as they are. The classic builder: BuildKit would first fetch
-  // the `docker/dockerfile:1` frontend named in their syntax line from Docker Hub, unreachable here.
-  // Each with the Dockerfile and build arguments compose gives it.
-  const built = ['stock', 'ads', 'price-estimate-1']
-  for (const service of built) {
+/**
+ * The three images, from the Dockerfiles as they are. The classic builder: BuildKit would first fetch
+ * the `docker/dockerfile:1` frontend named in their syntax line from Docker Hub, unreachable here.
+ * Each with the Dockerfile and build arguments compose gives it.
+ */
+async function buildImages() {
+  for (const service of BUILT) {
     const tag = imageOf(service)
     const build = compose[service]?.build
     if (build === undefined) throw new Error(`compose.yaml builds no image for ${service}`)
@@ -109,58 +128,37 @@ async function main() {
       }),
     )
   }
+}
 
-  const names = [
-    'stock-migrate',
-    'contracts-register',
-    'stock-no-db',
-    'stock',
-    'ads',
-    'price-estimate-1',
-    'price-estimate-2',
-  ].map((name) => `${PREFIX}-${name}`)
-  await removeContainers(names)
-  await timed('fresh database, consumer groups at the end of their topics', () =>
-    prepareStores({ stack, database: DATABASE, group: GROUP }),
-  )
-
-  const run = (name: string, image: string, env: Record<string, string>, command: string[] = []) =>
-    docker(
-      'run',
-      '-d',
-      '--name',
-      `${PREFIX}-${name}`,
-      '--network',
-      'host',
-      ...envArgs(env),
-      image,
-      ...command,
-    )
-
-  // One-shots, with compose's command and environment.
+/** One-shots, with compose's command and environment. */
+async function runOneShots() {
   for (const name of ['stock-migrate', 'contracts-register']) {
-    await run(name, imageOf(name), composeEnv(name, {}), compose[name]?.command ?? [])
+    await runContainer(name, imageOf(name), composeEnv(name, {}), compose[name]?.command ?? [])
     const { code, logs, seconds } = await waitExit(`${PREFIX}-${name}`, 120_000)
     timings.push([`${name} (one-shot)`, seconds])
     if (code !== 0) throw new Error(`${name} exited ${code}:\n${logs}`)
     console.log(`images: ${name} exited 0 in ${seconds.toFixed(1)} s`)
   }
+}
 
-  // Production mode without DATABASE_URL: a refusal naming the variable, not PGlite under /app.
+/** Production mode without DATABASE_URL: a refusal naming the variable, not PGlite under /app. */
+async function checkStockRefusesWithoutDatabase() {
   const { DATABASE_URL: _dropped, ...withoutDatabase } = composeEnv('stock', { PORT: String(PORTS.stock) })
-  await run('stock-no-db', imageOf('stock'), withoutDatabase)
+  await runContainer('stock-no-db', imageOf('stock'), withoutDatabase)
   const refused = await waitExit(`${PREFIX}-stock-no-db`, 60_000)
   if (refused.code !== 1 || !refused.logs.includes('DATABASE_URL: is required when NODE_ENV=production'))
     throw new Error(
       `stock without DATABASE_URL: exit ${refused.code}, expected 1 with the refusal:\n${refused.logs}`,
     )
   console.log('images: stock without DATABASE_URL refused to start (exit 1, names DATABASE_URL)')
+}
 
-  // The long-running services; each one's time to healthy counts from its own `docker run`.
+/** The long-running services; each one's time to healthy counts from its own `docker run`. */
+async function startServicesUntilHealthy() {
   const launched = new Map<string, number>()
   const launch = async (name: string, env: Record<string, string>) => {
     launched.set(name, performance.now())
-    await run(name, imageOf(name), env)
+    await runContainer(name, imageOf(name), env)
   }
   await launch('stock', composeEnv('stock', { PORT: String(PORTS.stock) }))
   await launch('ads', composeEnv('ads', { PORT: String(PORTS.ads), GROUP_ID: `${GROUP}-ads` }))
@@ -171,22 +169,23 @@ async function main() {
       composeEnv(name, { METRICS_PORT: String(port), GROUP_ID: GROUP, ESTIMATE_DELAY_SECONDS: '1' }),
     )
   }
-  const services = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2']
   const healthy = await Promise.all(
-    services.map(async (name) => {
+    SERVICES.map(async (name) => {
       await waitHealthy(`${PREFIX}-${name}`, 180_000)
       return (performance.now() - (launched.get(name) ?? 0)) / 1000
     }),
   )
-  for (const [index, name] of services.entries())
+  for (const [index, name] of SERVICES.entries())
     timings.push([`${name}: docker run → healthy by its own HEALTHCHECK`, healthy[index] ?? 0])
   console.log(
     `images: all four healthy by their own HEALTHCHECK (${healthy.map((s) => s.toFixed(0)).join(', ')} s after docker run)`,
   )
+}
 
-  // Non-root, as the image says.
+/** Non-root, as the image says. */
+async function checkNonRoot() {
   const users: string[] = []
-  for (const name of services) {
+  for (const name of SERVICES) {
     const container = `${PREFIX}-${name}`
     const id = (await docker('exec', container, 'id')).trim()
     const configured = ((await inspect(container)).Config as { User?: string } | undefined)?.User ?? ''
@@ -196,8 +195,10 @@ async function main() {
     users.push(`${name}: ${uid[1]}(${uid[2]})`)
   }
   console.log(`images: users ${users.join(', ')}`)
+}
 
-  // A vehicle through the containers: POST to stock → relay → estimators → ads.
+/** A vehicle through the containers: POST to stock → relay → estimators → ads. */
+async function vehicleBecomesAd() {
   const vin = `1HGCM8263${String(Date.now()).slice(-8)}`.slice(0, 17).replace(/[IOQ]/g, '1')
   const posted = await timed('POST /stock → ad served by the ads container', async () => {
     const response = await fetch(`http://127.0.0.1:${PORTS.stock}/stock`, {
@@ -226,18 +227,36 @@ async function main() {
     )
   })
   console.log(`images: ad served: ${JSON.stringify(posted).slice(0, 300)}`)
+}
 
+/** Sizes are measured before the containers go; the report ends with the load it was measured under. */
+async function reportAndClean() {
   const sizes: string[] = []
-  for (const tag of built.map(imageOf)) sizes.push(`${tag} ${await imageSizeMb(tag)} MB`)
+  for (const tag of BUILT.map(imageOf)) sizes.push(`${tag} ${await imageSizeMb(tag)} MB`)
   for (const base of ['oven/bun:1.4.5', 'python:3.11.14-slim-bookworm'])
     sizes.push(`${base} (stand-in) ${await imageSizeMb(base)} MB`)
-  await removeContainers(names)
+  await removeContainers(CONTAINERS)
 
   const load = (await sh(['cat', '/proc/loadavg'])).stdout.split(' ').slice(0, 3).join(' ')
   console.log('\nimages: timings')
   for (const [what, seconds] of timings) console.log(`  ${seconds.toFixed(1).padStart(7)} s  ${what}`)
   console.log(`images: sizes\n  ${sizes.join('\n  ')}`)
   console.log(`images: PASS in ${((performance.now() - started) / 1000).toFixed(0)} s (load average ${load})`)
+}
+
+async function main() {
+  await startEngine()
+  await buildImages()
+  await removeContainers(CONTAINERS)
+  await timed('fresh database, consumer groups at the end of their topics', () =>
+    prepareStores({ stack, database: DATABASE, group: GROUP }),
+  )
+  await runOneShots()
+  await checkStockRefusesWithoutDatabase()
+  await startServicesUntilHealthy()
+  await checkNonRoot()
+  await vehicleBecomesAd()
+  await reportAndClean()
 }
 
 main().catch(async (error: unknown) => {

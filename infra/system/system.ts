@@ -15,14 +15,11 @@
  * databases carries on from the committed offsets, which is what finishes the work of an earlier run.
  * Logs: `<STACK_DIR>/logs/system-<name>.log`; pids: `<STACK_DIR>/run/system-<name>.pid`.
  */
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { type StackEnv, stackEnv } from '../../packages/testing/src/index'
-import { portTaken } from '../command'
-import { createStockDatabase, dropDatabases } from './databases'
-import { skipBacklog } from './groups'
+import { dropDatabases } from './databases'
 import { acquireSystemLock } from './lock'
-import { freePort, killLeftover } from './processes'
 import {
   DEFAULT_PORTS,
   estimatorPython,
@@ -32,7 +29,17 @@ import {
   serviceCommands,
   withDatabase,
 } from './services'
-import { type Backoff, type ServiceStatus, Supervised, waitReady } from './supervisor'
+import {
+  addSupervisedServices,
+  assignPorts,
+  killLeftovers,
+  prepareStockDatabase,
+  readinessReport,
+  skipOurBacklog,
+  stackDir,
+  stopInOrder,
+} from './startup'
+import { type Backoff, type ServiceStatus, type Supervised, waitReady } from './supervisor'
 
 export { DEFAULT_PORTS, repoRoot, SERVICES, type ServiceName }
 
@@ -106,16 +113,16 @@ export interface System {
   stop(): Promise<void>
 }
 
-const stackDir = (stack: StackEnv) => stack.STACK_DIR ?? join(repoRoot, '.stack')
-
-export async function startSystem(options: SystemOptions = {}): Promise<System> {
-  const say = options.say ?? (() => {})
-  const stack = stackEnv()
+function requireEstimatorVenv() {
   if (!existsSync(estimatorPython)) {
     throw new Error(
       `the estimator's virtualenv is missing (${estimatorPython}): run estimator/scripts/setup.sh`,
     )
   }
+}
+
+/** A fresh run id, and the lock that keeps this the only system on the stack (see lock.ts). */
+async function lockRun(stack: StackEnv, options: SystemOptions, say: (line: string) => void) {
   const runId = `${Date.now().toString(36)}${crypto.randomUUID().slice(0, 4)}`
   const runDir = join(stackDir(stack), 'run')
   const release = await acquireSystemLock(
@@ -125,6 +132,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     options.lockWaitMs ?? 10 * 60_000,
     say,
   )
+  return { runId, runDir, release }
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const say = options.say ?? (() => {})
+  const stack = stackEnv()
+  requireEstimatorVenv()
+  const { runId, runDir, release } = await lockRun(stack, options, say)
   const persistent = options.databases !== undefined
   const databases = options.databases ?? { stock: `stock_${runId}`, ads: `ads_${runId}` }
   const stockDatabaseUrl = withDatabase(stack.DATABASE_URL, databases.stock)
@@ -136,55 +151,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const supervise = options.supervise ?? false
   const services = new Map<ServiceName, Supervised>()
   const exits: { name: ServiceName; code: number }[] = []
-
-  const stopAll = async () => {
-    for (const service of services.values()) service.endSupervision()
-    // The stock first (no new events), then the estimators (they finish their transaction), the ads last.
-    const order: ServiceName[][] = [['stock'], ['price-estimate-1', 'price-estimate-2'], ['ads']]
-    for (const group of order) {
-      await Promise.all(
-        group.map(async (name) => {
-          const service = services.get(name)
-          if (service === undefined) return
-          const how = await service.stop('SIGTERM', 15_000)
-          rmSync(service.spec.pidFile, { force: true })
-          say(`${name}: ${how}`)
-        }),
-      )
-    }
-  }
+  const stopAll = () => stopInOrder(services, say)
 
   try {
-    const pidFile = (name: ServiceName) => join(runDir, `system-${name}.pid`)
-    for (const name of SERVICES) {
-      const leftover = await killLeftover(pidFile(name))
-      if (leftover !== undefined) say(`${name}: killed pid ${leftover} left by an earlier run`)
-    }
-    if (persistent && options.fresh) {
-      await dropDatabases(stack, databases)
-      say(`--fresh: dropped databases ${databases.stock} (PostgreSQL) and ${databases.ads} (MongoDB)`)
-    }
-    const made = await createStockDatabase(stack, databases.stock)
+    await killLeftovers(runDir, say)
+    await prepareStockDatabase(stack, databases, persistent && options.fresh === true, say)
     created = true
-    say(`stock database ${databases.stock}: ${made ? 'created' : 'kept from earlier runs'}`)
+    if (!persistent || options.fresh) await skipOurBacklog(stack, say)
 
-    if (!persistent || options.fresh) {
-      await skipBacklog(
-        stack,
-        [
-          { groupId: 'price-estimate', topic: 'stock.vehicle-created' },
-          { groupId: 'vehicles-ads', topic: 'stock.vehicle-processed' },
-        ],
-        say,
-      )
-    }
-
-    const ports = Object.fromEntries(
-      SERVICES.map((name) => [name, options.ports?.[name] ?? freePort()]),
-    ) as Record<ServiceName, number>
     const commands = serviceCommands({
       stack,
-      ports,
+      ports: assignPorts(options.ports),
       stockDatabaseUrl,
       adsDatabase: databases.ads,
       estimateDelaySeconds: options.estimateDelaySeconds ?? 30,
@@ -192,100 +169,106 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       adsGroupInstanceId: options.staticAdsMember ? 'vehicles-ads-1' : undefined,
       env: options.env,
     })
-    for (const command of commands) {
-      if (await portTaken(command.port)) {
-        throw new Error(
-          `${command.name}: port ${command.port} is already in use (\`ss -ltnp 'sport = :${command.port}'\`)`,
-        )
-      }
-      const service = new Supervised(
-        {
-          ...command,
-          logFile: join(stackDir(stack), 'logs', `system-${command.name}.log`),
-          pidFile: pidFile(command.name),
-          marker: `system-${runId}-${command.name}`,
-          detached: options.detached,
-        },
-        {
-          restart: supervise,
-          backoff: options.backoff,
-          say,
-          onUnexpectedExit: (code) => exits.push({ name: command.name, code }),
-        },
-      )
-      services.set(command.name, service)
-    }
+    await addSupervisedServices(commands, services, {
+      stack,
+      runDir,
+      runId,
+      detached: options.detached,
+      restart: supervise,
+      backoff: options.backoff,
+      say,
+      onUnexpectedExit: (name, code) => exits.push({ name, code }),
+    })
     for (const service of services.values()) service.start()
     const readyTimeoutMs = options.readyTimeoutMs ?? 120_000
-    const get = (name: ServiceName): Supervised => {
-      const service = services.get(name)
-      if (service === undefined) throw new Error(`no service ${name}`)
-      return service
-    }
     if (options.waitReady ?? true) {
       await Promise.all([...services.values()].map((s) => waitReady(s, supervise, readyTimeoutMs)))
       say(`system ${runId}: all four services ready`)
     }
-
-    const url = (name: ServiceName) => `http://127.0.0.1:${get(name).spec.port}`
-    let stopped = false
-    return {
+    const stop = async () => {
+      try {
+        await stopAll()
+        await dropIfOurs()
+      } finally {
+        release()
+      }
+    }
+    return systemHandle({
       runId,
       stack,
-      stockUrl: url('stock'),
-      adsUrl: url('ads'),
-      estimatorUrls: [url('price-estimate-1'), url('price-estimate-2')],
       stockDatabaseUrl,
-      mongoUrl: stack.MONGODB_URL,
-      adsDatabase: databases.ads,
-      url,
-      pid: (name) => get(name).status().pid,
-      logFile: (name) => get(name).spec.logFile,
-      async kill(name, signal = 'SIGKILL') {
-        const how = await get(name).stop(signal, signal === 'SIGKILL' ? 10_000 : 15_000)
-        say(`${name}: ${how}`)
-        return how
-      },
-      async restart(name) {
-        const service = get(name)
-        await service.stop('SIGTERM', 15_000)
-        service.start()
-        await waitReady(service, supervise, readyTimeoutMs)
-        say(`${name}: ready again`)
-      },
-      crashed: () => [...exits],
-      status: () => SERVICES.map((name) => get(name).status()),
-      async readiness() {
-        const entries = await Promise.all(
-          SERVICES.map(async (name): Promise<[ServiceName, string]> => {
-            try {
-              const response = await fetch(`${url(name)}/health/ready`, {
-                signal: AbortSignal.timeout(3_000),
-              })
-              return [name, `${response.status} ${(await response.text()).slice(0, 400)}`]
-            } catch (error) {
-              return [name, `no answer: ${error instanceof Error ? error.message : String(error)}`]
-            }
-          }),
-        )
-        return Object.fromEntries(entries) as Record<ServiceName, string>
-      },
-      async stop() {
-        if (stopped) return
-        stopped = true
-        try {
-          await stopAll()
-          await dropIfOurs()
-        } finally {
-          release()
-        }
-      },
-    }
+      databases,
+      services,
+      exits,
+      supervise,
+      readyTimeoutMs,
+      say,
+      stop,
+    })
   } catch (error) {
     // A half-started system is torn down whole; the caller only sees the reason.
     await stopAll().catch(() => undefined)
     await dropIfOurs().catch(() => undefined)
     release()
     throw error
+  }
+}
+
+interface HandleParts {
+  runId: string
+  stack: StackEnv
+  stockDatabaseUrl: string
+  databases: { stock: string; ads: string }
+  services: Map<ServiceName, Supervised>
+  exits: { name: ServiceName; code: number }[]
+  supervise: boolean
+  readyTimeoutMs: number
+  say: (line: string) => void
+  /** Stops the services and drops this run's databases; called at most once. */
+  stop: () => Promise<void>
+}
+
+/** What a caller holds of a started system: its endpoints and the controls of each service. */
+function systemHandle(p: HandleParts): System {
+  const { say, supervise, readyTimeoutMs } = p
+  const get = (name: ServiceName): Supervised => {
+    const service = p.services.get(name)
+    if (service === undefined) throw new Error(`no service ${name}`)
+    return service
+  }
+  const url = (name: ServiceName) => `http://127.0.0.1:${get(name).spec.port}`
+  let stopped = false
+  return {
+    runId: p.runId,
+    stack: p.stack,
+    stockUrl: url('stock'),
+    adsUrl: url('ads'),
+    estimatorUrls: [url('price-estimate-1'), url('price-estimate-2')],
+    stockDatabaseUrl: p.stockDatabaseUrl,
+    mongoUrl: p.stack.MONGODB_URL,
+    adsDatabase: p.databases.ads,
+    url,
+    pid: (name) => get(name).status().pid,
+    logFile: (name) => get(name).spec.logFile,
+    async kill(name, signal = 'SIGKILL') {
+      const how = await get(name).stop(signal, signal === 'SIGKILL' ? 10_000 : 15_000)
+      say(`${name}: ${how}`)
+      return how
+    },
+    async restart(name) {
+      const service = get(name)
+      await service.stop('SIGTERM', 15_000)
+      service.start()
+      await waitReady(service, supervise, readyTimeoutMs)
+      say(`${name}: ready again`)
+    },
+    crashed: () => [...p.exits],
+    status: () => SERVICES.map((name) => get(name).status()),
+    readiness: () => readinessReport(url),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await p.stop()
+    },
   }
 }

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from confluent_kafka import KafkaException, Producer
 
@@ -83,6 +83,78 @@ def _missing_topics(producer: Producer, settings: Settings, stop: threading.Even
         time.sleep(1.0)
 
 
+def _stop_on_signals(stop: threading.Event) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal.received", f"{signal.Signals(signum).name}: shutting down", signal=signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr, even while the loop is blocked in a call
+    # into librdkafka (a Python handler would only run once that call returns).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
+class _Schemas(NamedTuple):
+    created: Contract
+    processed: Contract
+    input_id: int
+    output_id: int
+
+
+def _verify_schemas(settings: Settings, health: Health, stop: threading.Event) -> _Schemas:
+    """The contracts this build was made with, and the ids the registry holds them under; raises
+    SchemaNotRegistered, RegistryError or RuntimeError when the start must be refused."""
+    created = Contract.load(settings.contracts_dir / CREATED_SCHEMA_FILE)
+    processed = Contract.load(settings.contracts_dir / PROCESSED_SCHEMA_FILE)
+    registry = RegistryClient(settings.schema_registry_url)
+    input_id = _until_registry_answers(
+        "input schema",
+        lambda: registry.find_schema_id(settings.input_subject, created.text),
+        health,
+        stop,
+    )
+    output_id = _until_registry_answers(
+        "output schema",
+        lambda: registry.find_schema_id(settings.output_subject, processed.text),
+        health,
+        stop,
+    )
+    return _Schemas(created, processed, input_id, output_id)
+
+
+def _consume_until_stopped(
+    settings: Settings,
+    producer: Producer,
+    decoder: Decoder,
+    schemas: _Schemas,
+    metrics: Metrics,
+    health: Health,
+    stop: threading.Event,
+) -> None:
+    # Fences any earlier producer with this transactional.id and aborts what it left open.
+    _until_kafka_answers("init_transactions", lambda: producer.init_transactions(10), stop)
+    consumer = make_consumer(settings)
+    estimator = Estimator(
+        settings,
+        consumer,
+        producer,
+        decoder,
+        schemas.processed,
+        schemas.output_id,
+        metrics,
+        health,
+        new_producer=lambda: make_producer(settings),
+    )
+    watchdog = Watchdog(health, stuck_after=_STUCK_AFTER, grace=settings.shutdown_grace_seconds + 4)
+    health.turned()
+    watchdog.start()
+    try:
+        estimator.run(stop)
+    finally:
+        watchdog.stop()
+
+
 def run(settings: Settings) -> int:
     log.set_level(settings.log_level)
     health = Health()
@@ -94,33 +166,10 @@ def run(settings: Settings) -> int:
     )
 
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal.received", f"{signal.Signals(signum).name}: shutting down", signal=signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    # `kill -USR1 <pid>` prints every thread's stack to stderr, even while the loop is blocked in a call
-    # into librdkafka (a Python handler would only run once that call returns).
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    _stop_on_signals(stop)
 
     try:
-        created = Contract.load(settings.contracts_dir / CREATED_SCHEMA_FILE)
-        processed = Contract.load(settings.contracts_dir / PROCESSED_SCHEMA_FILE)
-        registry = RegistryClient(settings.schema_registry_url)
-        input_id = _until_registry_answers(
-            "input schema",
-            lambda: registry.find_schema_id(settings.input_subject, created.text),
-            health,
-            stop,
-        )
-        output_id = _until_registry_answers(
-            "output schema",
-            lambda: registry.find_schema_id(settings.output_subject, processed.text),
-            health,
-            stop,
-        )
+        schemas = _verify_schemas(settings, health, stop)
     except (SchemaNotRegistered, RegistryError, RuntimeError) as error:
         log.error("schemas.refused", f"refusing to start: {error}")
         server.stop()
@@ -129,9 +178,9 @@ def run(settings: Settings) -> int:
         "schemas.verified",
         "registry holds the contract schemas",
         input_subject=settings.input_subject,
-        input_schema_id=input_id,
+        input_schema_id=schemas.input_id,
         output_subject=settings.output_subject,
-        output_schema_id=output_id,
+        output_schema_id=schemas.output_id,
     )
     health.reason = "initialising transactions"
 
@@ -143,7 +192,7 @@ def run(settings: Settings) -> int:
         stop=stop,
         recheck=_UNKNOWN_ID_RECHECK,
     )
-    decoder = Decoder(created, {input_id: created.check}, fetch)
+    decoder = Decoder(schemas.created, {schemas.input_id: schemas.created.check}, fetch)
     producer = make_producer(settings)
     try:
         missing = _missing_topics(producer, settings, stop)
@@ -154,27 +203,7 @@ def run(settings: Settings) -> int:
             )
             server.stop()
             return 4
-        # Fences any earlier producer with this transactional.id and aborts what it left open.
-        _until_kafka_answers("init_transactions", lambda: producer.init_transactions(10), stop)
-        consumer = make_consumer(settings)
-        estimator = Estimator(
-            settings,
-            consumer,
-            producer,
-            decoder,
-            processed,
-            output_id,
-            metrics,
-            health,
-            new_producer=lambda: make_producer(settings),
-        )
-        watchdog = Watchdog(health, stuck_after=_STUCK_AFTER, grace=settings.shutdown_grace_seconds + 4)
-        health.turned()
-        watchdog.start()
-        try:
-            estimator.run(stop)
-        finally:
-            watchdog.stop()
+        _consume_until_stopped(settings, producer, decoder, schemas, metrics, health, stop)
     except (FatalKafkaError, KafkaException) as error:
         log.error("estimator.fatal", f"fatal Kafka error, exiting: {error}")
         server.stop()

@@ -43,9 +43,11 @@ async function untilStarted<T>(what: string, start: () => Promise<T>, deadlineMs
   }
 }
 
-async function boot() {
-  const brokers = parseBrokers(config.KAFKA_BROKERS)
+type Projection = Awaited<ReturnType<typeof startProjection>>
+type Contracts = Awaited<ReturnType<typeof connectProcessedContract>>
 
+/** The database with its indexes, and the in-memory list index when configured, loaded. */
+async function openReadModel() {
   const mongo = await connectMongo({
     url: config.MONGODB_URL,
     database: config.MONGODB_DATABASE,
@@ -65,12 +67,23 @@ async function boot() {
     // Before consuming and serving: the first page must not come from an empty index.
     await indexed.load()
   }
+  return { mongo, repository, indexed }
+}
 
+async function bindContracts(): Promise<Contracts> {
   const contracts = await connectProcessedContract(config.SCHEMA_REGISTRY_URL, config.INPUT_TOPIC)
   logger.info('contracts.bound', 'processed-event schema found in the registry', {
     subjects: contracts.bound.map((b) => ({ subject: b.subject, id: b.schemaId, version: b.version })),
   })
+  return contracts
+}
 
+/** The DLQ producer and the projection consumer, each retried while Kafka is not reachable yet. */
+async function startKafka(
+  brokers: ReturnType<typeof parseBrokers>,
+  contracts: Contracts,
+  repository: AdsRepository,
+) {
   // Kafka may be unreachable at start (brokers restarting, started in another order): every Kafka step
   // is retried for a while instead of crash-looping. Each retry reuses what the previous attempt made.
   const producer = createProducer({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-dlq` })
@@ -96,7 +109,14 @@ async function boot() {
     }),
   )
   trackConsumerLag({ registry: metrics.registry, consumer: projection.consumer })
+  return { producer, projection }
+}
 
+function registerReadinessChecks(
+  repository: AdsRepository,
+  indexed: IndexedAds | undefined,
+  projection: Projection,
+) {
   readiness.register({
     name: 'mongodb',
     check: async () => {
@@ -114,6 +134,14 @@ async function boot() {
   })
   // Reads keep working without the registry for every schema id already seen, so it only degrades.
   readiness.register(degradedWithout('schema-registry', () => registryProbe.subjects()))
+}
+
+async function boot() {
+  const brokers = parseBrokers(config.KAFKA_BROKERS)
+  const { mongo, repository, indexed } = await openReadModel()
+  const contracts = await bindContracts()
+  const { producer, projection } = await startKafka(brokers, contracts, repository)
+  registerReadinessChecks(repository, indexed, projection)
 
   const stopResync = indexed?.startResync(config.LIST_RESYNC_MS) ?? (() => {})
   const app = createAdsApp({ logger, reader: indexed ?? repository, readiness, metrics })

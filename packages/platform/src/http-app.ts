@@ -5,7 +5,7 @@
  * OpenAPI document (`/openapi`, `/openapi/json`). A service adds its feature routes with `.use(...)`.
  */
 import { openapi } from '@elysiajs/openapi'
-import { Elysia } from 'elysia'
+import { type Context, type DocumentDecoration, Elysia } from 'elysia'
 import { allowedMethods, type RouteEntry } from './allowed-methods'
 import { checkBodyHeaders, readJsonBody } from './body'
 import { docsPages } from './docs-pages'
@@ -63,13 +63,38 @@ const pathOf = (url: string) => {
   return query === -1 ? url.slice(start) : url.slice(start, query)
 }
 
-export function createHttpApp(options: HttpAppOptions) {
-  const { logger } = options
-  const limit = options.bodyLimitBytes ?? 16 * 1024
-  const readiness = options.readiness ?? createReadiness()
-  const metrics = options.metrics ?? createMetrics({ service: options.service })
-  // Keyed by the Request object: available from the first hook to the error handler and the access
-  // log, even when parsing failed before Elysia's derived context existed.
+/** The route documentation of the operations endpoints, kept apart so the app's wiring reads in one screen. */
+const LIVE_DETAIL: DocumentDecoration = {
+  tags: ['operations'],
+  summary: 'The process runs',
+  responses: { 200: jsonResponse('the process runs', LIVE_BODY) },
+}
+const READY_DETAIL: DocumentDecoration = {
+  tags: ['operations'],
+  summary: 'Dependencies answer (503 naming what failed)',
+  responses: {
+    200: jsonResponse('ready, or degraded (a non-critical dependency is away)', READY_BODY),
+    503: jsonResponse('not ready: a critical dependency is away, or shutting down', READY_BODY),
+  },
+}
+const METRICS_DETAIL: DocumentDecoration = {
+  tags: ['operations'],
+  summary: 'Prometheus metrics',
+  responses: {
+    200: {
+      description: 'Prometheus text exposition',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    },
+  },
+}
+
+type ResponseSet = Context['set']
+
+/**
+ * Request ids and start times, keyed by the Request object: available from the first hook to the error
+ * handler and the access log, even when parsing failed before Elysia's derived context existed.
+ */
+function createRequestRegistry() {
   const requests = new WeakMap<Request, RequestInfo>()
   const infoOf = (request: Request): RequestInfo => {
     let info = requests.get(request)
@@ -79,6 +104,118 @@ export function createHttpApp(options: HttpAppOptions) {
     }
     return info
   }
+  const start = (request: Request): RequestInfo => {
+    const given = request.headers.get('x-request-id')
+    const info = {
+      id: given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID(),
+      started: performance.now(),
+    }
+    requests.set(request, info)
+    return info
+  }
+  return { infoOf, start }
+}
+
+function renderHttpError(error: HttpError, set: ResponseSet, requestId: string) {
+  set.status = error.status
+  if (error.headers !== undefined) Object.assign(set.headers, error.headers)
+  return errorBody(error.code, error.message, requestId, error.details)
+}
+
+function renderMalformedJson(thrown: Error, set: ResponseSet, requestId: string) {
+  const cause = thrown.cause instanceof Error ? thrown.cause.message : thrown.message
+  const malformed = new MalformedJsonError(cause)
+  set.status = malformed.status
+  return errorBody(malformed.code, malformed.message, requestId, malformed.details)
+}
+
+/** An unmatched request is a 405 naming the allowed methods when the path exists, else a 404. */
+function renderNoRoute(request: Request, routes: readonly RouteEntry[], set: ResponseSet, requestId: string) {
+  const path = pathOf(request.url)
+  const allow = allowedMethods(routes, path)
+  if (allow.length > 0) {
+    set.status = 405
+    set.headers.allow = allow.join(', ')
+    return errorBody(
+      'method_not_allowed',
+      `${request.method} is not allowed on ${path}; allowed: ${allow.join(', ')}`,
+      requestId,
+    )
+  }
+  const notFound = new NotFoundError(`no route for ${request.method} ${pathOf(request.url)}`)
+  set.status = 404
+  return errorBody(notFound.code, notFound.message, requestId)
+}
+
+function renderUnhandled(
+  logger: Logger,
+  request: Request,
+  code: string | number,
+  error: unknown,
+  set: ResponseSet,
+  requestId: string,
+) {
+  // Internals go to the log only; the client gets the request id to quote.
+  logger.error('http.unhandled', 'unhandled error', {
+    requestId,
+    method: request.method,
+    path: pathOf(request.url),
+    code,
+    error: error instanceof Error ? error.message : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  })
+  set.status = 500
+  return errorBody('internal', 'internal error', requestId)
+}
+
+function logAccess(
+  logger: Logger,
+  metrics: HttpMetrics,
+  request: Request,
+  info: RequestInfo,
+  status: number,
+  route: string,
+) {
+  const seconds = (performance.now() - info.started) / 1000
+  const pattern = route || 'unmatched'
+  metrics.observe(request.method, pattern, status, seconds)
+  const path = pathOf(request.url)
+  const level = QUIET.has(path) ? 'debug' : 'info'
+  if (logger.enabled(level)) {
+    logger[level]('http.request', `${request.method} ${path} ${status}`, {
+      requestId: info.id,
+      method: request.method,
+      path,
+      route: pattern,
+      status,
+      durationMs: Math.round(seconds * 100_000) / 100,
+    })
+  }
+}
+
+function openapiDocument(options: HttpAppOptions) {
+  return openapi({
+    path: '/openapi',
+    specPath: '/openapi/json',
+    // The page is docs-pages' `/docs`, served from pinned local files; this plugin's would load a CDN.
+    provider: null,
+    documentation: {
+      info: {
+        title: options.service,
+        version: options.version ?? '0.1.0',
+        description: options.description ?? '',
+      },
+    },
+    exclude: { paths: ['/openapi', '/openapi/json'] },
+  })
+}
+
+export function createHttpApp(options: HttpAppOptions) {
+  const { logger } = options
+  const limit = options.bodyLimitBytes ?? 16 * 1024
+  const readiness = options.readiness ?? createReadiness()
+  const metrics = options.metrics ?? createMetrics({ service: options.service })
+  const { infoOf, start } = createRequestRegistry()
 
   // Filled in once the app exists: the error handler needs the routes the services add later.
   const routeTable: { routes: () => readonly RouteEntry[] } = { routes: () => [] }
@@ -89,13 +226,7 @@ export function createHttpApp(options: HttpAppOptions) {
     .decorate('metrics', metrics)
     .decorate('requestIdOf', (request: Request) => infoOf(request).id)
     .onRequest(({ request, set }) => {
-      const given = request.headers.get('x-request-id')
-      const info = {
-        id: given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID(),
-        started: performance.now(),
-      }
-      requests.set(request, info)
-      set.headers['x-request-id'] = info.id
+      set.headers['x-request-id'] = start(request).id
       checkBodyHeaders(request, limit)
     })
     // Every body this system accepts is JSON; checkBodyHeaders already refused the rest (415).
@@ -106,84 +237,26 @@ export function createHttpApp(options: HttpAppOptions) {
       const error = code === 'PARSE' && thrown.cause instanceof HttpError ? thrown.cause : thrown
       set.headers['x-request-id'] = requestId
       set.headers['content-type'] = 'application/json'
-      if (error instanceof HttpError) {
-        set.status = error.status
-        if (error.headers !== undefined) Object.assign(set.headers, error.headers)
-        return errorBody(error.code, error.message, requestId, error.details)
-      }
+      if (error instanceof HttpError) return renderHttpError(error, set, requestId)
       switch (code) {
         case 'VALIDATION': {
           set.status = 400
-          return errorBody(
-            'validation_failed',
-            `the request ${thrown.type} is invalid`,
-            requestId,
-            typeboxDetails(thrown.all as TypeBoxError[]),
-          )
+          const details = typeboxDetails(thrown.all as TypeBoxError[])
+          return errorBody('validation_failed', `the request ${thrown.type} is invalid`, requestId, details)
         }
-        case 'PARSE': {
-          const cause = thrown.cause instanceof Error ? thrown.cause.message : thrown.message
-          const malformed = new MalformedJsonError(cause)
-          set.status = malformed.status
-          return errorBody(malformed.code, malformed.message, requestId, malformed.details)
-        }
-        case 'NOT_FOUND': {
-          const path = pathOf(request.url)
-          const allow = allowedMethods(routeTable.routes(), path)
-          if (allow.length > 0) {
-            set.status = 405
-            set.headers.allow = allow.join(', ')
-            return errorBody(
-              'method_not_allowed',
-              `${request.method} is not allowed on ${path}; allowed: ${allow.join(', ')}`,
-              requestId,
-            )
-          }
-          const notFound = new NotFoundError(`no route for ${request.method} ${pathOf(request.url)}`)
-          set.status = 404
-          return errorBody(notFound.code, notFound.message, requestId)
-        }
-        default: {
-          // Internals go to the log only; the client gets the request id to quote.
-          logger.error('http.unhandled', 'unhandled error', {
-            requestId,
-            method: request.method,
-            path: pathOf(request.url),
-            code,
-            error: error instanceof Error ? error.message : String(error),
-            stack: error instanceof Error ? error.stack : undefined,
-          })
-          set.status = 500
-          return errorBody('internal', 'internal error', requestId)
-        }
+        case 'PARSE':
+          return renderMalformedJson(thrown, set, requestId)
+        case 'NOT_FOUND':
+          return renderNoRoute(request, routeTable.routes(), set, requestId)
+        default:
+          return renderUnhandled(logger, request, code, error, set, requestId)
       }
     })
     .onAfterResponse({ as: 'global' }, ({ request, set, route }) => {
-      const info = infoOf(request)
-      const seconds = (performance.now() - info.started) / 1000
       const status = typeof set.status === 'number' ? set.status : 200
-      const pattern = route || 'unmatched'
-      metrics.observe(request.method, pattern, status, seconds)
-      const path = pathOf(request.url)
-      const level = QUIET.has(path) ? 'debug' : 'info'
-      if (logger.enabled(level)) {
-        logger[level]('http.request', `${request.method} ${path} ${status}`, {
-          requestId: info.id,
-          method: request.method,
-          path,
-          route: pattern,
-          status,
-          durationMs: Math.round(seconds * 100_000) / 100,
-        })
-      }
+      logAccess(logger, metrics, request, infoOf(request), status, route)
     })
-    .get('/health/live', () => ({ status: 'live' }), {
-      detail: {
-        tags: ['operations'],
-        summary: 'The process runs',
-        responses: { 200: jsonResponse('the process runs', LIVE_BODY) },
-      },
-    })
+    .get('/health/live', () => ({ status: 'live' }), { detail: LIVE_DETAIL })
     .get(
       '/health/ready',
       async ({ set }) => {
@@ -191,16 +264,7 @@ export function createHttpApp(options: HttpAppOptions) {
         set.status = report.status === 'not_ready' ? 503 : 200
         return report
       },
-      {
-        detail: {
-          tags: ['operations'],
-          summary: 'Dependencies answer (503 naming what failed)',
-          responses: {
-            200: jsonResponse('ready, or degraded (a non-critical dependency is away)', READY_BODY),
-            503: jsonResponse('not ready: a critical dependency is away, or shutting down', READY_BODY),
-          },
-        },
-      },
+      { detail: READY_DETAIL },
     )
     .get(
       '/metrics',
@@ -208,35 +272,9 @@ export function createHttpApp(options: HttpAppOptions) {
         set.headers['content-type'] = metrics.registry.contentType
         return metrics.registry.metrics()
       },
-      {
-        detail: {
-          tags: ['operations'],
-          summary: 'Prometheus metrics',
-          responses: {
-            200: {
-              description: 'Prometheus text exposition',
-              content: { 'text/plain': { schema: { type: 'string' } } },
-            },
-          },
-        },
-      },
+      { detail: METRICS_DETAIL },
     )
-    .use(
-      openapi({
-        path: '/openapi',
-        specPath: '/openapi/json',
-        // The page is docs-pages' `/docs`, served from pinned local files; this plugin's would load a CDN.
-        provider: null,
-        documentation: {
-          info: {
-            title: options.service,
-            version: options.version ?? '0.1.0',
-            description: options.description ?? '',
-          },
-        },
-        exclude: { paths: ['/openapi', '/openapi/json'] },
-      }),
-    )
+    .use(openapiDocument(options))
     .use(docsPages({ service: options.service }))
   routeTable.routes = () => app.routes
   return app

@@ -79,133 +79,189 @@ export interface ProjectionHandler {
   readonly blocked: number
 }
 
-export function createProjectionHandler(deps: ProjectionDeps): ProjectionHandler {
-  const backoff = deps.backoff ?? DEFAULT_BACKOFF
-  // Partitions run concurrently; the topic stays paused while any of them waits for the database.
+type Decoded = { message: ConsumedMessage; event: ProcessedVehicle }
+
+/**
+ * The pause count shared by all partitions: they run concurrently, and the topic stays paused while any
+ * of them waits for the database.
+ */
+function createPauseGate(deps: ProjectionDeps) {
   let blocked = 0
-
-  const block = (message: ConsumedMessage, error: unknown) => {
-    blocked++
-    if (blocked === 1) {
-      deps.flow.pause()
-      deps.metrics.paused(true)
-      deps.log.warn('projection.paused', 'database unavailable: consumption paused, retrying', {
-        ...origin(message),
-        error: describe(error),
-      })
-    }
-  }
-  const unblock = (message: ConsumedMessage, attempts: number) => {
-    blocked--
-    if (blocked === 0) {
-      deps.flow.resume()
-      deps.metrics.paused(false)
-      deps.log.info('projection.resumed', 'database answers again: consumption resumed', {
-        ...origin(message),
-        attempts,
-      })
-    }
-  }
-
-  const deadLetter = async (message: ConsumedMessage, reason: PoisonReason, error: unknown) => {
-    const detail = `${reason}: ${describe(error)}`
-    await deps.deadLetter(message, detail)
-    deps.metrics.deadLettered(reason)
-    deps.log.warn('projection.dead_lettered', 'message sent to the dead-letter topic', {
-      ...origin(message),
-      reason: detail,
-    })
-  }
-
-  /**
-   * Writes the batch until acknowledged; throws only at shutdown (then nothing of the batch is
-   * committed). `first` names the batch in logs.
-   */
-  const write = async (first: ConsumedMessage, events: ProcessedVehicle[]): Promise<BatchOutcome[]> => {
-    let delay = backoff.initialMs
-    let isBlocked = false
-    try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const outcomes = await deps.store.upsertMany(events)
-          if (isBlocked) {
-            isBlocked = false
-            unblock(first, attempt)
-          }
-          return outcomes
-        } catch (error) {
-          if (!isBlocked) {
-            isBlocked = true
-            block(first, error)
-          }
-          deps.metrics.storeRetried()
-          if (attempt % 10 === 0) {
-            deps.log.warn('projection.retrying', 'database still unavailable', {
-              ...origin(first),
-              attempt,
-              error: describe(error),
-            })
-          }
-          if (deps.signal.aborted) throw error
-          await sleep(delay, deps.signal)
-          delay = Math.min(delay * 2, backoff.maxMs)
-        }
+  return {
+    get blocked() {
+      return blocked
+    },
+    block(message: ConsumedMessage, error: unknown) {
+      blocked++
+      if (blocked === 1) {
+        deps.flow.pause()
+        deps.metrics.paused(true)
+        deps.log.warn('projection.paused', 'database unavailable: consumption paused, retrying', {
+          ...origin(message),
+          error: describe(error),
+        })
       }
-    } finally {
-      // Shutdown in the middle of a retry: release the pause count (the consumer is closing anyway).
-      if (isBlocked) blocked--
-    }
+    },
+    unblock(message: ConsumedMessage, attempts: number) {
+      blocked--
+      if (blocked === 0) {
+        deps.flow.resume()
+        deps.metrics.paused(false)
+        deps.log.info('projection.resumed', 'database answers again: consumption resumed', {
+          ...origin(message),
+          attempts,
+        })
+      }
+    },
+    /** Shutdown in the middle of a retry: the count drops without resuming (the consumer is closing). */
+    release() {
+      blocked--
+    },
   }
+}
+
+type PauseGate = ReturnType<typeof createPauseGate>
+
+async function deadLetter(
+  deps: ProjectionDeps,
+  message: ConsumedMessage,
+  reason: PoisonReason,
+  error: unknown,
+) {
+  const detail = `${reason}: ${describe(error)}`
+  await deps.deadLetter(message, detail)
+  deps.metrics.deadLettered(reason)
+  deps.log.warn('projection.dead_lettered', 'message sent to the dead-letter topic', {
+    ...origin(message),
+    reason: detail,
+  })
+}
+
+/**
+ * Writes the batch until acknowledged; throws only at shutdown (then nothing of the batch is
+ * committed). `first` names the batch in logs.
+ */
+async function writeUntilAcknowledged(
+  deps: ProjectionDeps,
+  gate: PauseGate,
+  first: ConsumedMessage,
+  events: ProcessedVehicle[],
+): Promise<BatchOutcome[]> {
+  const backoff = deps.backoff ?? DEFAULT_BACKOFF
+  let delay = backoff.initialMs
+  let isBlocked = false
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcomes = await deps.store.upsertMany(events)
+        if (isBlocked) {
+          isBlocked = false
+          gate.unblock(first, attempt)
+        }
+        return outcomes
+      } catch (error) {
+        if (!isBlocked) {
+          isBlocked = true
+          gate.block(first, error)
+        }
+        deps.metrics.storeRetried()
+        if (attempt % 10 === 0) {
+          deps.log.warn('projection.retrying', 'database still unavailable', {
+            ...origin(first),
+            attempt,
+            error: describe(error),
+          })
+        }
+        if (deps.signal.aborted) throw error
+        await sleep(delay, deps.signal)
+        delay = Math.min(delay * 2, backoff.maxMs)
+      }
+    }
+  } finally {
+    if (isBlocked) gate.release()
+  }
+}
+
+/** Decodes the batch; poison messages are dead-lettered, the rest returned in offset order. */
+async function decodeOrDeadLetter(
+  deps: ProjectionDeps,
+  messages: readonly ConsumedMessage[],
+): Promise<Decoded[]> {
+  const decoded = await Promise.allSettled(messages.map((m) => deps.decode(m.value)))
+  // Not poison (e.g. the registry is down): throw before anything is dead-lettered or written, so
+  // the Kafka module hands the same batch again after its backoff and commits nothing.
+  for (const result of decoded) {
+    if (result.status === 'rejected' && deps.poisonReason(result.reason) === undefined) throw result.reason
+  }
+  const good: Decoded[] = []
+  for (const [i, result] of decoded.entries()) {
+    const message = messages[i]
+    if (message === undefined) continue
+    if (result.status === 'fulfilled') good.push({ message, event: result.value })
+    else await deadLetter(deps, message, deps.poisonReason(result.reason) ?? 'wire-format', result.reason)
+  }
+  return good
+}
+
+/** Counts each written event in the metrics, dead-letters the unprojectable ones; returns how many were stale. */
+async function recordOutcomes(
+  deps: ProjectionDeps,
+  good: Decoded[],
+  outcomes: BatchOutcome[],
+): Promise<number> {
+  const writtenAt = Date.now()
+  let stale = 0
+  for (const [i, outcome] of outcomes.entries()) {
+    const entry = good[i]
+    if (entry === undefined) continue
+    if (typeof outcome === 'object') {
+      // The event cannot become an ad; anything else the store refused is retried with the batch.
+      if (!deps.isUnprojectable(outcome.rejected)) throw outcome.rejected
+      await deadLetter(deps, entry.message, 'unprojectable', outcome.rejected)
+      continue
+    }
+    deps.metrics.upserted(outcome, writtenAt - entry.message.timestamp)
+    if (outcome === 'stale') stale++
+  }
+  return stale
+}
+
+/** One line per batch, not per event: a replay of the topic is all stale. */
+function logStale(
+  deps: ProjectionDeps,
+  messages: readonly ConsumedMessage[],
+  first: ConsumedMessage,
+  stale: number,
+) {
+  if (stale === 0) return
+  deps.log.info(
+    'projection.stale',
+    `${stale} of ${messages.length} events: the ads already held them or newer ones`,
+    {
+      topic: first.topic,
+      partition: first.partition,
+      fromOffset: first.offset,
+      toOffset: messages[messages.length - 1]?.offset,
+      stale,
+    },
+  )
+}
+
+export function createProjectionHandler(deps: ProjectionDeps): ProjectionHandler {
+  const gate = createPauseGate(deps)
 
   const batch = async ({ messages }: ConsumedBatch): Promise<void> => {
     const first = messages[0]
     if (first === undefined) return
-    const decoded = await Promise.allSettled(messages.map((m) => deps.decode(m.value)))
-    // Not poison (e.g. the registry is down): throw before anything is dead-lettered or written, so
-    // the Kafka module hands the same batch again after its backoff and commits nothing.
-    for (const result of decoded) {
-      if (result.status === 'rejected' && deps.poisonReason(result.reason) === undefined) throw result.reason
-    }
-    const good: { message: ConsumedMessage; event: ProcessedVehicle }[] = []
-    for (const [i, result] of decoded.entries()) {
-      const message = messages[i]
-      if (message === undefined) continue
-      if (result.status === 'fulfilled') good.push({ message, event: result.value })
-      else await deadLetter(message, deps.poisonReason(result.reason) ?? 'wire-format', result.reason)
-    }
+    const good = await decodeOrDeadLetter(deps, messages)
     if (good.length === 0) return
-    const outcomes = await write(
+    const outcomes = await writeUntilAcknowledged(
+      deps,
+      gate,
       first,
       good.map((g) => g.event),
     )
-    const writtenAt = Date.now()
-    let stale = 0
-    for (const [i, outcome] of outcomes.entries()) {
-      const entry = good[i]
-      if (entry === undefined) continue
-      if (typeof outcome === 'object') {
-        // The event cannot become an ad; anything else the store refused is retried with the batch.
-        if (!deps.isUnprojectable(outcome.rejected)) throw outcome.rejected
-        await deadLetter(entry.message, 'unprojectable', outcome.rejected)
-        continue
-      }
-      deps.metrics.upserted(outcome, writtenAt - entry.message.timestamp)
-      if (outcome === 'stale') stale++
-    }
-    // One line per batch, not per event: a replay of the topic is all stale.
-    if (stale > 0) {
-      deps.log.info(
-        'projection.stale',
-        `${stale} of ${messages.length} events: the ads already held them or newer ones`,
-        {
-          topic: first.topic,
-          partition: first.partition,
-          fromOffset: first.offset,
-          toOffset: messages[messages.length - 1]?.offset,
-          stale,
-        },
-      )
-    }
+    logStale(deps, messages, first, await recordOutcomes(deps, good, outcomes))
   }
 
   const message = (m: ConsumedMessage) =>
@@ -215,7 +271,7 @@ export function createProjectionHandler(deps: ProjectionDeps): ProjectionHandler
     batch,
     message,
     get blocked() {
-      return blocked
+      return gate.blocked
     },
   }
 }
