@@ -19,15 +19,11 @@ import {
 } from '../../packages/kafka/src/index'
 import { wakeStats } from '../../packages/kafka/src/rdkafka/wake'
 import { stackEnv } from '../../packages/testing/src/index'
+import { intArg } from '../lib/args'
 
-const argv = process.argv.slice(2)
-const opt = (name: string, fallback: number) => {
-  const i = argv.indexOf(`--${name}`)
-  return i >= 0 ? Number(argv[i + 1] ?? fallback) : fallback
-}
-const idleSeconds = opt('idle-seconds', 30)
-const rate = opt('rate', 50)
-const seconds = opt('seconds', 20)
+const idleSeconds = intArg('idle-seconds', 30, 1, 3_600)
+const rate = intArg('rate', 50, 1, 100_000)
+const seconds = intArg('seconds', 20, 1, 3_600)
 const brokers = stackEnv().KAFKA_BROKERS.split(',')
 const topic = `bench.idle-latency.${Date.now().toString(36)}`
 

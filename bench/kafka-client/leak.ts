@@ -18,17 +18,13 @@ import {
   librdkafkaVersion,
 } from '../../packages/kafka/src/index'
 import { stackEnv } from '../../packages/testing/src/index'
+import { intArg, numberArg } from '../lib/args'
 
-const argv = process.argv.slice(2)
-const opt = (name: string, fallback: number) => {
-  const i = argv.indexOf(`--${name}`)
-  return i >= 0 ? Number(argv[i + 1] ?? fallback) : fallback
-}
-const records = opt('records', 1_000_000)
-const size = opt('size', 256)
-const batch = opt('batch', 1_000)
-const warmup = opt('warmup', 0.2)
-const ahead = opt('ahead', 20_000)
+const records = intArg('records', 1_000_000, 1_000, 100_000_000)
+const size = intArg('size', 256, 1, 1_048_576)
+const batch = intArg('batch', 1_000, 1, 100_000)
+const warmup = numberArg('warmup', 0.2, 0, 0.9)
+const ahead = intArg('ahead', 20_000, 1, 10_000_000)
 const brokers = stackEnv().KAFKA_BROKERS.split(',')
 const topic = `bench.leak.${Date.now().toString(36)}`
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10
@@ -105,7 +101,7 @@ const [low, high] = [sorted[0] ?? Number.NaN, sorted[sorted.length - 1] ?? Numbe
 // values), which no collection can shrink and which comes and goes; a leak is a level that rises and
 // stays. So the samples after warm-up are cut into `--windows` consecutive windows of equal length,
 // and every window's median must lie within ±10 % of the median of all of them.
-const windowCount = opt('windows', 6)
+const windowCount = intArg('windows', 6, 2, 100)
 const windowSamples = Math.floor(steady.length / windowCount)
 const windows: number[] = []
 for (let i = 0; windowSamples >= 2 && i < windowCount; i++)

@@ -9,12 +9,37 @@ export function intArg(
   max: number,
   argv = process.argv,
 ): number {
+  return numericArg(name, fallback, min, max, true, argv)
+}
+
+/** Like `intArg`, for options that may be fractional (`--warmup 0.2`). */
+export function numberArg(
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  argv = process.argv,
+): number {
+  return numericArg(name, fallback, min, max, false, argv)
+}
+
+function numericArg(
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean,
+  argv: string[],
+): number {
   const i = argv.indexOf(`--${name}`)
   if (i === -1) return fallback
   const raw = argv[i + 1]
   const value = Number(raw)
-  if (raw === undefined || !Number.isInteger(value) || value < min || value > max) {
-    console.error(`--${name}: ${raw ?? '(missing)'} is not an integer in ${min}..${max}`)
+  const valid = raw !== undefined && (integer ? Number.isInteger(value) : Number.isFinite(value))
+  if (!valid || value < min || value > max) {
+    console.error(
+      `--${name}: ${raw ?? '(missing)'} is not ${integer ? 'an integer' : 'a number'} in ${min}..${max}`,
+    )
     process.exit(2)
   }
   return value
