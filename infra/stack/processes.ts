@@ -150,9 +150,11 @@ export class Processes {
       how = 'SIGKILL'
       while (ownsPid(current.pid, marker)) await Bun.sleep(50)
     }
-    // Let init reap it, so a restart never meets its lock files held by a zombie.
+    // Let init reap it, so a restart never meets its lock files held by a zombie; after a SIGKILL to
+    // the group, also wait for the rest of the group to die (a signal is delivered, not awaited).
     const reaped = Date.now() + 5_000
-    while (isZombie(current.pid) && Date.now() < reaped) await Bun.sleep(50)
+    const lingering = () => isZombie(current.pid) || (how === 'SIGKILL' && groupAlive(current.pid, marker))
+    while (lingering() && Date.now() < reaped) await Bun.sleep(50)
     rmSync(this.pidFile(name), { force: true })
     return `stopped pid ${current.pid} (${how})`
   }
@@ -179,14 +181,34 @@ export interface StopOptions {
  */
 export function ownsPid(pid: number, marker: string): boolean {
   if (marker === '') return false
+  // While a process is inside execve its new image has no environment (and often no command line)
+  // yet: it reads empty for a moment. Every launch execs several times (bash, nohup, setsid, the program), so
+  // reading once could call our own running process a stranger; that window is waited out instead.
+  const deadline = Date.now() + 200
+  for (;;) {
+    const seen = markerOf(pid, marker)
+    if (seen !== 'between-images' || Date.now() > deadline) return seen === true
+    Bun.sleepSync(1)
+  }
+}
+
+/** Linux's PF_KTHREAD flag: kernel threads have no environment at all, ever. */
+const KERNEL_THREAD_FLAG = 0x00200000
+
+function markerOf(pid: number, marker: string): boolean | 'between-images' {
   try {
     const status = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Field 3 is the state; a zombie has exited already, only its parent has not reaped it yet.
-    if (/^\d+ \(.*\) Z/.test(status)) return false
-    const cmdline = ` ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')} `
-    if (cmdline.includes(` ${marker} `)) return true
-    const environ = `\0${readFileSync(`/proc/${pid}/environ`, 'utf8')}`
-    return environ.includes(`\0${MARKER_VARIABLE}=${marker}\0`)
+    const fields = status.slice(status.lastIndexOf(')') + 2).split(' ')
+    // The first field after the name is the state; a zombie has exited already, only its parent has
+    // not reaped it yet.
+    if (fields[0] === 'Z') return false
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    if (` ${cmdline.replaceAll('\0', ' ')} `.includes(` ${marker} `)) return true
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    if (environ === '' && (Number(fields[6]) & KERNEL_THREAD_FLAG) === 0) {
+      return 'between-images'
+    }
+    return `\0${environ}`.includes(`\0${MARKER_VARIABLE}=${marker}\0`)
   } catch {
     return false
   }
@@ -212,6 +234,22 @@ function leadsGroup(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** True while any live process of process group `group` still carries `marker`. */
+function groupAlive(group: number, marker: string): boolean {
+  return readdirSync('/proc').some((entry) => {
+    if (!/^\d+$/.test(entry)) return false
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      return (
+        Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === group &&
+        ownsPid(Number(entry), marker)
+      )
+    } catch {
+      return false
+    }
+  })
 }
 
 /**
