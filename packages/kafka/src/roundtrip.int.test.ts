@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import { produceAcksAll } from '@vehicles/testing'
 import { collector, testConsumer, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { KafkaTopicNotFoundError } from './errors'
 import { partitionForKey } from './murmur2'
@@ -100,3 +101,55 @@ test('ping answers for producer and admin', async () => {
   await kafka.producer.ping()
   await kafka.admin.ping()
 })
+
+test('consumed bytes survive the batched fetch whatever their shape: values larger than a batch arena, empty values, no key, UTF-8 keys and headers, in offset order', async () => {
+  const key = `véhicule-${crypto.randomUUID()}-🚗`
+  // A batch copies into a 1 MiB arena: 900 KB values never fit two to an arena, and sixty 100 KB ones
+  // fill arenas in the middle of batches, so messages take the slow path (their own copy) often.
+  const sized = (bytes: number, fill: number) => Buffer.alloc(bytes, fill)
+  const sent = [
+    sized(900_000, 1),
+    Buffer.alloc(0),
+    sized(900_000, 2),
+    Buffer.from('small'),
+    sized(900_000, 3),
+  ]
+  for (let i = 0; i < 60; i++) sent.push(sized(100_000 + i, i))
+  const record = (value: Buffer, i: number) => ({
+    topic,
+    key,
+    value,
+    headers: { 'event-id': `${i}`, 'note-é': `ünï ${i}` },
+  })
+  for (const [i, value] of sent.slice(0, 5).entries()) await kafka.producer.send([record(value, i)])
+  await kafka.producer.send(sent.slice(5).map((value, i) => record(value, i + 5)))
+  const unkeyed = await produceAcksAll(kafka.brokers.join(','), topic, ['no key here'])
+  expect(unkeyed.code).toBe(0)
+
+  const seen = collector()
+  const consumer = testConsumer([topic])
+  try {
+    await consumer.run(seen.handler)
+    const deadline = Date.now() + 45_000
+    while (
+      Date.now() < deadline &&
+      (seen.messages.filter((m) => m.key === key).length < sent.length ||
+        !seen.messages.some((m) => m.key === null))
+    )
+      await Bun.sleep(50)
+    const ours = seen.messages.filter((m) => m.key === key)
+    expect(ours.map((m) => m.headers['event-id'])).toEqual(sent.map((_, i) => `${i}`))
+    ours.forEach((m, i) => {
+      expect(m.value.equals(sent[i] as Buffer)).toBe(true)
+      expect(m.headers['note-é']).toBe(`ünï ${i}`)
+    })
+    expect(ours.map((m) => Number(m.offset))).toEqual(
+      [...ours.map((m) => Number(m.offset))].sort((a, b) => a - b),
+    )
+    const withoutKey = seen.messages.find((m) => m.key === null)
+    expect(withoutKey?.value.toString()).toBe('no key here')
+    expect(withoutKey?.headers).toEqual({})
+  } finally {
+    await consumer.close()
+  }
+}, 90_000)

@@ -43,6 +43,11 @@ export interface ClientOptions {
    * during the call, for `rd_kafka_event_topic_partition`).
    */
   onError?: (error: KafkaError, fatal: boolean, code: number, event: Pointer) => void
+  /**
+   * Takes up to `max` entries of the queue its own way (the consumer's batched fetch) and hands every
+   * event it does not serve itself to `serve`; returns how many it took, 0 when the queue is empty.
+   */
+  drain?: (queue: Pointer, max: number, serve: (event: Pointer) => void) => number
 }
 
 interface AdminRequest {
@@ -164,16 +169,26 @@ export function createNativeClient(options: ClientOptions): NativeClient {
   let scheduled = false
 
   /** Serves what is queued now; returns how many events that was. */
+  function serveOne(event: Pointer): void {
+    try {
+      serveEvent(event, options, requests)
+    } finally {
+      lib.rd_kafka_event_destroy(event)
+    }
+  }
+  function pollOne(): number {
+    const event = lib.rd_kafka_queue_poll(queue as Pointer, 0)
+    if (event === null) return 0
+    serveOne(event)
+    return 1
+  }
   function pump(): number {
     if (closed) return 0
-    for (let served = 0; served < EVENTS_PER_TURN; served++) {
-      const event = lib.rd_kafka_queue_poll(queue as Pointer, 0)
-      if (event === null) return served
-      try {
-        serveEvent(event, options, requests)
-      } finally {
-        lib.rd_kafka_event_destroy(event)
-      }
+    for (let served = 0; served < EVENTS_PER_TURN; ) {
+      const taken = options.drain ? options.drain(queue, EVENTS_PER_TURN - served, serveOne) : pollOne()
+      if (taken === 0) return served
+      served += taken
+      if (closed) return served
     }
     // More waiting: continue on the next turn so timers and I/O get their share meanwhile. The pipe
     // does not wake us for these (the queue never became empty), so schedule it here.

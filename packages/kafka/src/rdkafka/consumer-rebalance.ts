@@ -48,16 +48,20 @@ async function onRevoke(state: ConsumerState, partitions: TopicPartition[], lost
   changeAssignment(current, partitions, 'unassign', state.report)
 }
 
+/** A fetched message still in librdkafka's memory: copied and dispatched, or its error reported. */
+export function onNativeMessage(state: ConsumerState, message: Pointer): void {
+  const err = messageError(message)
+  if (err === ERR.NO_ERROR) dispatch(state, toConsumedMessage(message, state.topicNames))
+  else if (!SELF_HEALING.has(err)) state.report(kafkaErrorOf(err, 'fetch'), { stage: 'consumer' })
+}
+
 /** One event taken from the consumer's queue. */
 export function onEvent(state: ConsumerState, type: number, event: Pointer): void {
   const lib = state.lib
   if (type === EVENT.FETCH) {
     // A fetch event taken with rd_kafka_queue_poll carries exactly one message.
     const message = lib.rd_kafka_event_message_next(event)
-    if (message === null) return
-    const err = messageError(message)
-    if (err === ERR.NO_ERROR) dispatch(state, toConsumedMessage(message, state.topicNames))
-    else if (!SELF_HEALING.has(err)) state.report(kafkaErrorOf(err, 'fetch'), { stage: 'consumer' })
+    if (message !== null) onNativeMessage(state, message)
     return
   }
   if (type === EVENT.REBALANCE) {

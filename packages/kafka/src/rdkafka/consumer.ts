@@ -12,9 +12,9 @@ import { KafkaUsageError } from '../errors'
 import type { Consumer, ConsumerOptions } from '../types'
 import { describeTopicLayouts } from './admin-ops'
 import { createNativeClient, EVENT } from './client'
-import { assignedList, dropLane, setPaused } from './consumer-flow'
+import { assignedList, dispatch, dropLane, setPaused } from './consumer-flow'
 import { localLag } from './consumer-lag'
-import { onEvent } from './consumer-rebalance'
+import { onEvent, onNativeMessage } from './consumer-rebalance'
 import { type ConsumerState, createConsumerState } from './consumer-state'
 import {
   consumerSettings,
@@ -26,6 +26,7 @@ import {
   SELF_HEALING,
   seekTo,
 } from './consumer-support'
+import { drainFetched } from './fetch-drain'
 import { type Handling, slotOf } from './lanes'
 import { ERR, kafkaErrorOf, withPartitionList } from './native'
 
@@ -74,6 +75,13 @@ function start(state: ConsumerState, next: Handling): Promise<void> {
       settings: consumerSettings(options, state.sessionTimeoutMs),
       events: EVENT.FETCH | EVENT.REBALANCE | EVENT.OFFSET_COMMIT,
       onEvent: (type, event) => onEvent(state, type, event),
+      drain: (queue, max, serve) =>
+        drainFetched(queue, max, {
+          topicNames: state.topicNames,
+          message: (message) => dispatch(state, message),
+          nativeMessage: (message) => onNativeMessage(state, message),
+          event: serve,
+        }),
       onError: (error, isFatal, code) => {
         if (SELF_HEALING.has(code)) return
         if (isFatal) state.fatal = error

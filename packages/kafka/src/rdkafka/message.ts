@@ -85,10 +85,14 @@ export function messageError(message: Pointer): number {
 }
 
 function topicOf(message: Pointer, topicNames: TopicNames): string {
-  const rkt = read.ptr(message, 8) as Pointer
+  return topicNameOf(read.ptr(message, 8) as Pointer, topicNames)
+}
+
+/** The name of a topic handle (`rd_kafka_topic_t`), looked up once per handle. */
+export function topicNameOf(rkt: number, topicNames: TopicNames): string {
   let topic = topicNames.get(rkt)
   if (topic === undefined) {
-    topic = rkt === null ? '' : String(rd().rd_kafka_topic_name(rkt))
+    topic = rkt === 0 ? '' : String(rd().rd_kafka_topic_name(rkt as Pointer))
     topicNames.set(rkt, topic)
   }
   return topic
