@@ -158,17 +158,18 @@ function startAdmin<T>(
   }
 }
 
-export function createNativeClient(options: ClientOptions): NativeClient {
+/**
+ * Serves what is queued now, up to a turn's worth; returns how many events that was. The consumer
+ * takes its queue in batches (`drain`); other handles poll event by event.
+ */
+function queuePump(
+  options: ClientOptions,
+  queue: Pointer,
+  requests: Map<number, AdminRequest>,
+  isClosed: () => boolean,
+): () => number {
   const lib = rd()
-  const { handle, queue } = openHandle(options)
-
-  const requests = new Map<number, AdminRequest>()
-  let nextOpaque = 1
-  let closed = false
-  let closing: Promise<void> | undefined
   let scheduled = false
-
-  /** Serves what is queued now; returns how many events that was. */
   function serveOne(event: Pointer): void {
     try {
       serveEvent(event, options, requests)
@@ -177,18 +178,19 @@ export function createNativeClient(options: ClientOptions): NativeClient {
     }
   }
   function pollOne(): number {
-    const event = lib.rd_kafka_queue_poll(queue as Pointer, 0)
+    const event = lib.rd_kafka_queue_poll(queue, 0)
     if (event === null) return 0
     serveOne(event)
     return 1
   }
   function pump(): number {
-    if (closed) return 0
+    if (isClosed()) return 0
     for (let served = 0; served < EVENTS_PER_TURN; ) {
       const taken = options.drain ? options.drain(queue, EVENTS_PER_TURN - served, serveOne) : pollOne()
       if (taken === 0) return served
       served += taken
-      if (closed) return served
+      // An event served may have closed the client (and destroyed the queue).
+      if (isClosed()) return served
     }
     // More waiting: continue on the next turn so timers and I/O get their share meanwhile. The pipe
     // does not wake us for these (the queue never became empty), so schedule it here.
@@ -201,6 +203,18 @@ export function createNativeClient(options: ClientOptions): NativeClient {
     }
     return EVENTS_PER_TURN
   }
+  return pump
+}
+
+export function createNativeClient(options: ClientOptions): NativeClient {
+  const lib = rd()
+  const { handle, queue } = openHandle(options)
+
+  const requests = new Map<number, AdminRequest>()
+  let nextOpaque = 1
+  let closed = false
+  let closing: Promise<void> | undefined
+  const pump = queuePump(options, queue, requests, () => closed)
 
   let pipe: WakeRegistration
   try {
