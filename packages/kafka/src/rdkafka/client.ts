@@ -27,6 +27,8 @@ const ADMIN_RESULTS = new Set([100, 101, 104, 0x8000, 0x100000, 0x200000, 0x4000
 
 /** Events served per wake-up before yielding to the event loop (the rest follow on the next turn). */
 const EVENTS_PER_TURN = 2_000
+/** Served in one wake-up, this many fetched messages mean a stream: look again on the next turn. */
+const BUSY_BATCH = 64
 /** How long destroying a handle may take before it is abandoned (never block a shutdown). */
 const DESTROY_BOUND_MS = 10_000
 
@@ -185,23 +187,25 @@ function queuePump(
   }
   function pump(): number {
     if (isClosed()) return 0
-    for (let served = 0; served < EVENTS_PER_TURN; ) {
+    let served = 0
+    while (served < EVENTS_PER_TURN) {
       const taken = options.drain ? options.drain(queue, EVENTS_PER_TURN - served, serveOne) : pollOne()
-      if (taken === 0) return served
+      if (taken === 0) break
       served += taken
       // An event served may have closed the client (and destroyed the queue).
       if (isClosed()) return served
     }
-    // More waiting: continue on the next turn so timers and I/O get their share meanwhile. The pipe
-    // does not wake us for these (the queue never became empty), so schedule it here.
-    if (!scheduled) {
+    // A busy queue (a turn's worth, or a burst of messages) is looked at again on the next turn, so timers
+    // and I/O get their share meanwhile and what librdkafka queued meanwhile is taken without waiting for
+    // the wake-up byte's trip through the event loop. Only after serving something: an idle client stops.
+    if (served >= (options.drain ? BUSY_BATCH : EVENTS_PER_TURN) && !scheduled) {
       scheduled = true
       setImmediate(() => {
         scheduled = false
         pump()
       })
     }
-    return EVENTS_PER_TURN
+    return served
   }
   return pump
 }
