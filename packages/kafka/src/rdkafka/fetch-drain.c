@@ -69,7 +69,6 @@ static void (*event_destroy)(void *event);
 static rd_kafka_message_t *(*event_message_next)(void *event);
 static int64_t (*message_timestamp)(const rd_kafka_message_t *message, int *type);
 static int (*message_headers)(const rd_kafka_message_t *message, void **headers);
-static size_t (*header_cnt)(const void *headers);
 static int (*header_get_all)(const void *headers, size_t index, const char **name, const void **value,
                              size_t *size);
 
@@ -83,10 +82,9 @@ int drain_bind(const char *path) {
   event_message_next = dlsym(library, "rd_kafka_event_message_next");
   message_timestamp = dlsym(library, "rd_kafka_message_timestamp");
   message_headers = dlsym(library, "rd_kafka_message_headers");
-  header_cnt = dlsym(library, "rd_kafka_header_cnt");
   header_get_all = dlsym(library, "rd_kafka_header_get_all");
   if (!queue_poll || !event_type || !event_destroy || !event_message_next || !message_timestamp ||
-      !message_headers || !header_cnt || !header_get_all)
+      !message_headers || !header_get_all)
     return -2;
   return 0;
 }
@@ -98,39 +96,38 @@ static void put_u32(unsigned char *at, size_t value) {
   at[3] = (value >> 24) & 0xff;
 }
 
+/* Header `index`: its name and the name's length, its value (a null value as an empty one); 0 past the end. */
+static int header_at(const void *headers, size_t index, const char **name, size_t *name_len,
+                     const void **value, size_t *size) {
+  if (header_get_all(headers, index, name, value, size) != ERR_NO_ERROR) return 0;
+  size_t length = 0;
+  while ((*name)[length] != 0) length++;
+  *name_len = length;
+  if (*value == 0) *size = 0;
+  return 1;
+}
+
 /* Bytes the message needs in the arena: value, key, and each header as u32 lengths then bytes. */
 static size_t needed(const rd_kafka_message_t *m, const void *headers) {
   /* The value and the end are each aligned to 8 bytes: up to 7 bytes of padding each. */
   size_t total = m->len + m->key_len + 16;
-  if (headers == 0) return total;
-  size_t count = header_cnt(headers);
-  for (size_t i = 0; i < count; i++) {
-    const char *name;
-    const void *value;
-    size_t size;
-    if (header_get_all(headers, i, &name, &value, &size) != ERR_NO_ERROR) break;
-    size_t name_len = 0;
-    while (name[name_len] != 0) name_len++;
+  const char *name;
+  const void *value;
+  size_t name_len, size;
+  for (size_t i = 0; headers != 0 && header_at(headers, i, &name, &name_len, &value, &size); i++)
     total += 8 + name_len + size;
-  }
   return total;
 }
 
 static size_t copy_headers(const void *headers, unsigned char *arena, size_t used, int64_t *count_out) {
-  size_t count = header_cnt(headers);
+  const char *name;
+  const void *value;
+  size_t name_len, size;
   int64_t copied = 0;
-  for (size_t i = 0; i < count; i++) {
-    const char *name;
-    const void *value;
-    size_t size;
-    if (header_get_all(headers, i, &name, &value, &size) != ERR_NO_ERROR) break;
-    size_t name_len = 0;
-    while (name[name_len] != 0) name_len++;
+  for (size_t i = 0; header_at(headers, i, &name, &name_len, &value, &size); i++) {
     put_u32(arena + used, name_len);
     memcpy(arena + used + 4, name, name_len);
     used += 4 + name_len;
-    /* A null value is written as an empty one, as the module always did. */
-    if (value == 0) size = 0;
     put_u32(arena + used, size);
     if (size > 0) memcpy(arena + used + 4, value, size);
     used += 4 + size;
