@@ -43,6 +43,10 @@ function compile() {
   rd()
   const compiled = cc({
     source: join(import.meta.dir, 'fetch-drain.c'),
+    // No link step against libc: slim images (the services' Docker runtime) have libc.so.6 but not the
+    // development link `libc.so`, and the compiler then fails with "library 'c' not found". The few libc
+    // functions used (memcpy, dlopen, dlsym) are found in the running process instead.
+    flags: ['-nostdlib'],
     symbols: {
       drain_bind: { args: ['cstring'], returns: 'int' },
       drain_fetch: { args: ['ptr', 'int', 'ptr', 'ptr', 'u64', 'ptr'], returns: 'int' },
