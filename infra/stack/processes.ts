@@ -192,6 +192,19 @@ export function ownsPid(pid: number, marker: string): boolean {
   }
 }
 
+/**
+ * True when the process started within the last two seconds: only a launch is inside its execs. An
+ * older process with no environment has none for good (often PID 1 in a container), and a scan of every
+ * process (findByMarker) must not wait on it.
+ */
+function startedLately(statFields: string[]): boolean {
+  // Field 22 of /proc/PID/stat (index 19 after the name) is the start, in clock ticks since boot
+  // (100 a second on Linux); /proc/uptime gives the seconds since boot.
+  const startedAtSeconds = Number(statFields[19]) / 100
+  const uptimeSeconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0])
+  return uptimeSeconds - startedAtSeconds < 2
+}
+
 /** Linux's PF_KTHREAD flag: kernel threads have no environment at all, ever. */
 const KERNEL_THREAD_FLAG = 0x00200000
 
@@ -205,7 +218,7 @@ function markerOf(pid: number, marker: string): boolean | 'between-images' {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
     if (` ${cmdline.replaceAll('\0', ' ')} `.includes(` ${marker} `)) return true
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8')
-    if (environ === '' && (Number(fields[6]) & KERNEL_THREAD_FLAG) === 0) {
+    if (environ === '' && (Number(fields[6]) & KERNEL_THREAD_FLAG) === 0 && startedLately(fields)) {
       return 'between-images'
     }
     return `\0${environ}`.includes(`\0${MARKER_VARIABLE}=${marker}\0`)
