@@ -14,7 +14,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { clusterMetadata, stackCommand, stackEnv } from '../../packages/testing/src/index'
 import { repoRoot } from './config'
 import { envFile, openStack, status } from './control'
-import { findByMarker } from './processes'
+import { findByMarker } from './process-marker'
 
 if (process.env.STACK_LIFECYCLE_TESTS !== '1') {
   throw new Error(

@@ -2,7 +2,8 @@ import { afterEach, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findByMarker, ownsPid, Processes } from './processes'
+import { findByMarker, ownsPid } from './process-marker'
+import { Processes } from './processes'
 
 const dirs: string[] = []
 function processes() {

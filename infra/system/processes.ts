@@ -6,7 +6,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { MARKER_VARIABLE, ownsPid } from '../stack/processes'
+import { MARKER_VARIABLE, ownsPid } from '../stack/process-marker'
 
 export interface Spawned {
   pid: number
