@@ -2,26 +2,15 @@
  * Command-line options of the benchmark programs (`--duration 20`), each a bounded integer with a default:
  * a bad value stops the run with the option named, before anything starts.
  */
-export function intArg(
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  argv = process.argv,
-): number {
-  return numericArg(name, fallback, min, max, true, argv)
-}
+type NumericOption = (name: string, fallback: number, min: number, max: number, argv?: string[]) => number
+const numericOption =
+  (integer: boolean): NumericOption =>
+  (name, fallback, min, max, argv = process.argv) =>
+    numericArg(name, fallback, min, max, integer, argv)
 
+export const intArg = numericOption(true)
 /** Like `intArg`, for options that may be fractional (`--warmup 0.2`). */
-export function numberArg(
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  argv = process.argv,
-): number {
-  return numericArg(name, fallback, min, max, false, argv)
-}
+export const numberArg = numericOption(false)
 
 function numericArg(
   name: string,
