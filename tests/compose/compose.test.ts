@@ -269,6 +269,7 @@ describe('compose.yaml', () => {
       'transaction.state.log.replication.factor',
       'transaction.state.log.min.isr',
       'unclean.leader.election.enable',
+      'replica.fetch.wait.max.ms',
     ]
     for (const id of [1, 2, 3]) {
       const name = `kafka-${id}`
