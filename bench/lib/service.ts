@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import {
+  baseEnv,
   freePort,
   killLeftover,
   type Spawned,
@@ -25,16 +26,6 @@ export interface Candidate {
 }
 
 const stackDir = () => stackEnv().STACK_DIR ?? join(import.meta.dir, '..', '..', '.stack')
-
-/** Only what a child needs from our environment; the rest comes from `env`. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
-    const value = process.env[key]
-    if (value !== undefined) env[key] = value
-  }
-  return env
-}
 
 export async function startCandidate(spec: {
   name: string

@@ -17,7 +17,6 @@ between sends (the estimator's fetch, pricing and transaction commit; the reader
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -32,9 +31,7 @@ from tests.integration.test_estimator import created_records, distinct_keys
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.script_parser(__doc__)
     parser.add_argument("--vehicles", type=int, default=10_000)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--instances", type=int, default=2)

@@ -16,7 +16,6 @@ after commit_transaction returned the records were readable. Topics are created 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import threading
@@ -46,9 +45,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.script_parser(__doc__)
     parser.add_argument("--transactions", type=int, default=200)
     parser.add_argument("--records", type=int, default=1)
     parser.add_argument("--gap-ms", type=float, default=20.0)

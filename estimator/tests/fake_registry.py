@@ -11,6 +11,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from estimator.health import JsonHandler
+
 
 class FakeRegistry:
     def __init__(self) -> None:
@@ -43,7 +45,9 @@ class FakeRegistry:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         registry = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
+            json_type = "application/vnd.schemaregistry.v1+json"
+
             def do_GET(self) -> None:
                 self._route("GET")
 
@@ -99,16 +103,6 @@ class FakeRegistry:
                         )
                         return
                 self._json(404, {"error_code": 40403, "message": "schema not found"})
-
-            def _json(self, status: int, body: object) -> None:
-                self._send(status, json.dumps(body).encode(), "application/vnd.schemaregistry.v1+json")
-
-            def _send(self, status: int, raw: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
 
             def log_message(self, format: str, *args: object) -> None:
                 return

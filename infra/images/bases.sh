@@ -13,9 +13,9 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$repo_root/infra/images"
 dir="${VEHICLES_DOCKER_DIR:-/var/tmp/vehicles-docker}"
 cache="$dir/cache"
+mkdir -p "$cache"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 ca_bundle="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
-mkdir -p "$cache"
 say() { echo "bases: $*" >&2; }
 
 # The base tags, read from the Dockerfiles themselves.

@@ -175,9 +175,13 @@ export interface StopOptions {
   graceMs?: number
 }
 
-/** True when the process leads its own process group (setsid made it so), which can then be signalled whole. */
-function leadsGroup(pid: number): boolean {
+/**
+ * True when the process leads its own process group (setsid made it so), which can then be signalled
+ * whole. Also used by the fault tests (tests/support/stack-faults.ts) to freeze a component whole.
+ */
+export function leadsGroup(pid: number): boolean {
   try {
+    // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so read after the ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return Number(fields[2]) === pid

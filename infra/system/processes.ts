@@ -16,6 +16,20 @@ export interface Spawned {
   exitCode: () => number | undefined
 }
 
+/**
+ * Only what a child needs from our own environment (PATH and friends); its settings come from its spec,
+ * so a stray variable in the caller's shell never changes a run. The runner's services and the bench
+ * candidates both start from this.
+ */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
+    const value = process.env[key]
+    if (value !== undefined) env[key] = value
+  }
+  return env
+}
+
 export interface SpawnSpec {
   argv: string[]
   cwd: string

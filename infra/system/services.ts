@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path'
 import type { StackEnv } from '../../packages/testing/src/index'
+import { baseEnv } from './processes'
 
 export const SERVICES = ['stock', 'ads', 'price-estimate-1', 'price-estimate-2'] as const
 export type ServiceName = (typeof SERVICES)[number]
@@ -45,16 +46,6 @@ export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url)
   parsed.pathname = `/${database}`
   return parsed.toString()
-}
-
-/** Only what a service needs from our own environment; its settings come from the spec. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
-    const value = process.env[key]
-    if (value !== undefined) env[key] = value
-  }
-  return env
 }
 
 export function serviceCommands(s: ServiceSettings): ServiceCommand[] {

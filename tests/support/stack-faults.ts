@@ -3,8 +3,8 @@
  * component running and ready, and every replica of the system's topics (and Kafka's own) in sync again.
  * Fault cases call `restoreStack` in a finally block, so a failing case still leaves the stack whole.
  */
-import { readFileSync } from 'node:fs'
 import { openStack, type Stack, startComponent, status, stopComponent } from '../../infra/stack/control'
+import { leadsGroup } from '../../infra/stack/processes'
 import { clusterMetadata, underReplicated } from '../../packages/testing/src/index'
 import { WATCHED } from './ledger'
 
@@ -36,17 +36,6 @@ export async function signalStackComponent(name: string, signal: 'SIGSTOP' | 'SI
   const group = leadsGroup(entry.pid)
   process.kill(group ? -entry.pid : entry.pid, signal)
   say(`${name}: ${signal} to ${group ? 'process group' : 'pid'} ${entry.pid}`)
-}
-
-function leadsGroup(pid: number): boolean {
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so read after the ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[2]) === pid
-  } catch {
-    return false
-  }
 }
 
 /** Brokers by id as the stack names them (`kafka-<broker.id>`). */

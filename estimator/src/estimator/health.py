@@ -91,8 +91,27 @@ class HealthServer:
         self._server.server_close()
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """Answers with a whole body and its length; JSON bodies under `json_type`.
+
+    The health server's handler is one, and so is the fake registry's of the unit tests.
+    """
+
+    json_type = "application/json"
+
+    def _json(self, status: int, body: object) -> None:
+        self._send(status, json.dumps(body).encode(), self.json_type)
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 def _handler(health: Health, metrics: Metrics) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
                 self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
@@ -106,16 +125,6 @@ def _handler(health: Health, metrics: Metrics) -> type[BaseHTTPRequestHandler]:
                 )
             else:
                 self._json(404, {"code": "NOT_FOUND", "message": f"no route {self.path}"})
-
-        def _json(self, status: int, body: dict[str, object]) -> None:
-            self._send(status, json.dumps(body).encode(), "application/json")
-
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             log.debug("http.request", format % args)

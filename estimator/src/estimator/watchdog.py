@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 
 from .health import Health
 from .log import log
@@ -31,21 +32,18 @@ from .log import log
 _STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 
 
+@dataclass(eq=False)
 class Watchdog:
-    def __init__(
-        self,
-        health: Health,
-        *,
-        stuck_after: float,
-        grace: float,
-        exit: Callable[[int], None] = os._exit,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._health = health
-        self._stuck_after = stuck_after
-        self._grace = grace
-        self._exit = exit
-        self._clock = clock
+    """Its settings are its fields (tests replace `exit` and `clock`); pipe and thread: `__post_init__`."""
+
+    health: Health
+    _: KW_ONLY
+    stuck_after: float
+    grace: float
+    exit: Callable[[int], None] = os._exit
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
         self._done = threading.Event()
         self._read_fd, self._write_fd = os.pipe()
         os.set_blocking(self._read_fd, False)
@@ -75,20 +73,20 @@ class Watchdog:
         except BlockingIOError:
             return
         if any(number in _STOP_SIGNALS for number in data) and self._signalled_at is None:
-            self._signalled_at = self._clock()
+            self._signalled_at = self.clock()
 
     def signalled(self) -> None:
         """What a stop signal does to the watchdog (the pipe calls it; tests call it directly)."""
         if self._signalled_at is None:
-            self._signalled_at = self._clock()
+            self._signalled_at = self.clock()
 
     def check(self) -> None:
-        now = self._clock()
-        if self._signalled_at is not None and now - self._signalled_at >= self._grace:
+        now = self.clock()
+        if self._signalled_at is not None and now - self._signalled_at >= self.grace:
             self._give_up(f"still running {now - self._signalled_at:.0f} s after SIGTERM")
             return
-        idle = now - self._health.last_turn
-        if idle >= self._stuck_after:
+        idle = now - self.health.last_turn
+        if idle >= self.stuck_after:
             self._give_up(f"the loop has not turned for {idle:.0f} s (blocked in a Kafka call)")
 
     def _give_up(self, why: str) -> None:
@@ -96,4 +94,4 @@ class Watchdog:
         if not self._done.is_set():
             faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         self._done.set()
-        self._exit(1)
+        self.exit(1)

@@ -7,6 +7,7 @@ stack never see its records, and it deletes only what it created.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -33,6 +34,11 @@ ESTIMATOR_ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ESTIMATOR_ROOT / ".venv" / "bin" / "python"
 LOG_DIR = ESTIMATOR_ROOT / ".test-logs"
 REQUIRED = ("KAFKA_BROKERS", "SCHEMA_REGISTRY_URL")
+
+
+def script_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The option parser of a script in estimator/scripts: its module docstring, as written, is its --help."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 class StackNotUp(Exception):

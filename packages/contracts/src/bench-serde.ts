@@ -5,28 +5,15 @@
 import { EVENT_CONTRACTS } from './artifacts'
 import { startFakeRegistry } from './fake-registry'
 import { toJsonSchemaText } from './json-schema'
-import type { VehicleCreatedEvent } from './schemas/events'
 import { connectContracts } from './serde'
+import { freshCreatedEvent } from './testing/created-event'
 import { TOPICS } from './topics'
 
 const fake = startFakeRegistry()
 for (const { subject, schema } of EVENT_CONTRACTS) fake.add(subject, toJsonSchemaText(schema))
 const contracts = await connectContracts({ registryUrl: fake.url })
 
-const event: VehicleCreatedEvent = {
-  eventId: crypto.randomUUID(),
-  occurredAt: new Date().toISOString(),
-  vehicle: {
-    id: crypto.randomUUID(),
-    vin: 'WVWZZZ1JZXW000001',
-    manufacturer: 'Volkswagen',
-    model: 'Golf',
-    year: 2022,
-    odometer: 1000,
-    odometerUnit: 'km',
-    createdAt: new Date().toISOString(),
-  },
-}
+const event = freshCreatedEvent()
 
 function time(name: string, n: number, fn: () => unknown) {
   for (let i = 0; i < 10_000; i++) fn() // warm-up

@@ -1,16 +1,10 @@
 import { describe, expect, test } from 'bun:test'
+import { SAMPLE_VEHICLE } from '@vehicles/testing'
 import { maxModelYear, normaliseVin, parseCreateVehicle } from './create-vehicle'
 import { CreateVehicleBody } from './schemas/vehicle'
 import { ContractViolation, check } from './validate'
 
-const valid = {
-  vin: 'WVWZZZ1JZXW000001',
-  manufacturer: 'Volkswagen',
-  model: 'Golf',
-  year: 2022,
-  odometer: 1000,
-  odometerUnit: 'km',
-}
+const valid = SAMPLE_VEHICLE
 
 /** Runs `parseCreateVehicle` and returns the violation it throws (fails the test when none). */
 function violationsOf(body: unknown, now?: Date) {

@@ -6,8 +6,9 @@ import { UnknownSchemaError } from './errors'
 import { toJsonSchemaText } from './json-schema'
 import { type RegistrationResult, registerAll } from './register'
 import type { RegistryClient } from './registry-client'
-import type { VehicleCreatedEvent, VehicleProcessedEvent } from './schemas/events'
+import type { VehicleProcessedEvent } from './schemas/events'
 import { type Contracts, connectContracts } from './serde'
+import { freshCreatedEvent } from './testing/created-event'
 import { dropSubject, liveRegistry } from './testing/registry'
 import { TOPICS } from './topics'
 import { ContractViolation, createAjv } from './validate'
@@ -20,20 +21,7 @@ import { encodeWire } from './wire'
 const prefix = uniqueName('serde')
 const contracts: EventContract[] = EVENT_CONTRACTS.map((c) => ({ ...c, subject: `${prefix}-${c.subject}` }))
 
-const created: VehicleCreatedEvent = {
-  eventId: crypto.randomUUID(),
-  occurredAt: new Date().toISOString(),
-  vehicle: {
-    id: crypto.randomUUID(),
-    vin: '1HGCM82633A004352',
-    manufacturer: 'Honda',
-    model: 'Accord',
-    year: 2003,
-    odometer: 123_456,
-    odometerUnit: 'mi',
-    createdAt: new Date().toISOString(),
-  },
-}
+const created = freshCreatedEvent()
 const processed: VehicleProcessedEvent = {
   eventId: crypto.randomUUID(),
   occurredAt: new Date().toISOString(),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { SAMPLE_VEHICLE } from '@vehicles/testing'
 import { EVENT_CONTRACTS } from './artifacts'
 import {
   ContractMismatchError,
@@ -26,12 +27,7 @@ const created: VehicleCreatedEvent = {
   occurredAt: '2026-11-25T10:00:00.000Z',
   vehicle: {
     id: '6f1c2b7e-9d3a-4c1e-8b2f-1a2b3c4d5e6f',
-    vin: 'WVWZZZ1JZXW000001',
-    manufacturer: 'Volkswagen',
-    model: 'Golf',
-    year: 2022,
-    odometer: 1000,
-    odometerUnit: 'km',
+    ...SAMPLE_VEHICLE,
     createdAt: '2026-11-25T10:00:00.000Z',
   },
 }

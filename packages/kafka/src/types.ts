@@ -32,17 +32,21 @@ export interface DeliveryReport {
   key: string
 }
 
-export interface Producer {
+/** The life of a producer or an admin client: connected before use, pinged for readiness, disconnected. */
+export interface Connection {
   connect(): Promise<void>
+  /** Cheap metadata round trip, for `/health/ready`. Rejects with `KafkaUnavailableError`. */
+  ping(): Promise<void>
+  disconnect(): Promise<void>
+}
+
+export interface Producer extends Connection {
   /**
    * Sends every record and resolves only once each one is acknowledged by all in-sync replicas, in the
    * order of `records`. Rejects with a `KafkaError` subclass otherwise (no partial success is reported
    * as success: the caller retries the whole batch; idempotence makes the retry safe within a session).
    */
   send(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
-  /** Cheap metadata round trip, for `/health/ready`. Rejects with `KafkaUnavailableError`. */
-  ping(): Promise<void>
-  disconnect(): Promise<void>
 }
 
 /**
@@ -56,7 +60,7 @@ export interface TransactionalProducerOptions extends ProducerOptions {
   transactionTimeoutMs?: number
 }
 
-export interface TransactionalProducer {
+export interface TransactionalProducer extends Connection {
   /** init_transactions: registers the id, fences older holders, aborts what they left open. */
   connect(): Promise<void>
   /**
@@ -69,8 +73,6 @@ export interface TransactionalProducer {
    * Calls are serialised: one transaction is open at a time.
    */
   sendTransaction(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
-  ping(): Promise<void>
-  disconnect(): Promise<void>
 }
 
 export interface ConsumerOptions {
@@ -255,8 +257,7 @@ export interface PartitionEnds {
   lastStable: string
 }
 
-export interface Admin {
-  connect(): Promise<void>
+export interface Admin extends Connection {
   createTopics(topics: readonly CreateTopicSpec[]): Promise<void>
   deleteTopics(topics: readonly string[]): Promise<void>
   listTopics(): Promise<string[]>
@@ -280,6 +281,4 @@ export interface Admin {
    * markers are skipped, so what is returned is exactly what a consumer of the topic will ever see there.
    */
   readCommitted(topic: string, partition: number, fromOffset: string): Promise<ConsumedMessage[]>
-  ping(): Promise<void>
-  disconnect(): Promise<void>
 }

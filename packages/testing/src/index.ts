@@ -29,6 +29,7 @@ export {
   stackCommand,
 } from './processes'
 export { duplicates, type KafkaRecord, rawValue, recordsWithKeys, waitForKeys } from './records-by-key'
+export { SAMPLE_VEHICLE } from './samples'
 export { repoRoot, type StackEnv, stackEnv } from './stack-env'
 export { startTcpProxy, type TcpProxy } from './tcp-proxy'
 export { uniqueName } from './unique-name'

@@ -96,6 +96,7 @@ export function groupOffsets(
   partitions: readonly { topic: string; partition: number }[],
   timeoutMs: number,
 ): Promise<TopicPartitionOffset[]> {
+  const context = `offsets of group ${groupId}`
   const lib = rd()
   return client.admin(
     OP.LISTGROUPOFFSETS,
@@ -111,11 +112,11 @@ export function groupOffsets(
         ),
       ),
     (event) => {
-      checkEvent(event, `offsets of group ${groupId}`)
+      checkEvent(event, context)
       const result = lib.rd_kafka_event_ListConsumerGroupOffsets_result(event)
       const [group] = arrayOf((cnt) => lib.rd_kafka_ListConsumerGroupOffsets_result_groups(result, cnt))
       if (group === undefined) return []
-      checkBorrowedError(lib.rd_kafka_group_result_error(group), `offsets of group ${groupId}`)
+      checkBorrowedError(lib.rd_kafka_group_result_error(group), context)
       return readPartitionList(lib.rd_kafka_group_result_partitions(group))
     },
   )

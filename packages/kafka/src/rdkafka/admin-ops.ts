@@ -115,22 +115,48 @@ export function withNativeObjects<S, T>(
   }
 }
 
-/** Reads a create/delete topics result event and throws its first failed topic. */
-function topicResults(
-  event: Pointer,
-  context: string,
-  resultOf: (event: Pointer) => Pointer | null,
-  topicsOf: (result: Pointer | null, cnt: Pointer) => Pointer | null,
-): void {
+/**
+ * CreateTopics and DeleteTopics are one request: a native object per topic in (made for the call and
+ * destroyed after it), a `rd_kafka_topic_result_t` per topic out, of which the first failure is thrown.
+ * They differ only in the functions named here, taken from the library when the request is made.
+ */
+interface TopicsRequest<S> {
+  op: number
+  /** 'create topic': the error names it with the topic. */
+  context: string
+  make: (source: S) => Pointer
+  destroy: (object: Pointer) => void
+  send: (handle: Pointer, array: Pointer, count: number, options: Pointer, queue: Pointer) => void
+  resultOf: (event: Pointer) => Pointer | null
+  topicsOf: (result: Pointer | null, cnt: Pointer) => Pointer | null
+}
+
+function topicsRequest<S>(
+  client: NativeClient,
+  sources: readonly S[],
+  timeoutMs: number,
+  request: (lib: ReturnType<typeof rd>) => TopicsRequest<S>,
+): Promise<void> {
   const lib = rd()
-  checkEvent(event, `${context}s`)
-  const result = resultOf(event)
-  for (const r of arrayOf((cnt) => topicsOf(result, cnt))) {
-    const code = lib.rd_kafka_topic_result_error(r)
-    if (code === ERR.NO_ERROR) continue
-    const topic = String(lib.rd_kafka_topic_result_name(r))
-    throw kafkaErrorOf(code, `${context} ${topic}`, String(lib.rd_kafka_topic_result_error_string(r)))
-  }
+  const { op, context, make, destroy, send, resultOf, topicsOf } = request(lib)
+  return client.admin(
+    op,
+    timeoutMs,
+    (options, queue) =>
+      withNativeObjects(sources, make, destroy, (array, count) =>
+        send(client.handle, array, count, options, queue),
+      ),
+    (event) => {
+      checkEvent(event, `${context}s`)
+      const result = resultOf(event)
+      for (const r of arrayOf((cnt) => topicsOf(result, cnt))) {
+        const code = lib.rd_kafka_topic_result_error(r)
+        if (code === ERR.NO_ERROR) continue
+        const topic = String(lib.rd_kafka_topic_result_name(r))
+        throw kafkaErrorOf(code, `${context} ${topic}`, String(lib.rd_kafka_topic_result_error_string(r)))
+      }
+    },
+  )
 }
 
 /** A `rd_kafka_NewTopic_t *` with its configs (freed here if a config is refused). */
@@ -155,54 +181,27 @@ function newTopic(spec: CreateTopicSpec): Pointer {
   return topic
 }
 
-export function createTopics(
-  client: NativeClient,
-  specs: readonly CreateTopicSpec[],
-  timeoutMs: number,
-): Promise<void> {
-  const lib = rd()
-  return client.admin(
-    OP.CREATETOPICS,
-    timeoutMs,
-    (options, queue) =>
-      withNativeObjects(specs, newTopic, lib.rd_kafka_NewTopic_destroy, (array, count) =>
-        lib.rd_kafka_CreateTopics(client.handle, array, count, options, queue),
-      ),
-    (event) =>
-      topicResults(
-        event,
-        'create topic',
-        lib.rd_kafka_event_CreateTopics_result,
-        lib.rd_kafka_CreateTopics_result_topics,
-      ),
-  )
-}
+export const createTopics = (client: NativeClient, specs: readonly CreateTopicSpec[], timeoutMs: number) =>
+  topicsRequest(client, specs, timeoutMs, (lib) => ({
+    op: OP.CREATETOPICS,
+    context: 'create topic',
+    make: newTopic,
+    destroy: lib.rd_kafka_NewTopic_destroy,
+    send: lib.rd_kafka_CreateTopics,
+    resultOf: lib.rd_kafka_event_CreateTopics_result,
+    topicsOf: lib.rd_kafka_CreateTopics_result_topics,
+  }))
 
-export function deleteTopics(
-  client: NativeClient,
-  topics: readonly string[],
-  timeoutMs: number,
-): Promise<void> {
-  const lib = rd()
-  return client.admin(
-    OP.DELETETOPICS,
-    timeoutMs,
-    (options, queue) =>
-      withNativeObjects(
-        topics,
-        (topic) => lib.rd_kafka_DeleteTopic_new(cstr(topic)) as Pointer,
-        lib.rd_kafka_DeleteTopic_destroy,
-        (array, count) => lib.rd_kafka_DeleteTopics(client.handle, array, count, options, queue),
-      ),
-    (event) =>
-      topicResults(
-        event,
-        'delete topic',
-        lib.rd_kafka_event_DeleteTopics_result,
-        lib.rd_kafka_DeleteTopics_result_topics,
-      ),
-  )
-}
+export const deleteTopics = (client: NativeClient, topics: readonly string[], timeoutMs: number) =>
+  topicsRequest(client, topics, timeoutMs, (lib) => ({
+    op: OP.DELETETOPICS,
+    context: 'delete topic',
+    make: (topic) => lib.rd_kafka_DeleteTopic_new(cstr(topic)) as Pointer,
+    destroy: lib.rd_kafka_DeleteTopic_destroy,
+    send: lib.rd_kafka_DeleteTopics,
+    resultOf: lib.rd_kafka_event_DeleteTopics_result,
+    topicsOf: lib.rd_kafka_DeleteTopics_result_topics,
+  }))
 
 /** Topic configs as the brokers report them (defaults included). */
 export function describeTopicConfigs(

@@ -56,16 +56,9 @@ const SELECT_VEHICLE = `id::text as id, vin, manufacturer, model, year, odometer
   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"`
 
 function insertStatement(vehicle: Vehicle, entry: OutboxEntry, idempotency?: IdempotencyRecord) {
-  const params: unknown[] = [
-    vehicle.id,
-    vehicle.vin,
-    vehicle.manufacturer,
-    vehicle.model,
-    vehicle.year,
-    vehicle.odometer,
-    vehicle.odometerUnit,
-    vehicle.createdAt,
-  ]
+  // $1…$8 in the order of VEHICLE_COLUMNS.
+  const { id, vin, manufacturer, model, year, odometer, odometerUnit, createdAt } = vehicle
+  const params: unknown[] = [id, vin, manufacturer, model, year, odometer, odometerUnit, createdAt]
   const outbox = enqueueCte('v', params.length + 1, entry)
   params.push(...outbox.params)
   let idempotencyCte = ''
@@ -95,15 +88,12 @@ function insertStatement(vehicle: Vehicle, entry: OutboxEntry, idempotency?: Ide
   return { text, params }
 }
 
-interface VehicleRow {
-  id: string
-  vin: string
-  manufacturer: string
-  model: string
-  year: number
-  odometer: number
+/**
+ * A vehicles row as the two reads return it: the contract's Vehicle, except that odometerUnit is plain
+ * text and createdAt a Date from drizzle's mapping or ISO text from the raw page query.
+ */
+type VehicleRow = Omit<Vehicle, 'odometerUnit' | 'createdAt'> & {
   odometerUnit: string
-  /** A Date from drizzle's mapping, ISO text from the raw page query. */
   createdAt: Date | string
 }
 

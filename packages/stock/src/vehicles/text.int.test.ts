@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { ErrorBody, Vehicle } from '@vehicles/contracts'
 import { createLogger, HttpError } from '@vehicles/platform'
-import { createTestDatabase, type TestDatabase } from '@vehicles/testing'
+import { createTestDatabase, SAMPLE_VEHICLE, type TestDatabase } from '@vehicles/testing'
 import { createStockApp } from '../app'
 import { type Database, openPostgres } from '../db/database'
 import { migratePostgresUrl } from '../db/migrate'
@@ -36,15 +36,7 @@ const rows = async () => {
   return row
 }
 
-const body = (over: Record<string, unknown>) => ({
-  vin: 'WVWZZZ1JZXW000001',
-  manufacturer: 'Volkswagen',
-  model: 'Golf',
-  year: 2022,
-  odometer: 1000,
-  odometerUnit: 'km',
-  ...over,
-})
+const body = (over: Record<string, unknown>) => ({ ...SAMPLE_VEHICLE, ...over })
 
 test.each([
   ['manufacturer', '\u0085'],
