@@ -19,7 +19,7 @@ function buildOnce(config: StackConfig): Promise<string> {
   built ??= (async () => {
     const { code, out, err } = await runCommand(
       ['bash', join(REGISTRY_DIR, 'build.sh'), join(config.dir, 'registry')],
-      { timeoutMs: 900_000, env: { REGISTRY_JAVA_HOME: config.registryJavaHome } },
+      { timeoutMs: 900_000 },
     )
     if (code !== 0) throw new Error(`infra/registry/build.sh failed (exit ${code}):\n${err.slice(-4000)}`)
     const jar = out.trim().split('\n').at(-1) ?? ''
