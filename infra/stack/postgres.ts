@@ -114,6 +114,8 @@ function serverSettings(config: StackConfig, sockets: string): string[] {
 async function initializeCluster(config: StackConfig, { home, data, sockets, initialized }: PostgresPaths) {
   const bin = (tool: string) => join(config.postgresBin, tool)
   rmSync(data, { recursive: true, force: true })
+  // The folders on the way stay searchable (0755): the server runs as `postgres`, not as their owner.
+  mkdirSync(home, { recursive: true })
   mkdirSync(data, { recursive: true, mode: 0o700 })
   mkdirSync(sockets, { recursive: true })
   const passwordFile = join(home, 'initdb-password')
