@@ -20,9 +20,9 @@ cd "$repo_root"
 # shellcheck source=scripts/toolchains.sh
 source scripts/toolchains.sh
 
-step() { printf '\n[bootstrap] %s\n' "$*"; }
-fail() { printf '[bootstrap] %s\n' "$*" >&2; exit 1; }
 started=$SECONDS
+step() { printf '\n[bootstrap] %s (at %ds)\n' "$*" $((SECONDS - started)); }
+fail() { printf '[bootstrap] %s\n' "$*" >&2; exit 1; }
 
 step "Debian packages"
 packages=(ca-certificates curl python3 python3-venv python3-pip iproute2

