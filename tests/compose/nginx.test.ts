@@ -89,7 +89,9 @@ describe('nginx.conf', () => {
       if (/include\s+mime\.types;/.test(conf) && existsSync(stockMime)) {
         copyFileSync(stockMime, join(dir, 'mime.types'))
       }
-      const asRoot = process.getuid?.() === 0 && which('unshare')
+      // A mount namespace needs root and CAP_SYS_ADMIN, which a container's root usually lacks.
+      const asRoot =
+        process.getuid?.() === 0 && which('unshare') && run(['unshare', '--mount', 'true']).code === 0
       let result: { code: number; output: string }
       if (asRoot) {
         const hostsFile = join(dir, 'hosts')
