@@ -33,7 +33,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/toolchains.sh"
 say() { printf '%s\n' "$*"; }
 fail() { printf 'fetch-toolchains: %s\n' "$*" >&2; exit 1; }
-[[ $(uname -m) == x86_64 ]] || fail "the pinned checksums are for x86_64; install Go 1.24+, Bun $BUN_VERSION and a Java 21+ by hand"
+[[ $(uname -m) == x86_64 ]] || fail "the pinned checksums are for x86_64; install Go $GO_MINIMUM+, Bun $BUN_VERSION and a Java 21+ by hand"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
