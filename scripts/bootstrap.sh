@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Prepares a brand-new Debian 12 machine for this project, as root; idempotent (a second run only
 # checks). Installs only what is missing:
-#   - Debian packages: postgresql-15, nginx-light, kcat, librdkafka1, wrk, chromium (the browser test of
-#     the documentation pages) (and maven if absent)
-#   - Bun, pinned, from npm
+#   - Debian packages: what the next steps download and build with (curl, CA certificates, Python with
+#     venv and pip), postgresql-15, nginx-light, kcat, librdkafka1, wrk, chromium (the browser test of
+#     the documentation pages), iproute2 (`ss`), and if absent maven and Java 17 (Kafka, ZooKeeper)
+#   - Go 1.24.9+, Bun (pinned) and a Java 21+ for the schema registry, from the Go module proxy, npm and
+#     PyPI, when the machine has none good enough (scripts/fetch-toolchains.sh)
 #   - the workspace's dependencies from bun.lock (frozen)
 #   - the estimator's Python environment (estimator/scripts/setup.sh, when present)
 #   - librdkafka for @vehicles/kafka, from the estimator's pinned confluent-kafka wheel (PyPI)
@@ -11,20 +13,22 @@
 #   - the docker compose CLI plugin, built from its Go module (for `docker compose config` checks)
 #   - hadolint, pinned, from PyPI into its own venv (infra/compose/install-hadolint.sh)
 #   - the local stack's cache: Kafka jars, the FerretDB build, the registry build (`bun run stack prepare`)
-# Expected already present: Java 17 and a Java 21+ (Temurin 25), Go 1.24+, Node's npm.
 set -euo pipefail
 
-BUN_VERSION=1.4.5
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+# shellcheck source=scripts/toolchains.sh
+source scripts/toolchains.sh
 
-step() { printf '\n[bootstrap] %s\n' "$*"; }
-fail() { printf '[bootstrap] %s\n' "$*" >&2; exit 1; }
 started=$SECONDS
+step() { printf '\n[bootstrap] %s (at %ds)\n' "$*" $((SECONDS - started)); }
+fail() { printf '[bootstrap] %s\n' "$*" >&2; exit 1; }
 
 step "Debian packages"
-packages=(postgresql-15 nginx-light kcat librdkafka1 wrk chromium)
+packages=(ca-certificates curl python3 python3-venv python3-pip iproute2
+  postgresql-15 nginx-light kcat librdkafka1 wrk chromium)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
+[[ -x ${STACK_KAFKA_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}/bin/java ]] || packages+=(openjdk-17-jre-headless)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -49,22 +53,8 @@ else
   echo "all present: ${packages[*]}"
 fi
 
-step "Java, Go"
-[[ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ]] || fail "Java 17 missing (apt-get install openjdk-17-jre-headless), or set STACK_KAFKA_JAVA_HOME"
-[[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]] || [[ -n "${STACK_REGISTRY_JAVA_HOME:-}" ]] ||
-  fail "a Java 21+ is needed for the schema registry: install Temurin 25 or set STACK_REGISTRY_JAVA_HOME"
-export PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null 2>&1 || fail "Go 1.24+ is needed to build FerretDB (infra/ferretdb)"
-go version
-
-step "Bun $BUN_VERSION"
-if [[ "$(bun --version 2>/dev/null || true)" != "$BUN_VERSION" ]]; then
-  command -v npm >/dev/null 2>&1 || fail "npm is needed to install Bun"
-  npm install -g "bun@$BUN_VERSION"
-  hash -r
-fi
-[[ "$(bun --version)" == "$BUN_VERSION" ]] || fail "bun --version is $(bun --version), expected $BUN_VERSION (is another bun first on PATH?)"
-echo "bun $(bun --version)"
+step "Go, Bun, Java for the registry (fetched only when missing)"
+bash scripts/fetch-toolchains.sh go bun java
 
 step "workspace dependencies"
 bun install --frozen-lockfile

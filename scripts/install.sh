@@ -8,15 +8,17 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
-export PATH="$PATH:/usr/local/go/bin"
+# shellcheck source=scripts/toolchains.sh
+source scripts/toolchains.sh
 stamp="${STACK_DIR:-$repo_root/.stack}/bootstrap.stamp"
 
 digest() {
   {
-    sha256sum scripts/bootstrap.sh bun.lock package.json estimator/uv.lock estimator/pyproject.toml \
+    sha256sum scripts/bootstrap.sh scripts/fetch-toolchains.sh scripts/toolchains.sh bun.lock package.json estimator/uv.lock estimator/pyproject.toml \
       estimator/scripts/setup.sh tests/fuzz/requirements.txt tests/fuzz/setup.sh \
       infra/compose/install-compose.sh 2>&1
     bun --version 2>&1 || true
+    go env GOVERSION 2>&1 || true
     ls -d node_modules estimator/.venv/bin/python 2>&1
   } | sha256sum | cut -d' ' -f1
 }

@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install.sh
-export PATH="$PATH:/usr/local/go/bin"
+# shellcheck source=scripts/toolchains.sh
+source scripts/toolchains.sh
 exec bun scripts/system.ts "$@"

@@ -1,8 +1,11 @@
 /**
  * compose.yaml as `docker compose config` resolves it (anchors merged, `${VAR:-default}` interpolated),
- * for the static checks in this folder. Needs only the docker client and its compose plugin: no engine.
+ * for the static checks in this folder. Needs only the compose plugin (infra/compose/install-compose.sh),
+ * run on its own as `docker-compose`: no engine, and no docker client either.
  */
-import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
 
 export const repoRoot = resolve(import.meta.dir, '../..')
 
@@ -73,7 +76,15 @@ export function compose(args: string[], envFile = '/dev/null'): Run {
     const value = process.env[key]
     if (value) env[key] = value
   }
-  const child = Bun.spawnSync(['docker', 'compose', '--env-file', envFile, ...args], {
+  // The plugin started directly behaves as `docker compose`, so a machine without Docker needs no client.
+  const plugin = join(
+    process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
+    'cli-plugins',
+    'docker-compose',
+  )
+  if (!existsSync(plugin))
+    return { code: 127, stdout: '', stderr: `${plugin}: not found (unknown command)\n` }
+  const child = Bun.spawnSync([plugin, '--env-file', envFile, ...args], {
     cwd: repoRoot,
     env,
     stdout: 'pipe',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make `docker compose` available as a docker CLI plugin, for the static compose checks
-# (tests/compose). There is no Docker engine on the development machines or in CI, and the docker
-# client they have comes without the compose plugin; `docker compose config` needs only the plugin.
+# (tests/compose). There is no Docker engine on the development machines or in CI, and no docker client
+# on a fresh one; `docker compose config` needs only the plugin, which also runs on its own.
 #
 #   infra/compose/install-compose.sh            # idempotent; prints the plugin's version
 #
@@ -17,7 +17,7 @@ plugin_dir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 plugin="$plugin_dir/docker-compose"
 
 if [[ -x "$plugin" ]] && "$plugin" version --short 2>/dev/null | grep -qx "${COMPOSE_VERSION#v}"; then
-  docker compose version
+  "$plugin" version
   exit 0
 fi
 
@@ -38,4 +38,4 @@ echo "install-compose: building docker compose $COMPOSE_VERSION (first time: sev
   -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_VERSION" \
   -o "$plugin.partial" ./cmd)
 mv "$plugin.partial" "$plugin"
-docker compose version
+"$plugin" version

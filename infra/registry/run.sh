@@ -11,7 +11,7 @@
 # Environment (all optional):
 #   REGISTRY_CACHE_DIR   where build.sh unpacked the registry (default <repo>/.stack/registry)
 #   REGISTRY_JAR         explicit path of quarkus-run.jar (overrides REGISTRY_CACHE_DIR)
-#   REGISTRY_JAVA_HOME   a JDK 21+ (default /usr/lib/jvm/temurin-25-jdk-amd64)
+#   REGISTRY_JAVA_HOME   a Java 21+ (default /usr/lib/jvm/temurin-25-jdk-amd64, else ~/.cache/vehicles/java-21)
 #   REGISTRY_HEAP        max heap, java -Xmx syntax (default 128m)
 #   REGISTRY_TOPIC       KafkaSQL journal topic (default kafkasql-journal, upstream's name); when set,
 #                        the snapshots and events topics become <topic>-snapshots / <topic>-events, so
@@ -45,6 +45,9 @@ if [[ ! -f "$jar" ]]; then
 fi
 
 java_home="${REGISTRY_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+# Without Temurin 25, the Java 21 that scripts/fetch-toolchains.sh fetched.
+fetched="${VEHICLES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vehicles}/java-21"
+[[ -n "${REGISTRY_JAVA_HOME:-}" || -x "$java_home/bin/java" || ! -x "$fetched/bin/java" ]] || java_home="$fetched"
 java_major="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$java_home/release" 2>/dev/null || true)"
 if [[ ! -x "$java_home/bin/java" || -z "$java_major" || "$java_major" -lt 21 ]]; then
   echo "run.sh: Apicurio Registry $version needs Java 21+; $java_home is '${java_major:-not a JDK}'" >&2

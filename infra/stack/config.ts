@@ -8,9 +8,27 @@
  * infra/stack is not a workspace package, so it cannot resolve TypeBox; the few values here are checked
  * by hand, with the same promise: a bad value stops the CLI with a message naming the variable.
  */
-import { isAbsolute, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { isAbsolute, join, resolve } from 'node:path'
 
 export const repoRoot = resolve(import.meta.dir, '../..')
+
+/** Where scripts/fetch-toolchains.sh puts the Go, Bun and Java it downloads (as scripts/toolchains.sh). */
+export const toolchainCache =
+  process.env.VEHICLES_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vehicles')
+
+/** PATH with the fetched tools first and Go's usual folder last, as scripts/toolchains.sh sets it. */
+export function toolchainPath(): string {
+  return [join(toolchainCache, 'bin'), process.env.PATH, '/usr/local/go/bin'].filter(Boolean).join(':')
+}
+
+/** Temurin 25 where installed, else the Java 21 that scripts/fetch-toolchains.sh fetched. */
+function registryJavaDefault(): string {
+  const temurin = '/usr/lib/jvm/temurin-25-jdk-amd64'
+  const fetched = join(toolchainCache, 'java-21')
+  return existsSync(join(temurin, 'bin', 'java')) || !existsSync(fetched) ? temurin : fetched
+}
 
 export interface Ports {
   zookeeperClient: [number, number, number]
@@ -90,7 +108,7 @@ export function loadConfig(): StackConfig {
       ferretdb: port('STACK_FERRETDB_PORT', 27117 + offset),
     },
     kafkaJavaHome: path('STACK_KAFKA_JAVA_HOME', '/usr/lib/jvm/java-17-openjdk-amd64'),
-    registryJavaHome: path('STACK_REGISTRY_JAVA_HOME', '/usr/lib/jvm/temurin-25-jdk-amd64'),
+    registryJavaHome: path('STACK_REGISTRY_JAVA_HOME', registryJavaDefault()),
     postgresBin: path('STACK_POSTGRES_BIN', '/usr/lib/postgresql/15/bin'),
     postgresUser: process.env.STACK_POSTGRES_USER || 'postgres',
   }

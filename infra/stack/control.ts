@@ -13,7 +13,7 @@ import { loadConfig, type StackConfig } from './config'
 import { ferretdbComponent, mongodbUrl } from './ferretdb'
 import { createTopics, kafkaBootstrap, kafkaComponents, zookeeperComponents } from './kafka'
 import { nginxComponent } from './nginx'
-import { postgresComponent, postgresUrl } from './postgres'
+import { postgresComponent, postgresHome, postgresUrl } from './postgres'
 import { kafkaMetadata } from './probes'
 import { groupRssKib, Processes, type StopOptions } from './processes'
 import { registryComponents, registryUrl } from './registry'
@@ -263,6 +263,7 @@ export async function reset(stack: Stack = openStack(), say: Say = () => {}) {
   }
   for (const dir of ['postgres', 'ferretdb', 'nginx'])
     rmSync(join(stack.config.dir, dir), { recursive: true, force: true })
+  rmSync(postgresHome(stack.config), { recursive: true, force: true })
   rmSync(join(stack.config.dir, 'registry', 'instances'), { recursive: true, force: true })
   rmSync(join(stack.config.dir, 'logs'), { recursive: true, force: true })
   rmSync(join(stack.config.dir, 'run'), { recursive: true, force: true })

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCommand } from '../command'
 import { type Component, singleton } from './component'
-import { repoRoot, type StackConfig } from './config'
+import { repoRoot, type StackConfig, toolchainPath } from './config'
 import { tcpReady } from './probes'
 
 const SOURCE = join(repoRoot, 'infra', 'ferretdb')
@@ -23,7 +23,17 @@ async function build(binary: string): Promise<void> {
   const stamp = `${binary}.source-sha256`
   if (existsSync(binary) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest) return
   const { code, out, err } = await runCommand(
-    ['go', '-C', SOURCE, 'build', '-mod=readonly', '-trimpath', '-o', binary, '.'],
+    [
+      Bun.which('go', { PATH: toolchainPath() }) ?? 'go',
+      '-C',
+      SOURCE,
+      'build',
+      '-mod=readonly',
+      '-trimpath',
+      '-o',
+      binary,
+      '.',
+    ],
     { timeoutMs: 900_000 },
   )
   if (code !== 0) throw new Error(`building FerretDB failed (is Go installed?):\n${out}${err}`)

@@ -3,8 +3,8 @@
  * PostgreSQL refuses to run as root, so when the CLI is root the server runs as the `postgres` system
  * user (setpriv execs in place, so the recorded pid is the postmaster's).
  */
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { mustRunCommand } from '../command'
 import { type Component, singleton } from './component'
 import type { StackConfig } from './config'
@@ -17,13 +17,20 @@ export const POSTGRES_DATABASE = 'vehicles'
 interface SystemUser {
   uid: number
   gid: number
+  home: string
+}
+
+function findSystemUser(name: string): SystemUser | undefined {
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const [user, , uid, gid, , home] = line.split(':')
+    if (user === name) return { uid: Number(uid), gid: Number(gid), home: home ?? '/' }
+  }
+  return undefined
 }
 
 function systemUser(name: string): SystemUser {
-  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-    const [user, , uid, gid] = line.split(':')
-    if (user === name) return { uid: Number(uid), gid: Number(gid) }
-  }
+  const found = findSystemUser(name)
+  if (found !== undefined) return found
   throw new Error(
     `PostgreSQL cannot run as root and there is no '${name}' user: install postgresql-15 (it creates one)`,
   )
@@ -41,8 +48,33 @@ interface PostgresPaths {
   initialized: string
 }
 
+/** Whether `user` may enter `dir`: every existing folder on the way grants it the search bit. */
+function reachable(dir: string, user: SystemUser): boolean {
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    if (existsSync(path)) {
+      const { mode, uid, gid } = statSync(path)
+      const bit = uid === user.uid ? 0o100 : gid === user.gid ? 0o010 : 0o001
+      if ((mode & bit) === 0) return false
+    }
+    if (path === '/') return true
+  }
+}
+
+/**
+ * The cluster's folder: `<stack dir>/postgres`, unless the server (run as `postgres` when the CLI is
+ * root) cannot enter the stack dir, as with a clone under root's private home (/root is 0700). Then the
+ * `postgres` user's own home holds it, one folder per stack dir.
+ */
+export function postgresHome(config: StackConfig): string {
+  const inside = join(config.dir, 'postgres')
+  const user = process.getuid?.() === 0 ? findSystemUser(config.postgresUser) : undefined
+  if (user === undefined || reachable(config.dir, user)) return inside
+  const id = new Bun.CryptoHasher('sha256').update(resolve(config.dir)).digest('hex').slice(0, 12)
+  return join(user.home, 'vehicles-stacks', id)
+}
+
 function postgresPaths(config: StackConfig): PostgresPaths {
-  const home = join(config.dir, 'postgres')
+  const home = postgresHome(config)
   return {
     home,
     data: join(home, 'data'),
@@ -82,6 +114,8 @@ function serverSettings(config: StackConfig, sockets: string): string[] {
 async function initializeCluster(config: StackConfig, { home, data, sockets, initialized }: PostgresPaths) {
   const bin = (tool: string) => join(config.postgresBin, tool)
   rmSync(data, { recursive: true, force: true })
+  // The folders on the way stay searchable (0755): the server runs as `postgres`, not as their owner.
+  mkdirSync(home, { recursive: true })
   mkdirSync(data, { recursive: true, mode: 0o700 })
   mkdirSync(sockets, { recursive: true })
   const passwordFile = join(home, 'initdb-password')

@@ -11,7 +11,15 @@
  * nginx, and first-start.test.ts holds that the image is new enough for it.
  */
 import { describe, expect, test } from 'bun:test'
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadCompose, repoRoot } from '../../infra/compose/config'
@@ -89,7 +97,9 @@ describe('nginx.conf', () => {
       if (/include\s+mime\.types;/.test(conf) && existsSync(stockMime)) {
         copyFileSync(stockMime, join(dir, 'mime.types'))
       }
-      const asRoot = process.getuid?.() === 0 && which('unshare')
+      // A mount namespace needs root and CAP_SYS_ADMIN, which a container's root usually lacks.
+      const asRoot =
+        process.getuid?.() === 0 && which('unshare') && run(['unshare', '--mount', 'true']).code === 0
       let result: { code: number; output: string }
       if (asRoot) {
         const hostsFile = join(dir, 'hosts')
@@ -121,8 +131,10 @@ describe('nginx.conf', () => {
           tmpfs.join(' '),
         ])
       } else {
-        // Without root: upstream host names replaced on a copy; the host's own /tmp.
-        let rendered = forHostNginx(conf)
+        // Without a mount namespace: upstream host names replaced on a copy, and the temp folders (a
+        // tmpfs in compose, absent from the host's /tmp) moved into the check's own folder.
+        mkdirSync(join(dir, 'tmp'))
+        let rendered = forHostNginx(conf).replaceAll('/tmp/nginx/', `${dir}/tmp/`)
         for (const host of hosts) {
           rendered = rendered.replaceAll(
             new RegExp(`(server\\s+)${host.replaceAll('.', '\\.')}:`, 'g'),
