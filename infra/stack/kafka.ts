@@ -209,13 +209,9 @@ export function kafkaComponents(config: StackConfig): Component[] {
             'background.threads=4',
             'num.recovery.threads.per.data.dir=1',
             'num.replica.fetchers=1',
-            // A transaction is complete only once the coordinator's final record (COMPLETE_COMMIT) is
-            // replicated; that append happens outside a request thread, so the followers' waiting
-            // fetches are not woken by it and return only at this timeout (default 500 ms). Until then
-            // the next transaction of the same producer is refused (CONCURRENT_TRANSACTIONS, retried by
-            // librdkafka every 20 ms): at the default, 18 of 25 transactions begun 150 ms after the last
-            // commit were refused; at 10 ms, none begun 30 ms after. Costs idle follower fetches.
-            'replica.fetch.wait.max.ms=10',
+            // replica.fetch.wait.max.ms stays at 500: 10 ms made back-to-back transactions 3x faster
+            // (bench:txn-cycle) but cost the idle brokers 36 % of a core against 9 %, and the whole
+            // pipeline was not reliably faster on 2 cores (docs/benchmarks.md, "Transactions back to back").
             'log.retention.hours=168',
             'log.segment.bytes=67108864',
             '',

@@ -269,7 +269,6 @@ describe('compose.yaml', () => {
       'transaction.state.log.replication.factor',
       'transaction.state.log.min.isr',
       'unclean.leader.election.enable',
-      'replica.fetch.wait.max.ms',
     ]
     for (const id of [1, 2, 3]) {
       const name = `kafka-${id}`
