@@ -40,6 +40,7 @@ import {
 } from '../../packages/kafka/src/index'
 import { stackEnv, waitFor } from '../../packages/testing/src/index'
 import { connectAdmin, createTestTopics, uniqueName, waitForZeroLag } from '../../packages/testing/src/kafka'
+import { percentile } from '../lib/percentile'
 import { bulkInsert, bulkUpsert, prepare, syntheticEvents } from './seed'
 
 const arg = (name: string, fallback: number) => {
@@ -141,12 +142,6 @@ async function ingest() {
     await dropTopics().catch(() => undefined)
     await admin.disconnect()
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return (
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
-  )
 }
 
 async function hop() {

@@ -4,6 +4,7 @@
  * client's; prints one `RESULT {json}` line for run.ts. Kept free of Bun APIs: it is also bundled for
  * Node (node-rdkafka does not load under Bun).
  */
+import { percentile } from '../lib/percentile'
 
 export interface BenchRecord {
   key: Buffer
@@ -89,12 +90,6 @@ export function keyOf(i: number): Buffer {
   // UUID-shaped keys, like the system's vehicle ids, spread over all partitions by murmur2.
   const hex = (i * 2654435761 + 0x9e3779b9).toString(16).padStart(12, '0').slice(-12)
   return Buffer.from(`00000000-0000-4000-8000-${hex}`)
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[idx] as number
 }
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits

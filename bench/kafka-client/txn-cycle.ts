@@ -14,6 +14,7 @@
 import { createAdmin, createTransactionalProducer } from '../../packages/kafka/src/index'
 import { stackEnv } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
+import { percentile } from '../lib/percentile'
 import { createReport, fixed, table } from '../lib/report'
 
 const count = intArg('count', 60, 5, 10_000)
@@ -45,8 +46,6 @@ await producer.connect()
 for (let i = 0; i < 3; i++)
   await producer.sendTransaction([{ topic, key: `warm-${i}`, value: Buffer.alloc(300) }])
 
-const quantile = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const measured: { gap: number; took: number[] }[] = []
 report.mark('start')
 for (const gap of gaps) {
@@ -71,9 +70,9 @@ const rows = measured.map(({ gap, took }) => {
   return [
     gap,
     took.length,
-    fixed(quantile(took, 0.5), 1),
-    fixed(quantile(took, 0.9), 1),
-    fixed(quantile(took, 0.99), 1),
+    fixed(percentile(took, 50), 1),
+    fixed(percentile(took, 90), 1),
+    fixed(percentile(took, 99), 1),
     fixed(took.at(-1) ?? Number.NaN, 1),
     `${slowed} (${fixed((100 * slowed) / took.length, 0)} %)`,
   ]

@@ -69,10 +69,7 @@ export async function post(stockUrl: string): Promise<Posted> {
   }
 }
 
-export const percentile = (sorted: number[], p: number) =>
-  sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN)
+export { percentile } from '../lib/percentile'
 
 export function statusCounts(list: Posted[]): string {
   const counts = new Map<number, number>()
