@@ -22,7 +22,7 @@ import {
   warmUp,
   watchProcessed,
 } from './common'
-import { LATENCY_COUNT, POLL_MS, PROFILE, RATE, SWEEP, SWEEP_SECONDS, WARMUP } from './options'
+import { LATENCY_COUNT, POLL_MS, PROFILE, RATE, SAMPLES_CSV, SWEEP, SWEEP_SECONDS, WARMUP } from './options'
 import { profiled, profiledEstimator } from './profile'
 
 // "readable" is when this process's read_committed watcher (one consumer of both topics) received the
@@ -137,6 +137,8 @@ async function runRate(system: System, mongo: MongoClient, rate: number, count: 
   let noProjectedAt = 0
   let noStages = 0
   const markedMs: number[] = []
+  const rows: string[] = ['sent_at_ms,post_ms,relay_ms,produce_ms,commit_ms,ads_ms,total_ms']
+  const postMsById = new Map(results.flatMap((r) => (r.id === undefined ? [] : [[r.id, r.ms] as const])))
   for (const [id, sentAt] of created) {
     if (!projected.has(id)) {
       noAd.push(id)
@@ -160,7 +162,16 @@ async function runRate(system: System, mongo: MongoClient, rate: number, count: 
     stages[STAGES[1]].push(seen.producedAt - relayed)
     stages[STAGES[2]].push(seen.readableAt - seen.producedAt)
     stages[STAGES[3]].push(at - seen.readableAt)
+    const parts = [
+      relayed - sentAt,
+      seen.producedAt - relayed,
+      seen.readableAt - seen.producedAt,
+      at - seen.readableAt,
+    ]
+    rows.push([sentAt, postMsById.get(id), ...parts, at - sentAt].map((v) => Math.round(Number(v))).join(','))
   }
+  if (SAMPLES_CSV !== undefined)
+    await Bun.write(`${SAMPLES_CSV.replace(/\.csv$/, '')}-${rate}.csv`, `${rows.join('\n')}\n`)
   for (const list of [...Object.values(stages), markedMs]) list.sort((a, b) => a - b)
   return {
     rate,

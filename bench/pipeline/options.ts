@@ -10,6 +10,11 @@ export const CONCURRENCY = intArg('concurrency', 64, 1, 1_024)
 export const WARMUP = intArg('warmup', 20, 0, 10_000)
 /** Seconds of POSTs at each rate of a sweep. */
 export const SWEEP_SECONDS = intArg('sweep-seconds', 20, 2, 3_600)
+/**
+ * `--samples-csv FILE`: one row per counted vehicle (POST send time, POST answer, each stage, total), to
+ * see when the slow ones happened (a tail that comes in clusters has a cause with a clock).
+ */
+export const SAMPLES_CSV = stringArg('samples-csv')
 /** Runs the Bun services under `--cpu-prof` (costs CPU: the figures of such a run are not the headline ones). */
 export const PROFILE = flagArg('profile')
 

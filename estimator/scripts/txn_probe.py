@@ -51,6 +51,12 @@ def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=20.0)
     parser.add_argument("--producer", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument(
+        "--rotate",
+        type=int,
+        default=1,
+        help="transactional ids used in turn (each transaction on the next producer)",
+    )
+    parser.add_argument(
         "--no-offsets", action="store_true", help="produce and commit only, as the stock relay does"
     )
     args = parser.parse_args()
@@ -73,8 +79,11 @@ def main() -> None:
     for item in args.producer:
         key, _, value = item.partition("=")
         config[key] = value
-    producer = Producer(config)
-    producer.init_transactions(30)
+    producers = []
+    for index in range(args.rotate):
+        rotated = Producer({**config, "transactional.id": f"{config['transactional.id']}-{index}"})
+        rotated.init_transactions(30)
+        producers.append(rotated)
     offsets_consumer = Consumer({**consumer_config(settings), "group.id": f"probe-{run}"})
     offsets_consumer.subscribe([topic])
     offsets_consumer.poll(3)  # joins: send_offsets needs the group metadata
@@ -104,6 +113,7 @@ def main() -> None:
     committed_at: dict[str, float] = {}
     partition = 0
     for n in range(args.transactions):
+        producer = producers[n % len(producers)]
         t0 = time.monotonic()
         producer.begin_transaction()
         keys = []

@@ -48,9 +48,17 @@ export async function startStock(env: Record<string, string>, timeoutMs = 60_000
       }
     })
   let exitedCode: number | undefined
+  let stopping = false
   const exited = proc.exited.then(async (code) => {
     exitedCode = code
     await pumped
+    // A test that did not stop the process sees only its own symptom (a refused connection, a
+    // reset): print what the service said last, so a failure names its cause.
+    if (!stopping)
+      console.error(
+        `vehicles-stock (pid ${proc.pid}) exited ${code} on its own; its last output:\n` +
+          [...lines.slice(-40), ...errors.slice(-40)].join('\n'),
+      )
     return code
   })
   // The start-up line is at info: a LOG_LEVEL above that would hide it from this helper.
@@ -74,6 +82,7 @@ export async function startStock(env: Record<string, string>, timeoutMs = 60_000
     exited,
     async stop(signal = 'SIGTERM', stopTimeoutMs = 30_000) {
       if (exitedCode !== undefined) return exitedCode
+      stopping = true
       proc.kill(signal)
       const timer = setTimeout(() => proc.kill('SIGKILL'), stopTimeoutMs)
       const code = await exited
