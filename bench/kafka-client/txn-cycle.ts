@@ -9,7 +9,10 @@
  * topic, each begun that many ms after the previous commit was acknowledged; begin → commit
  * acknowledged, per transaction (the module's `sendTransaction`).
  *
- *   bun bench/kafka-client/txn-cycle.ts [--gaps 0,10,20,40,80] [--count 60]
+ * `--rotation n`: the producer uses n transactional ids in turn (the relay's rotation), so an id's next
+ * transaction comes n transactions after its previous one.
+ *
+ *   bun bench/kafka-client/txn-cycle.ts [--gaps 0,10,20,40,80] [--count 60] [--rotation 1]
  */
 import { createAdmin, createTransactionalProducer } from '../../packages/kafka/src/index'
 import { stackEnv } from '../../packages/testing/src/index'
@@ -18,6 +21,7 @@ import { percentile } from '../lib/percentile'
 import { createReport, fixed, table } from '../lib/report'
 
 const count = intArg('count', 60, 5, 10_000)
+const rotation = intArg('rotation', 1, 1, 16)
 const gaps = (stringArg('gaps') ?? '0,10,20,40,80').split(',').map(Number)
 if (gaps.some((gap) => !Number.isInteger(gap) || gap < 0)) {
   console.error('--gaps: comma-separated whole numbers of ms, e.g. 0,20,40')
@@ -40,10 +44,11 @@ const producer = createTransactionalProducer({
   brokers,
   clientId: `bench-txn-cycle-${tag}`,
   transactionalId: `bench-txn-cycle-${tag}`,
+  rotation,
 })
 await producer.connect()
 // The first transactions of a session pay for connections and metadata: not counted.
-for (let i = 0; i < 3; i++)
+for (let i = 0; i < 3 * rotation; i++)
   await producer.sendTransaction([{ topic, key: `warm-${i}`, value: Buffer.alloc(300) }])
 
 const measured: { gap: number; took: number[] }[] = []

@@ -22,7 +22,17 @@ import {
   warmUp,
   watchProcessed,
 } from './common'
-import { LATENCY_COUNT, POLL_MS, PROFILE, RATE, SAMPLES_CSV, SWEEP, SWEEP_SECONDS, WARMUP } from './options'
+import {
+  LATENCY_COUNT,
+  POLL_MS,
+  PROFILE,
+  RATE,
+  SAMPLES_CSV,
+  SWEEP,
+  SWEEP_SECONDS,
+  WARMUP,
+  WARMUP_SECONDS,
+} from './options'
 import { profiled, profiledEstimator } from './profile'
 
 // "readable" is when this process's read_committed watcher (one consumer of both topics) received the
@@ -101,14 +111,22 @@ async function outboxSentAt(system: System, ids: string[]): Promise<Map<string, 
   return sent
 }
 
-async function runRate(system: System, mongo: MongoClient, rate: number, count: number): Promise<RateResult> {
+async function runRate(
+  system: System,
+  mongo: MongoClient,
+  rate: number,
+  count: number,
+  counted = true,
+): Promise<RateResult> {
   const ads = mongo.db(system.adsDatabase).collection<{ _id: string; projectedAt?: Date }>(COLLECTION)
   const baseline = await ads.countDocuments({})
   const watched = new Map<string, Watched>()
   const createdReadable = new Map<string, number>()
   const stopWatching = await watchProcessed(watched, createdReadable)
   const before = await estimatorCounters(system)
-  say(`latency: ${count} vehicles at ${rate}/s; ads counted every ${POLL_MS} ms until all exist`)
+  say(
+    `latency${counted ? '' : ' warm-up (not counted)'}: ${count} vehicles at ${rate}/s; ads counted every ${POLL_MS} ms until all exist`,
+  )
   const results: Posted[] = []
   const started = performance.now()
   const inFlight: Promise<void>[] = []
@@ -198,6 +216,8 @@ async function runRate(system: System, mongo: MongoClient, rate: number, count: 
 export interface LatencyPhase {
   runs: RateResult[]
   warmSeconds: number
+  /** The steady warm-up at the first rate (--warmup-seconds), not counted; undefined with 0 seconds. */
+  warmRun: RateResult | undefined
   rss: Record<string, RssStats>
 }
 
@@ -217,6 +237,11 @@ export async function latency(): Promise<LatencyPhase> {
     // Under --profile price-estimate-2 runs under py-spy on a port of its own: only the first is asked.
     await waitForStableGroup(PROFILE ? system.estimatorUrls.slice(0, 1) : system.estimatorUrls)
     const warmSeconds = await warmUp(system, ads, WARMUP)
+    const firstRate = SWEEP?.[0] ?? RATE
+    const warmRun =
+      WARMUP_SECONDS > 0
+        ? await runRate(system, mongo, firstRate, firstRate * WARMUP_SECONDS, false)
+        : undefined
     const rss = sampleRss(pidsOf(system), 500)
     const runs: RateResult[] = []
     for (const rate of SWEEP ?? [RATE]) {
@@ -227,7 +252,7 @@ export async function latency(): Promise<LatencyPhase> {
     }
     await stopProfiledEstimator?.()
     stopProfiledEstimator = undefined
-    return { runs, warmSeconds, rss: rss.stop() }
+    return { runs, warmSeconds, warmRun, rss: rss.stop() }
   } finally {
     await stopProfiledEstimator?.()
     await mongo.close()

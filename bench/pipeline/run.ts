@@ -25,7 +25,7 @@ import { createReport, fixed, table } from '../lib/report'
 import { burst } from './burst'
 import { percentile, SERVICES, watcherErrors } from './common'
 import { latency } from './latency'
-import { BURST_COUNT, CONCURRENCY, DELAY, only, PROFILE, SWEEP, WARMUP } from './options'
+import { BURST_COUNT, CONCURRENCY, DELAY, only, PROFILE, SWEEP, WARMUP, WARMUP_SECONDS } from './options'
 import { collectProfiles, profiles, pySpyProfiles } from './profile'
 import { reportRate, sweepTable } from './report-rate'
 
@@ -76,6 +76,11 @@ if (only.includes('latency')) {
   report.note(
     `latency: warm-up of ${WARMUP} vehicles (and any backlog ahead of them) took ${fixed(phase.warmSeconds, 1)} s`,
   )
+  const warm = phase.warmRun
+  if (warm !== undefined)
+    report.note(
+      `latency: then ${warm.sent} vehicles at ${warm.rate}/s for --warmup-seconds ${WARMUP_SECONDS}, not counted: POST → ad p50 ${fixed(percentile(warm.samples, 50), 1)} / p99 ${fixed(percentile(warm.samples, 99), 1)} ms (${warm.samples.length} ads)`,
+    )
   memory.push(...rssRows('delay 0, steady rate', phase.rss))
 }
 

@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test'
 import { numberedRecords, topicFixture, uniqueName } from '@vehicles/testing/kafka'
 import { KafkaFencedError } from './errors'
 import { createTransactionalProducer } from './producer'
-import { createTransactionSession } from './rdkafka/producer'
+import { createTransactionSession, rotationIds } from './rdkafka/producer'
 import type { ConsumedMessage } from './types'
 
 /**
@@ -106,6 +106,66 @@ test('a second producer with the same id fences the first; its open transaction 
   expect(tagged('two', back)).toEqual(['two:first-committed', 'two:second-committed'])
   await Promise.all([first.disconnect(), second.disconnect(), open.writer.close()])
 }, 90_000)
+
+test('a rotation of ids: transactions go round the ids in send order; a newer writer fences every id, even one with a transaction left open', async () => {
+  const id = uniqueName('txrot')
+  const ids = rotationIds(id, 3)
+  const rotating = () =>
+    createTransactionalProducer({
+      brokers: kafka.brokers,
+      clientId: uniqueName('rot'),
+      transactionalId: id,
+      rotation: 3,
+      deliveryTimeoutMs: 20_000,
+    })
+  const first = rotating()
+  await first.connect()
+  const sent: string[] = []
+  for (let i = 0; i < 7; i++) {
+    const text = `rot:first-${i}`
+    await first.sendTransaction([{ topic: kafka.topic, key: 'k', value: Buffer.from(text) }])
+    sent.push(text)
+  }
+  await first.disconnect()
+  // A deposed writer holding every id of the rotation, one of them with a transaction open.
+  const deposed = await Promise.all(
+    ids.map(async (each, k) => {
+      const session = createTransactionSession({
+        brokers: kafka.brokers,
+        clientId: uniqueName(`rot-deposed-${k}`),
+        transactionalId: each,
+        deliveryTimeoutMs: 20_000,
+      })
+      await session.init()
+      return session
+    }),
+  )
+  const openOne = deposed[1] as (typeof deposed)[number]
+  openOne.begin()
+  await openOne.produce([{ topic: kafka.topic, key: 'k', value: Buffer.from('rot:left-open') }])
+  const second = rotating()
+  await second.connect() // initialises the three ids: fences each deposed session, aborts the open one
+  for (const [k, session] of deposed.entries()) {
+    if (session !== openOne) {
+      session.begin()
+      await session
+        .produce([{ topic: kafka.topic, key: 'k', value: Buffer.from(`rot:fenced-${k}`) }])
+        .catch(() => [])
+    }
+    expect(await session.commit().catch((e: unknown) => e)).toBeInstanceOf(KafkaFencedError)
+  }
+  for (let i = 0; i < 4; i++) {
+    const text = `rot:second-${i}`
+    await second.sendTransaction([{ topic: kafka.topic, key: 'k', value: Buffer.from(text) }])
+    sent.push(text)
+  }
+  await second.disconnect()
+  for (const each of ids) await settle(each)
+  const back = await kafka.admin.readCommitted(kafka.topic, 0, '0')
+  // Every committed transaction once, in send order; nothing fenced or left open.
+  expect(tagged('rot', back)).toEqual(sent)
+  await Promise.all(deposed.map((session) => session.close()))
+}, 120_000)
 
 test('readCommitted skips aborted records and markers, across several aborts of one id, from any offset', async () => {
   const id = uniqueName('txid')

@@ -56,6 +56,15 @@ export interface Producer extends Connection {
  */
 export interface TransactionalProducerOptions extends ProducerOptions {
   transactionalId: string
+  /**
+   * Transactional ids used in turn (default 1): with n > 1 the producer holds n sessions, ids
+   * `${transactionalId}-0` … `-${n - 1}`, and each transaction runs on the next one. The coordinator
+   * refuses an id's next transaction until it has completed the previous one (markers written, its own
+   * record replicated: 20–40 ms after the commit is acknowledged on a busy 3-broker cluster), so a writer
+   * that commits back to back waits that long each time on one id, and not at all on a rotation long
+   * enough. `connect` initialises every id of the rotation, so a newer writer fences all of an older one.
+   */
+  rotation?: number
   /** Broker-side bound of one open transaction before the coordinator aborts it (default 60 000 ms). */
   transactionTimeoutMs?: number
 }

@@ -16,10 +16,10 @@ import {
   waitFor,
 } from '@vehicles/testing'
 import { connectAdmin, uniqueName } from '@vehicles/testing/kafka'
-import { createTransactionSession } from '../../kafka/src/rdkafka/producer'
+import { createTransactionSession, rotationIds } from '../../kafka/src/rdkafka/producer'
 import { migratePostgresUrl } from './db/migrate'
 import { LEADER_LOCK } from './outbox/leadership'
-import type { Publisher } from './outbox/publisher'
+import { type Publisher, RELAY_ROTATION } from './outbox/publisher'
 import {
   brokerPid,
   exactlyOnceProblems,
@@ -108,35 +108,56 @@ async function allSent(database: TestDatabase, total: number, timeoutMs: number,
   )
 }
 
-/** Where Kafka coordinates `transactionalId`'s transactions: the leader of its __transaction_state partition. */
-async function coordinatorOfTransactions(transactionalId: string): Promise<number> {
+/**
+ * A relay transactional id whose rotation (every id the relay commits on) is coordinated by brokers
+ * other than at least one: the leaders of those ids' __transaction_state partitions. Returns the id and
+ * the coordinators.
+ */
+async function relayIdLeavingABrokerOut(
+  prefix: string,
+): Promise<{ transactionalId: string; coordinators: Set<number> }> {
+  const brokers = stackEnv().KAFKA_BROKERS
   // Kafka creates its transaction log on the first lookup of any transactional id, so on a fresh stack it
-  // is not there yet: registering this id once creates it (the relay started afterwards fences this
+  // is not there yet: registering an id once creates it (the relay started afterwards fences this
   // producer, as any newer holder of the id does).
   const registrar = createTransactionalProducer({
-    brokers: stackEnv().KAFKA_BROKERS.split(','),
+    brokers: brokers.split(','),
     clientId: uniqueName('relay-test-registrar'),
-    transactionalId,
+    transactionalId: uniqueName(`${prefix}-registrar`),
   })
   await registrar.connect()
   await registrar.disconnect()
-  return waitFor(
-    `the leader of ${transactionalId}'s __transaction_state partition`,
-    () => coordinatorOf(stackEnv().KAFKA_BROKERS, '__transaction_state', transactionalId),
-    { timeoutMs: 30_000, intervalMs: 200 },
-  )
+  const seen: string[] = []
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const transactionalId = uniqueName(prefix)
+    const coordinators = new Set<number>()
+    for (const id of rotationIds(transactionalId, RELAY_ROTATION))
+      coordinators.add(
+        await waitFor(
+          `the leader of ${id}'s __transaction_state partition`,
+          () => coordinatorOf(brokers, '__transaction_state', id),
+          {
+            timeoutMs: 30_000,
+            intervalMs: 200,
+          },
+        ),
+      )
+    if (coordinators.size < brokers.split(',').length) return { transactionalId, coordinators }
+    seen.push([...coordinators].join('/'))
+  }
+  throw new Error(`no relay id of 40 left a broker out of its coordinators: ${seen.join(', ')}`)
 }
 
 test('a send whose outcome is unknown and lands late (partition leader SIGSTOPped during it, resumed after the timeout): every row exactly once, none marked that is not on the topic', async () => {
   const { database, topic, ids } = await setup(1_500)
-  const transactionalId = uniqueName('relay-sigstop')
-  const coordinator = await coordinatorOfTransactions(transactionalId)
+  const { transactionalId, coordinators } = await relayIdLeavingABrokerOut('relay-sigstop')
   const [described] = await admin.describeTopics([topic])
-  // A partition led by another broker than the coordinator: the coordinator stays up, so the produce
-  // request sits in the stopped leader and is handled only when it resumes, after the send timed out.
-  const victim = described?.partitions.find((p) => p.leader !== coordinator)
+  // A partition led by a broker that coordinates none of the relay's ids: the coordinators stay up, so
+  // the produce request sits in the stopped leader and is handled only when it resumes, after the send
+  // timed out.
+  const victim = described?.partitions.find((p) => !coordinators.has(p.leader))
   if (victim === undefined)
-    throw new Error(`every partition of ${topic} is led by the coordinator ${coordinator}`)
+    throw new Error(`every partition of ${topic} is led by a coordinator (${[...coordinators].join(', ')})`)
   let sends = 0
   let stoppedAt = 0
   /** The rows of the send that failed while the broker was stopped, and whether any was sent again. */

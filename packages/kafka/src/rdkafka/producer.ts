@@ -126,48 +126,88 @@ export function createTransactionSession(options: TransactionalProducerOptions):
   }
 }
 
-/** Transactional producer: one transaction per `sendTransaction`, serialised. */
+/** The ids of a rotation: the plain id alone, or `${id}-0` … `${id}-${n - 1}`. */
+export function rotationIds(transactionalId: string, rotation = 1): string[] {
+  if (!Number.isInteger(rotation) || rotation < 1 || rotation > 16)
+    throw new KafkaUsageError(`rotation must be a whole number in 1..16, got ${rotation}`)
+  if (rotation === 1) return [transactionalId]
+  return Array.from({ length: rotation }, (_, k) => `${transactionalId}-${k}`)
+}
+
+async function abortQuietly(session: TransactionSession): Promise<void> {
+  try {
+    await session.abort()
+  } catch {
+    // Fencing is remembered by the session; anything else leaves the next begin to report the state.
+  }
+}
+
+/** Begin, produce, commit on `session`; aborted on failure, the fencing error first if it was fenced. */
+async function runTransaction(
+  session: TransactionSession,
+  records: readonly ProducerRecord[],
+): Promise<DeliveryReport[]> {
+  session.begin()
+  let reports: DeliveryReport[]
+  try {
+    reports = await session.produce(records)
+  } catch (error) {
+    await abortQuietly(session)
+    throw session.fenced ?? error
+  }
+  try {
+    await session.commit()
+  } catch (error) {
+    if (session.fenced === undefined) await abortQuietly(session)
+    throw session.fenced ?? error
+  }
+  return reports
+}
+
+/**
+ * Transactional producer: one transaction per `sendTransaction`, serialised, each on the next session of
+ * the rotation. Why a rotation keeps exactly once: transactions still go one at a time (the next begins
+ * after the previous commit is acknowledged), so records keep their send order on every partition and no
+ * two of ours are open at once; and `connect` initialises every id, so a newer writer fences all of an
+ * older writer's sessions, as with one id. A fenced session makes the whole producer fenced: a newer
+ * writer holds at least one of the ids and is initialising the others.
+ */
 export function createRdTransactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
   if (options.brokers.length === 0) throw new KafkaUsageError('createTransactionalProducer: brokers is empty')
   if (options.transactionalId.length === 0) throw new KafkaUsageError('transactionalId is empty')
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
-  const session = createTransactionSession(options)
+  const sessions = rotationIds(options.transactionalId, options.rotation).map((transactionalId, k) =>
+    createTransactionSession({
+      ...options,
+      transactionalId,
+      clientId:
+        options.rotation === undefined || options.rotation === 1
+          ? options.clientId
+          : `${options.clientId}-${k}`,
+    }),
+  )
+  let turn = 0
   let connected = false
   let disconnected = false
   /** One transaction at a time: each call waits for the previous one to settle. */
   let tail: Promise<unknown> = Promise.resolve()
-
-  async function abortQuietly(): Promise<void> {
-    try {
-      await session.abort()
-    } catch {
-      // Fencing is remembered by the session; anything else leaves the next begin to report the state.
-    }
-  }
+  const fencedAny = () => sessions.find((s) => s.fenced !== undefined)?.fenced
 
   async function transaction(records: readonly ProducerRecord[]): Promise<DeliveryReport[]> {
-    session.begin()
-    let reports: DeliveryReport[]
-    try {
-      reports = await session.produce(records)
-    } catch (error) {
-      await abortQuietly()
-      throw session.fenced ?? error
-    }
-    try {
-      await session.commit()
-    } catch (error) {
-      if (session.fenced === undefined) await abortQuietly()
-      throw session.fenced ?? error
-    }
-    return reports
+    const fenced = fencedAny()
+    if (fenced !== undefined) throw fenced
+    const session = sessions[turn % sessions.length] as TransactionSession
+    turn += 1
+    return runTransaction(session, records)
   }
 
   return {
     async connect() {
       if (disconnected) throw new KafkaUsageError('producer is disconnected')
       if (connected) return
-      await session.init()
+      // Every id before the first transaction: an older writer's open transaction on any of them is
+      // ended and its session fenced. Each init waits on its own handle's worker, so they overlap.
+      await Promise.all(sessions.map((s) => s.init()))
       connected = true
     },
     sendTransaction(records) {
@@ -182,12 +222,12 @@ export function createRdTransactionalProducer(options: TransactionalProducerOpti
       tail = run.catch(() => undefined)
       return run
     },
-    ping: () => session.ping(),
+    ping: () => (sessions[0] as TransactionSession).ping(),
     async disconnect() {
       if (disconnected) return
       disconnected = true
       await Promise.race([tail, Bun.sleep(deliveryTimeoutMs)])
-      await session.close()
+      await Promise.all(sessions.map((s) => s.close()))
     },
   }
 }
