@@ -41,7 +41,7 @@ export const StockConfigSchema = Type.Object({
       minLength: 1,
       maxLength: 200,
       description:
-        'Kafka transactional id of the outbox relay: the same for every process relaying one outbox (so Kafka fences all but one), different per outbox; the relay commits on it with -0 … -3 appended, in turn; default vehicles-stock.outbox@<database host:port/name>',
+        'Kafka transactional id of the outbox relay: the same for every process relaying one outbox (so Kafka fences all but one), different per outbox; the relay commits on it with -0 … -7 appended, in turn; default vehicles-stock.outbox@<database host:port/name>',
     }),
   ),
   RELAY_POLL_INTERVAL_MS: Int(50, 60_000, 1_000, 'polling fallback when no NOTIFY arrives'),

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { type Admin, createTransactionalProducer, partitionForKey } from '@vehicles/kafka'
 import {
   coordinatorOf,
+  coordinatorsOf,
   createTestDatabase,
   kcat,
   stackEnv,
@@ -127,25 +128,23 @@ async function relayIdLeavingABrokerOut(
   })
   await registrar.connect()
   await registrar.disconnect()
-  const seen: string[] = []
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const transactionalId = uniqueName(prefix)
-    const coordinators = new Set<number>()
-    for (const id of rotationIds(transactionalId, RELAY_ROTATION))
-      coordinators.add(
-        await waitFor(
-          `the leader of ${id}'s __transaction_state partition`,
-          () => coordinatorOf(brokers, '__transaction_state', id),
-          {
-            timeoutMs: 30_000,
-            intervalMs: 200,
-          },
-        ),
-      )
+  await waitFor(
+    'the transaction log to have leaders',
+    () => coordinatorOf(brokers, '__transaction_state', prefix),
+    {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    },
+  )
+  // Placement is by hash: candidates are tried locally against one read of the log's leaders.
+  const candidates = Array.from({ length: 500 }, () => uniqueName(prefix))
+  const rotations = candidates.map((id) => rotationIds(id, RELAY_ROTATION))
+  const leaders = await coordinatorsOf(brokers, '__transaction_state', rotations.flat())
+  for (const [index, transactionalId] of candidates.entries()) {
+    const coordinators = new Set(leaders.slice(index * RELAY_ROTATION, (index + 1) * RELAY_ROTATION))
     if (coordinators.size < brokers.split(',').length) return { transactionalId, coordinators }
-    seen.push([...coordinators].join('/'))
   }
-  throw new Error(`no relay id of 40 left a broker out of its coordinators: ${seen.join(', ')}`)
+  throw new Error(`none of 500 relay ids left a broker out of its ${RELAY_ROTATION} ids' coordinators`)
 }
 
 test('a send whose outcome is unknown and lands late (partition leader SIGSTOPped during it, resumed after the timeout): every row exactly once, none marked that is not on the topic', async () => {

@@ -10,6 +10,7 @@ export {
   type ClusterMetadata,
   clusterMetadata,
   coordinatorOf,
+  coordinatorsOf,
   javaHashCode,
   type KcatResult,
   kcat,

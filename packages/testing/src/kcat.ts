@@ -85,14 +85,25 @@ export async function coordinatorOf(
   internalTopic: '__consumer_offsets' | '__transaction_state',
   key: string,
 ): Promise<number> {
+  return (await coordinatorsOf(brokers, internalTopic, [key]))[0] as number
+}
+
+/** `coordinatorOf` for many keys from one metadata request, in the order of `keys`. */
+export async function coordinatorsOf(
+  brokers: string,
+  internalTopic: '__consumer_offsets' | '__transaction_state',
+  keys: readonly string[],
+): Promise<number[]> {
   const [described] = (await clusterMetadata(brokers, internalTopic)).topics
   const count = described?.partitions.length ?? 0
   if (count === 0) throw new Error(`${internalTopic} not described`)
-  const hash = javaHashCode(key)
-  const index = (hash === -2147483648 ? 0 : Math.abs(hash)) % count
-  const leader = described?.partitions.find((p) => p.partition === index)?.leader
-  if (leader === undefined || leader < 0) throw new Error(`no leader for ${internalTopic}/${index}`)
-  return leader
+  return keys.map((key) => {
+    const hash = javaHashCode(key)
+    const index = (hash === -2147483648 ? 0 : Math.abs(hash)) % count
+    const leader = described?.partitions.find((p) => p.partition === index)?.leader
+    if (leader === undefined || leader < 0) throw new Error(`no leader for ${internalTopic}/${index}`)
+    return leader
+  })
 }
 
 /** Partitions whose in-sync replica set is smaller than their replica set, as "topic/partition isr/replicas". */

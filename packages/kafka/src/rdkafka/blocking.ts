@@ -1,7 +1,7 @@
 /**
  * The main thread's side of blocking-worker.ts: ONE worker thread PER HANDLE at a time (taken from a
- * pool of idle ones, or started, on the handle's first blocking call; back to the pool after the
- * handle's destroy), so a call that hangs on one handle (a transaction coordinator that never answers,
+ * pool of idle ones, or started, when the handle has a blocking call to make; back to the pool once
+ * none of its calls waits), so a call that hangs on one handle (a transaction coordinator that never answers,
  * a destroy that waits for a stuck broker thread) holds that handle's calls only, never another
  * handle's. A worker costs about 2.6 MiB (started `smol`); handles that never block (a plain
  * producer's or consumer's life until close) need one only for their destroy.
@@ -31,7 +31,7 @@ export interface BlockingThread {
 }
 
 /**
- * Workers of retired handles, idle, for the next handle that needs one. Workers are reused instead of
+ * Idle workers, for the next handle that has a blocking call to make. Workers are reused instead of
  * terminated: a test process that started and terminated one per closed handle (hundreds) crashed
  * once with a segmentation fault, cause not found; reuse avoids that path and the start-up of a worker
  * per close, and the pool is bounded by the most handles that were ever blocking at the same time.
@@ -47,7 +47,6 @@ function newWorker(): Worker {
 
 export function createBlockingThread(handle: Pointer): BlockingThread {
   let worker: Worker | undefined
-  let retired = false
   const waiting = new Map<number, (response: BlockingResponse) => void>()
   let nextId = 1
 
@@ -65,13 +64,16 @@ export function createBlockingThread(handle: Pointer): BlockingThread {
     return next
   }
 
-  /** Nothing waits: the worker no longer keeps the process alive; a retired handle's returns to the pool. */
+  /**
+   * Nothing waits: the worker no longer keeps the process alive and goes back to the pool, for this
+   * handle's next call or another handle's. Handles that block one after the other (a producer's
+   * rotation of transactional ids, a consumer's commits) then share one worker instead of holding one
+   * each; a call that hangs still holds only the worker it runs on.
+   */
   function idle(thread: Worker): void {
     thread.unref()
-    if (retired) {
-      worker = undefined
-      idleWorkers.push(thread)
-    }
+    if (worker === thread) worker = undefined
+    idleWorkers.push(thread)
   }
 
   function request(op: BlockingOp, timeoutMs: number): Promise<BlockingResponse> {
@@ -94,11 +96,9 @@ export function createBlockingThread(handle: Pointer): BlockingThread {
       return { code: response.error, metadata: response.value === 0 ? null : (response.value as Pointer) }
     },
     retire() {
-      retired = true
       // A call still running (a destroy past its bound) keeps the thread until it returns; it must
       // not keep the process alive meanwhile.
       worker?.unref()
-      if (worker !== undefined && waiting.size === 0) idle(worker)
     },
   }
 }

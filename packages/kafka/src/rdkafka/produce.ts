@@ -33,6 +33,11 @@ export interface ProduceCore {
   readonly client: NativeClient
   /** Enqueues the records and resolves with their reports once every one is acknowledged. */
   produce(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
+  /**
+   * Resolves once every record is in librdkafka's queue, with the promise of their reports: a
+   * transaction commits right then (its commit flushes the queue without waiting for `linger.ms`).
+   */
+  enqueue(records: readonly ProducerRecord[]): Promise<{ delivered: Promise<DeliveryReport[]> }>
   ping(): Promise<void>
   /** Waits (bounded) until nothing is queued or in flight. */
   drain(timeoutMs: number): Promise<void>
@@ -141,9 +146,11 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
 
   const topics = new ProducerTopics(client, deliveryTimeoutMs)
 
-  async function produce(records: readonly ProducerRecord[]): Promise<DeliveryReport[]> {
+  async function enqueueAll(
+    records: readonly ProducerRecord[],
+  ): Promise<{ delivered: Promise<DeliveryReport[]> }> {
     if (client.closed) throw new KafkaUsageError('producer is disconnected')
-    if (records.length === 0) return []
+    if (records.length === 0) return { delivered: Promise.resolve([]) }
     validateRecords(records)
     await topics.ensure(records)
     const id = nextSendId++
@@ -170,7 +177,7 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
       }
       if (pending.outstanding === 0) sends.delete(id)
     }
-    return done
+    return { delivered: done }
   }
 
   /** Waits for the reports callers are still awaiting (librdkafka's own requests do not count). */
@@ -181,7 +188,8 @@ export function createProduceCore(options: ProducerOptions, extra: Record<string
 
   return {
     client,
-    produce,
+    produce: async (records) => (await enqueueAll(records)).delivered,
+    enqueue: enqueueAll,
     drain,
     async ping() {
       if (client.closed) throw new KafkaUsageError('producer is disconnected')

@@ -47,6 +47,8 @@ export interface TransactionSession {
   init(): Promise<void>
   begin(): void
   produce(records: readonly ProducerRecord[]): Promise<DeliveryReport[]>
+  /** Resolves once the records are queued, with the promise of their reports (see ProduceCore). */
+  enqueue(records: readonly ProducerRecord[]): Promise<{ delivered: Promise<DeliveryReport[]> }>
   commit(): Promise<void>
   abort(): Promise<void>
   /** Set once a newer producer with the same id fenced this one. */
@@ -113,6 +115,7 @@ export function createTransactionSession(options: TransactionalProducerOptions):
       if (begun !== null) throw failure(begun, 'begin transaction')
     },
     produce: (records) => core.produce(records),
+    enqueue: (records) => core.enqueue(records),
     commit: () => call('commit_transaction', 'commit transaction'),
     abort: () => call('abort_transaction', 'abort transaction'),
     get fenced() {
@@ -148,20 +151,25 @@ async function runTransaction(
   records: readonly ProducerRecord[],
 ): Promise<DeliveryReport[]> {
   session.begin()
-  let reports: DeliveryReport[]
+  let delivered: Promise<DeliveryReport[]>
   try {
-    reports = await session.produce(records)
+    ;({ delivered } = await session.enqueue(records))
   } catch (error) {
     await abortQuietly(session)
     throw session.fenced ?? error
   }
+  // Awaited after the commit; observed now, so a failed record is not an unhandled rejection meanwhile.
+  delivered.catch(() => {})
   try {
+    // Committing as soon as everything is queued: commit_transaction flushes (sends at once, without
+    // the linger.ms wait that awaiting the reports first would cost every transaction) and fails if any
+    // record failed, so a commit that succeeds means every record was delivered.
     await session.commit()
   } catch (error) {
     if (session.fenced === undefined) await abortQuietly(session)
     throw session.fenced ?? error
   }
-  return reports
+  return await delivered
 }
 
 /**
@@ -206,8 +214,9 @@ export function createRdTransactionalProducer(options: TransactionalProducerOpti
       if (disconnected) throw new KafkaUsageError('producer is disconnected')
       if (connected) return
       // Every id before the first transaction: an older writer's open transaction on any of them is
-      // ended and its session fenced. Each init waits on its own handle's worker, so they overlap.
-      await Promise.all(sessions.map((s) => s.init()))
+      // ended and its session fenced. One after the other, so the sessions share one blocking worker
+      // (blocking.ts) instead of starting one each.
+      for (const session of sessions) await session.init()
       connected = true
     },
     sendTransaction(records) {

@@ -98,13 +98,15 @@ export interface KafkaPublisherOptions {
 
 /**
  * The relay commits back to back under load, and Kafka refuses an id's next transaction until the
- * previous one is completed (20–40 ms after the commit is acknowledged): four ids in turn take that
- * wait out of every send (a transaction p50 27 → 6 ms back to back, estimator/scripts/txn_probe.py
- * --no-offsets --rotate 4). Fixed in code, not a setting: a taking-over relay fences exactly the ids it
- * initialises, so every relay of one outbox must use the same ones. Changing it (like changing
- * RELAY_TRANSACTIONAL_ID) means stopping every relay of the outbox first.
+ * previous one is completed (20–40 ms after the commit is acknowledged, retried by librdkafka every
+ * 20 ms): eight ids in turn take that wait out of nearly every send. `bun run bench:txn-cycle --
+ * --rotation n`, back to back, p50 / p90 / p99 ms: one id 28 / 33 / 50, four 6 / 27 / 33, eight
+ * 7 / 12 / 30; each id costs the process about 0.8 MiB (the sessions share one blocking worker).
+ * Fixed in code, not a setting: a taking-over relay fences exactly the ids it initialises, so every
+ * relay of one outbox must use the same ones. Changing it (like changing RELAY_TRANSACTIONAL_ID) means
+ * stopping every relay of the outbox first.
  */
-export const RELAY_ROTATION = 4
+export const RELAY_ROTATION = 8
 
 const isEventTopic = (topic: string): topic is EventTopic =>
   topic === TOPICS.vehicleCreated || topic === TOPICS.vehicleProcessed
