@@ -74,14 +74,12 @@ def main() -> None:
         schema_registry_url=env["SCHEMA_REGISTRY_URL"],
         group_id=f"probe-{run}",
         instance_id="1",
+        transactional_ids=args.rotate,
     )
-    config = producer_config(settings)
-    for item in args.producer:
-        key, _, value = item.partition("=")
-        config[key] = value
+    overrides = dict(item.partition("=")[::2] for item in args.producer)
     producers = []
-    for index in range(args.rotate):
-        rotated = Producer({**config, "transactional.id": f"{config['transactional.id']}-{index}"})
+    for index in range(args.rotate):  # the estimator's own ids and settings (kafka.py)
+        rotated = Producer({**producer_config(settings, index), **overrides})
         rotated.init_transactions(30)
         producers.append(rotated)
     offsets_consumer = Consumer({**consumer_config(settings), "group.id": f"probe-{run}"})

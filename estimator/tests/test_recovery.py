@@ -208,7 +208,7 @@ def test_a_producer_stuck_while_kafka_answers_is_replaced_and_its_records_redone
     # over (init_transactions fences the old one and aborts its transaction) and the work goes on.
     estimator, _, stuck, now = _stuck_commit_while_kafka_answers()
     fresh = FakeProducer()
-    estimator._new_producer = lambda: cast(Producer, fresh)
+    estimator._new_producer = lambda _slot: cast(Producer, fresh)
     now[0] += 6
     estimator.turn()  # stuck 16 s: replaced
     assert stuck.purged

@@ -31,6 +31,7 @@ def settings(**overrides: Any) -> Settings:
         "instance_id": "test",
         "estimate_delay_seconds": 0,
         "commit_interval_ms": 1,
+        "transactional_ids": 1,  # one fake producer holds every transaction; test_rotation.py has several
     }
     base.update(overrides)
     return Settings(**base)
@@ -47,7 +48,7 @@ def build_with_health(**overrides: Any) -> tuple[Estimator, FakeConsumer, FakePr
     estimator = Estimator(
         settings(**overrides),
         cast(Consumer, consumer),
-        cast(Producer, producer),
+        [cast(Producer, producer)],
         decoder,
         PROCESSED,
         OUT_ID,
@@ -253,7 +254,7 @@ def test_an_idle_instance_probes_kafka_to_become_ready_again() -> None:
     estimator = Estimator(
         settings(),
         cast(Consumer, consumer),
-        cast(Producer, producer),
+        [cast(Producer, producer)],
         Decoder(CREATED, {IN_ID: CREATED.check}, lambda _id: None),
         PROCESSED,
         OUT_ID,

@@ -9,6 +9,7 @@ and while running, however long it lasts.
 from __future__ import annotations
 
 import faulthandler
+import functools
 import signal
 import sys
 import threading
@@ -125,26 +126,30 @@ def _verify_schemas(settings: Settings, health: Health, stop: threading.Event) -
 
 def _consume_until_stopped(
     settings: Settings,
-    producer: Producer,
+    first: Producer,
     decoder: Decoder,
     schemas: _Schemas,
     metrics: Metrics,
     health: Health,
     stop: threading.Event,
 ) -> None:
-    # Fences any earlier producer with this transactional.id and aborts what it left open.
-    _until_kafka_answers("init_transactions", lambda: producer.init_transactions(10), stop)
+    # Every transactional id of the rotation, before anything is consumed: fences any earlier producer
+    # with that id (an earlier session of this instance) and aborts what it left open (state.py).
+    producers = [first, *(make_producer(settings, slot) for slot in range(1, settings.transactional_ids))]
+    for slot, producer in enumerate(producers):
+        init = functools.partial(producer.init_transactions, 10)
+        _until_kafka_answers(f"init_transactions {settings.transactional_id_of(slot)}", init, stop)
     consumer = make_consumer(settings)
     estimator = Estimator(
         settings,
         consumer,
-        producer,
+        producers,
         decoder,
         schemas.processed,
         schemas.output_id,
         metrics,
         health,
-        new_producer=lambda: make_producer(settings),
+        new_producer=lambda slot: make_producer(settings, slot),
     )
     watchdog = Watchdog(health, stuck_after=_STUCK_AFTER, grace=settings.shutdown_grace_seconds + 4)
     health.turned()
@@ -193,7 +198,7 @@ def run(settings: Settings) -> int:
         recheck=_UNKNOWN_ID_RECHECK,
     )
     decoder = Decoder(schemas.created, {schemas.input_id: schemas.created.check}, fetch)
-    producer = make_producer(settings)
+    producer = make_producer(settings, 0)
     try:
         missing = _missing_topics(producer, settings, stop)
         if missing:

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     instance_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")] = Field(
         default_factory=socket.gethostname
     )
+    # How many transactional producers (ids `<group>-<instance>-<k>`) take transactions in turn, so that a
+    # transaction never waits for the coordinator to finish completing the one before (see state.py).
+    transactional_ids: Annotated[int, Field(ge=1, le=16)] = 4
 
     estimate_delay_seconds: Annotated[float, Field(ge=0, le=86_400)] = 30.0
     max_in_flight: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
@@ -97,7 +100,16 @@ class Settings(BaseSettings):
 
     @property
     def transactional_id(self) -> str:
+        """The instance's transactional id: the only one with TRANSACTIONAL_IDS=1, the prefix otherwise."""
         return f"{self.group_id}-{self.instance_id}"
+
+    def transactional_id_of(self, slot: int) -> str:
+        """The id of producer `slot` (0 to TRANSACTIONAL_IDS - 1) of the rotation, stable across restarts."""
+        if not 0 <= slot < self.transactional_ids:
+            raise ValueError(f"slot {slot} is outside the rotation of {self.transactional_ids}")
+        if self.transactional_ids == 1:
+            return self.transactional_id
+        return f"{self.transactional_id}-{slot}"
 
 
 @cache

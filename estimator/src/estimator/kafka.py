@@ -10,8 +10,9 @@ Why these values:
   vehicle's events share a partition whichever language wrote them.
 - dynamic membership (no `group.instance.id`): a stopping instance leaves the group at once, so its
   partitions move on SIGTERM; librdkafka's static members never leave and would wait a session timeout.
-- `transactional.id` = `<group>-<instance>`: unique per running instance, stable across its restarts, so a
-  restarted instance fences its own zombie; offsets are fenced by group generation (KIP-447).
+- `transactional.id` = `<group>-<instance>-<k>` for each producer k of the rotation (`<group>-<instance>`
+  with `TRANSACTIONAL_IDS=1`): unique per running instance, stable across its restarts, so a restarted
+  instance fences its own zombie (every id, state.py); offsets are fenced by group generation (KIP-447).
 - producer `socket.timeout.ms=10000`: librdkafka's `send_offsets_to_transaction` waits for its
   AddOffsetsToTxn request whatever timeout it is given, and a request to a coordinator that died only
   fails after `socket.timeout.ms` (60 s by default): the loop then sat 52 to 60 s in one call while every
@@ -63,11 +64,12 @@ def consumer_config(settings: Settings) -> dict[str, str | int | float | bool]:
     }
 
 
-def producer_config(settings: Settings) -> dict[str, str | int | float | bool]:
+def producer_config(settings: Settings, slot: int = 0) -> dict[str, str | int | float | bool]:
+    """The settings of producer `slot` of the rotation (state.py)."""
     return {
         "bootstrap.servers": settings.kafka_brokers,
-        "client.id": f"{settings.group_id}-{settings.instance_id}-producer",
-        "transactional.id": settings.transactional_id,
+        "client.id": f"{settings.group_id}-{settings.instance_id}-producer-{slot}",
+        "transactional.id": settings.transactional_id_of(slot),
         "enable.idempotence": True,
         "acks": "all",
         "partitioner": "murmur2_random",
@@ -82,5 +84,5 @@ def make_consumer(settings: Settings) -> Consumer:
     return Consumer({**consumer_config(settings), "logger": kafka_client_logger("consumer")})
 
 
-def make_producer(settings: Settings) -> Producer:
-    return Producer({**producer_config(settings), "logger": kafka_client_logger("producer")})
+def make_producer(settings: Settings, slot: int = 0) -> Producer:
+    return Producer({**producer_config(settings, slot), "logger": kafka_client_logger(f"producer-{slot}")})

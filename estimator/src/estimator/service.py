@@ -16,6 +16,7 @@ One thread does everything with the Kafka clients (librdkafka runs its own I/O t
   it is resumed with a short timeout every turn while the consumer keeps polling (rebalances are served,
   the process stays live and answers SIGTERM); nothing new is produced meanwhile;
 - a fatal one (fenced by a newer instance with the same id) stops the process with a non-zero exit.
+Transactions take turns on a rotation of `TRANSACTIONAL_IDS` producers, one at a time (state.py).
 See `txn.py` for the error classes and the deadlines.
 """
 
@@ -87,7 +88,9 @@ class Estimator(Rebalancing, Producing):
         self._closing = True
         # close() revokes the assignment; the revoke callback only drops what is left.
         self._consumer.close()
-        self._producer.flush(5)
+        flush_end = self._clock() + 5
+        for producer in self._rotation:
+            producer.flush(max(0.0, flush_end - self._clock()))
         log.info(
             "estimator.stopped",
             "left the group; abandoned records will be redone by the next owner",
@@ -110,7 +113,8 @@ class Estimator(Rebalancing, Producing):
         for message in self._fetch(max(1, min(_FETCH_BATCH, room)), self._wait(now)):
             self._accept(message)
         self._release_due()
-        self._producer.poll(0)
+        for producer in self._rotation:  # delivery reports and client logs of each, the idle ones too
+            producer.poll(0)
         if self._failed_delivery is not None and self._txn_open and self._pending is None:
             # The commit would only report it as abortable: abort now, without waiting for the interval.
             self._abort(f"delivery failed: {self._failed_delivery}")

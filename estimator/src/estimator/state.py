@@ -2,13 +2,15 @@
 and whether Kafka answers. The loop is one object (one thread drives both Kafka clients), written in
 parts by role: `txn_driver.py` (begin, commit, abort, resuming a call that timed out), `producing.py`
 (the records), `rebalance.py` (partitions coming and going) and `service.py` (the loop itself).
+
+Transactions take turns on a rotation of producers (`TRANSACTIONAL_IDS`, see `LoopState._take_turn`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,7 +55,7 @@ class LoopState:
         self,
         settings: Settings,
         consumer: Consumer,
-        producer: Producer,
+        producers: Sequence[Producer],
         decoder: Decoder,
         output_contract: Contract,
         output_schema_id: int,
@@ -61,11 +63,17 @@ class LoopState:
         health: Health,
         *,
         clock: Callable[[], float] = time.monotonic,
-        new_producer: Callable[[], Producer] | None = None,
+        new_producer: Callable[[int], Producer] | None = None,
     ) -> None:
+        """`producers`: one per transactional id of the rotation, in slot order, each initialised (fenced
+        every older session of its id) before the loop starts. `new_producer(slot)` makes a replacement."""
+        if not producers:
+            raise ValueError("the rotation needs at least one producer")
         self._s = settings
         self._consumer = consumer
-        self._producer = producer
+        self._rotation = list(producers)
+        self._slot = len(producers) - 1  # the first transaction takes slot 0
+        self._producer = self._rotation[self._slot]  # the one the open (or next pending) call runs on
         self._decoder = decoder
         self._out_contract = output_contract
         self._out_id = output_schema_id
@@ -98,14 +106,37 @@ class LoopState:
         self._last_retry_log = 0.0
         self._kafka_seen = clock()  # the last time Kafka answered (a record, a commit, a probe)
         self._producer_seen = clock()  # the last time the producer itself got an answer (commit, metadata)
-        # A producer that lost every broker is replaced with a new one of the same transactional id (see
-        # txn_driver.py); the replaced ones are kept, never destroyed.
+        # A producer that lost every broker is replaced, with the whole rotation, by new ones of the same
+        # transactional ids (see txn_driver.py); the replaced ones are kept, never destroyed.
         self._new_producer = new_producer
         self._retired: list[Producer] = []
         self._attempt: Any = None  # the transactional call under way on its own thread (txn_driver.py)
         self._hold_until = 0.0  # no record is released before this (back-off after an abort)
         self._backoff = Backoff()
         self._txn_budget = min(_TXN_BUDGET, settings.transaction_timeout_ms / 1000 / 4)
+
+    def _take_turn(self) -> None:
+        """The next producer of the rotation takes the transaction about to begin.
+
+        Why: the coordinator completes a committed transaction (markers, then COMPLETE_COMMIT replicated)
+        20-40 ms after commit_transaction returns, and refuses the same id's next AddPartitionsToTxn with
+        CONCURRENT_TRANSACTIONS until then (librdkafka retries every 20 ms); with N ids in turn, producer
+        k's next transaction comes N transactions later. Exactly once is unchanged:
+        - one transaction at a time: this is only called when none is open or pending (`_begin`), so the
+          next begins after the previous one's commit or abort returned; a timed-out call is resumed on
+          the producer it started on (`_producer` only moves here);
+        - each transaction carries its own records and exactly their offsets, so an abort on producer k
+          puts back exactly what k carried, as with one producer;
+        - offsets of one partition committed by different ids: the group coordinator keeps the offset
+          whose commit record is later in `__consumer_offsets`, whatever the order of the markers, and
+          transaction t+1 sends its offsets after t's commit returned, so the committed offset only grows;
+          read_committed readers see each output partition in log order (the LSO waits for t's marker);
+        - fencing: every id of the rotation is initialised at start and whenever producers are replaced,
+          before anything is produced, so a zombie of an earlier session is fenced on whichever id it uses,
+          and a fenced (fatal) error on any producer exits as it did with one.
+        """
+        self._slot = (self._slot + 1) % len(self._rotation)
+        self._producer = self._rotation[self._slot]
 
     def _kafka_unavailable(self, why: str) -> None:
         if self._kafka_down is None:

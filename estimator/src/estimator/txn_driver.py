@@ -11,8 +11,9 @@ a transactional call that timed out.
 - a pending call that does not finish while Kafka answers the consumer means the producer itself is
   broken (after a whole-cluster restart a broker that had just started answered librdkafka's metadata
   request with no brokers and the topic unknown; the producer retired every broker it knew and had nobody
-  left to ask): it is replaced by a new producer with the same transactional id, whose
-  init_transactions fences the old one and aborts its transaction, and the records are redone;
+  left to ask): the whole rotation is replaced by new producers with the same transactional ids, each
+  initialised in turn before anything is produced (fencing the old ones and aborting the open
+  transaction), and the records are redone;
 - a fatal one (fenced by a newer instance with the same id) stops the process with a non-zero exit.
 See `txn.py` for the error classes and the deadlines.
 """
@@ -36,8 +37,8 @@ from .window import TopicPartition
 # While no broker answers at all the call simply stays pending, however long the outage.
 _PENDING_STUCK = 15.0
 # Replaced producers are kept (destroying one waits for broker threads that may never end); past this many
-# the process exits instead and the supervisor starts it again.
-_MOST_RETIRED = 3
+# replacements of the rotation the process exits instead and the supervisor starts it again.
+_MOST_RENEWALS = 3
 _RETRY_GAP = 0.1  # between tries inside one bounded attempt (some failures come back at once)
 _RETRY_LOG_EVERY = 5.0
 _SEEN_RECENTLY = 1.0
@@ -70,6 +71,7 @@ class TransactionDriver(LoopState):
     def _begin(self) -> None:
         if self._txn_open:
             return
+        self._take_turn()  # never with a call pending: see the callers and state.py
         try:
             self._producer.begin_transaction()
         except KafkaException as failure:
@@ -187,9 +189,8 @@ class TransactionDriver(LoopState):
                 self._pending = None
                 self._committed()
             elif call == "init":
-                self._pending = None
                 self._producer_seen = self._clock()
-                log.info("producer.renewed", "the new producer holds the transactional id")
+                self._init_next()
             else:
                 self._pending = None
                 self._redo(self._abort_reason)
@@ -208,18 +209,31 @@ class TransactionDriver(LoopState):
             log.warn("txn.retry", f"{call}: {error.str()}", code=error.code())
 
     def _renew_producer(self, why: str) -> None:
-        """Replaces a producer that cannot reach Kafka while the consumer can. The new one's init_transactions
-        (pending until it finishes) fences the old one's epoch and aborts its open transaction, whose
-        records are redone from here: nothing it held was committed."""
-        if self._new_producer is None or len(self._retired) >= _MOST_RETIRED:
+        """Replaces a producer that cannot reach Kafka while the consumer can, with the rest of the rotation
+        (they lost the same brokers, and every id is initialised again as at start). Each new one's
+        init_transactions (pending until it finishes, one after the other) fences the old one's epoch and
+        aborts an open transaction, whose records are redone from here: nothing it held was committed."""
+        if self._new_producer is None or len(self._retired) >= _MOST_RENEWALS * len(self._rotation):
             raise FatalKafkaError(why)
-        log.warn("producer.renewing", f"{why}; replacing the producer", retired=len(self._retired) + 1)
-        old = self._producer
-        old.purge(in_queue=True, in_flight=True, blocking=False)
-        self._retired.append(old)
-        self._attempt = None  # a call still blocked in the old producer stays there
-        self._producer = self._new_producer()
+        log.warn("producer.renewing", f"{why}; replacing the producers", retired=len(self._retired))
+        for old in self._rotation:
+            old.purge(in_queue=True, in_flight=True, blocking=False)
+        self._retired.extend(self._rotation)
+        self._attempt = None  # a call still blocked in an old producer stays there
+        self._rotation = [self._new_producer(slot) for slot in range(len(self._rotation))]
         self._redo(why)
+        self._slot = -1
+        self._init_next()
+
+    def _init_next(self) -> None:
+        """After a renewal: init_transactions on the next producer of the rotation, pending until it
+        finishes; once the last has, transactions begin again from slot 0."""
+        if self._slot + 1 >= len(self._rotation):
+            self._pending = None
+            log.info("producer.renewed", "the new producers hold every transactional id")
+            return
+        self._slot += 1
+        self._producer = self._rotation[self._slot]
         self._start_pending("init")
 
     def _committed(self) -> None:
