@@ -8,7 +8,9 @@
  * acknowledged → the publish holding the row begins (LISTEN wake, read, waiting for the transaction in
  * flight) → its commit acknowledged (begin, produce, linger, commit).
  *
- * bun bench/relay/latency.ts [--rate 50] [--rows 500]
+ * `--rotation n`: the transactional ids the relay commits on in turn (default: the stock's RELAY_ROTATION).
+ *
+ * bun bench/relay/latency.ts [--rate 50] [--rows 500] [--rotation 8]
  */
 import { TOPICS } from '../../packages/contracts/src/index'
 import { createAdmin } from '../../packages/kafka/src/index'
@@ -19,6 +21,7 @@ import {
   createKafkaPublisher,
   OUTBOX_ID_HEADER,
   type Publisher,
+  RELAY_ROTATION,
 } from '../../packages/stock/src/outbox/publisher'
 import { createRelay } from '../../packages/stock/src/outbox/relay'
 import { postgres, stackEnv } from '../../packages/testing/src/index'
@@ -27,6 +30,7 @@ import { freshDatabase, runTag } from '../lib/database'
 
 const RATE = intArg('rate', 50, 1, 1_000)
 const ROWS = intArg('rows', 500, 10, 100_000)
+const ROTATION = intArg('rotation', RELAY_ROTATION, 1, 16)
 const env = stackEnv()
 const brokers = env.KAFKA_BROKERS.split(',')
 const tag = runTag()
@@ -54,6 +58,7 @@ const inner = createKafkaPublisher({
   clientId: `bench-latency-${tag}`,
   deliveryTimeoutMs: 15_000,
   transactionalId: `bench-latency-${fresh.name}`,
+  rotation: ROTATION,
 })
 const publisher: Publisher = {
   ...inner,
