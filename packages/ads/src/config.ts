@@ -68,7 +68,8 @@ export const AdsConfigSchema = Type.Object({
   LIST_RESYNC_MS: Type.Integer({
     minimum: 0,
     default: 60_000,
-    description: 'reload period of the in-memory index, for writes of other instances; 0 = never',
+    description:
+      'reload period of the in-memory index, for writes of other instances (skipped while this instance has held every partition since the last reload); 0 = never',
   }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'per shutdown step' }),
 })

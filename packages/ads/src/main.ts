@@ -143,7 +143,8 @@ async function boot() {
   const { producer, projection } = await startKafka(brokers, contracts, repository)
   registerReadinessChecks(repository, indexed, projection)
 
-  const stopResync = indexed?.startResync(config.LIST_RESYNC_MS) ?? (() => {})
+  const stopResync =
+    indexed?.startResync(config.LIST_RESYNC_MS, () => projection.consumer.ownership()) ?? (() => {})
   const app = createAdsApp({ logger, reader: indexed ?? repository, readiness, metrics })
   const server = Bun.serve({
     port: config.PORT,

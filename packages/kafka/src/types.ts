@@ -201,6 +201,13 @@ export interface Consumer {
    * outage. Partitions it has not fetched from yet are left out.
    */
   lag(): PartitionLag[]
+  /**
+   * How many partitions of the subscribed topics this member holds, how many they have (one metadata
+   * round trip), and how many times its assignment changed since it started (each assignment or
+   * revocation). A member that holds every partition and whose `changes` did not move since some moment
+   * knows that no other member consumed anything since then.
+   */
+  ownership(): Promise<{ owned: number; total: number; changes: number }>
   /** Cheap metadata round trip, for `/health/ready`. */
   ping(): Promise<void>
   /**

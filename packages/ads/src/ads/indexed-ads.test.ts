@@ -50,3 +50,33 @@ test('own writes are visible at once; a reload adds what others wrote', async ()
   expect(ids).toEqual([mine._id, theirs._id].sort())
   expect(ads.loadedAt).toBeNumber()
 })
+
+test('resync: skipped only while this member has held every partition since the last reload', async () => {
+  const db = source([])
+  const ads = new IndexedAds(db, quiet)
+  let hold = { owned: 6, total: 6, changes: 1 }
+  const ownership = async () => hold
+  // The first tick reloads: the index was loaded before the member joined the group.
+  expect(await ads.resync(ownership)).toBe('reloaded')
+  expect(await ads.resync(ownership)).toBe('skipped')
+  // Another member took partitions (and may have written ads), then left: the changes moved.
+  hold = { owned: 6, total: 6, changes: 3 }
+  const theirs = adDocument(processedEvent())
+  db.stored.push(theirs)
+  expect(await ads.resync(ownership)).toBe('reloaded')
+  expect((await ads.list({ sort: 'newest', limit: 10 })).items.map((a) => a.vehicleId)).toEqual([theirs._id])
+  expect(await ads.resync(ownership)).toBe('skipped')
+  // Holding part of the topic: others write the rest, every tick reloads.
+  hold = { owned: 3, total: 6, changes: 4 }
+  expect(await ads.resync(ownership)).toBe('reloaded')
+  expect(await ads.resync(ownership)).toBe('reloaded')
+  // Back to every partition: one reload (others wrote until the change), then skipped.
+  hold = { owned: 6, total: 6, changes: 5 }
+  expect(await ads.resync(ownership)).toBe('reloaded')
+  expect(await ads.resync(ownership)).toBe('skipped')
+  // The consumer cannot say (Kafka away), or no ownership given: reload, as before.
+  expect(await ads.resync(async () => Promise.reject(new Error('no broker')))).toBe('reloaded')
+  expect(await ads.resync()).toBe('reloaded')
+  expect(await ads.resync(ownership)).toBe('reloaded')
+  expect(await ads.resync(ownership)).toBe('skipped')
+})

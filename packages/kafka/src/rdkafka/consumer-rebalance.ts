@@ -16,6 +16,7 @@ function onAssign(state: ConsumerState, partitions: TopicPartition[]): void {
   if (state.client === undefined) return
   if (!changeAssignment(state.client, partitions, 'assign', state.report)) return
   for (const p of partitions) state.assigned.add(slotOf(p.topic, p.partition))
+  state.assignmentChanges++
   state.joined()
   const paused = partitions.filter((p) => state.backpressured || userPaused(state, p.topic, p.partition))
   setFetching(state, paused, false)
@@ -41,6 +42,7 @@ async function onRevoke(state: ConsumerState, partitions: TopicPartition[], lost
     await Promise.race([Promise.allSettled(running), Bun.sleep(state.sessionTimeoutMs / 2)])
   }
   for (const p of partitions) state.assigned.delete(slotOf(p.topic, p.partition))
+  state.assignmentChanges++
   for (const lane of leaving)
     if (state.lanes.get(slotOf(lane.topic, lane.partition)) === lane)
       state.lanes.delete(slotOf(lane.topic, lane.partition))

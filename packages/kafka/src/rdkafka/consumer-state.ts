@@ -23,6 +23,8 @@ export interface ConsumerState {
   readonly topicNames: TopicNames
   /** Slots (`topic:partition`) of the partitions assigned to this member. */
   readonly assigned: Set<string>
+  /** Assignments and revocations so far (`Consumer.ownership`). */
+  assignmentChanges: number
   readonly pauses: UserPauses
   readonly sleepers: Sleepers
   readonly runner: ReturnType<typeof createLaneRunner>
@@ -60,6 +62,7 @@ export function createConsumerState(options: ConsumerOptions): ConsumerState {
     lanes: new Map<string, Lane>(),
     topicNames: new Map() as TopicNames,
     assigned: new Set<string>(),
+    assignmentChanges: 0,
     pauses,
     sleepers,
     client: undefined,

@@ -54,6 +54,15 @@ export function createRdConsumer(
       if (state.client === undefined) throw new KafkaUsageError('consumer is not running')
       await describeTopicLayouts(state.client, options.topics, PING_TIMEOUT_MS)
     },
+    async ownership() {
+      if (state.client === undefined) throw new KafkaUsageError('consumer is not running')
+      // Read before the round trip: a change meanwhile makes the answer say "changed", never hide one.
+      const changes = state.assignmentChanges
+      const owned = state.assigned.size
+      const layouts = await describeTopicLayouts(state.client, options.topics, PING_TIMEOUT_MS)
+      const total = layouts.reduce((sum, layout) => sum + (layout.partitions?.length ?? 0), 0)
+      return { owned, total, changes }
+    },
     close() {
       state.closed ??= closeConsumer(state)
       return state.closed

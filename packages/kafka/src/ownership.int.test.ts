@@ -1,0 +1,48 @@
+import { expect, test } from 'bun:test'
+import { waitFor } from '@vehicles/testing'
+import { testConsumer, topicFixture, uniqueName } from '@vehicles/testing/kafka'
+
+/**
+ * `Consumer.ownership()` against the stack's brokers: what a lone member holds, and that another
+ * member's arrival and departure both show in `changes` even when the lone member ends up holding
+ * everything again (the ads service skips its list reloads on exactly that condition).
+ */
+const kafka = topicFixture('ownership')
+
+test('a lone member holds every partition; another member joining and leaving moves `changes` both times', async () => {
+  const group = uniqueName('group')
+  const first = testConsumer([kafka.topic], { groupId: group, sessionTimeoutMs: 10_000 })
+  await first.run(async () => {})
+  const alone = await waitFor(
+    'the first member to hold all 6 partitions',
+    async () => {
+      const now = await first.ownership()
+      return now.owned === 6 ? now : undefined
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
+  expect(alone.total).toBe(6)
+  expect((await first.ownership()).changes).toBe(alone.changes)
+  const second = testConsumer([kafka.topic], { groupId: group, sessionTimeoutMs: 10_000 })
+  await second.run(async () => {})
+  const shared = await waitFor(
+    'the partitions to be shared',
+    async () => {
+      const [a, b] = await Promise.all([first.ownership(), second.ownership()])
+      return a.owned + b.owned === 6 && b.owned > 0 ? { a, b } : undefined
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
+  expect(shared.a.changes).toBeGreaterThan(alone.changes)
+  await second.close()
+  const again = await waitFor(
+    'the first member to hold all 6 again',
+    async () => {
+      const now = await first.ownership()
+      return now.owned === 6 ? now : undefined
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  )
+  expect(again.changes).toBeGreaterThan(shared.a.changes)
+  await first.close()
+}, 120_000)
