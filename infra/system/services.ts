@@ -63,7 +63,8 @@ export function serviceCommands(s: ServiceSettings): ServiceCommand[] {
       cwd: join(repoRoot, 'estimator'),
       env: {
         ...common,
-        // Stable across restarts of one instance: its transactional id fences the killed one's zombie.
+        // Stable across restarts of one instance: its transactional ids (one per slot of its rotation)
+        // fence the killed one's zombie.
         INSTANCE_ID: String(instance),
         METRICS_PORT: String(s.ports[name]),
         METRICS_HOST: '127.0.0.1',

@@ -1,7 +1,8 @@
 /**
  * One estimator killed with SIGKILL while it holds vehicles in flight (delay 1 s), then restarted with the
- * same instance id: its open transaction is aborted (fenced by the transactional id), its partitions are
- * redone from the last committed offsets; read_committed readers never see the aborted prices.
+ * same instance id: its open transaction is aborted (fenced: the restart initialises every transactional
+ * id of its rotation), its partitions are redone from the last committed offsets; read_committed readers
+ * never see the aborted prices.
  */
 import { expect, test } from 'bun:test'
 import { waitFor } from '../../packages/testing/src/index'

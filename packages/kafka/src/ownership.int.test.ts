@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import { waitFor } from '@vehicles/testing'
 import { testConsumer, topicFixture, uniqueName } from '@vehicles/testing/kafka'
+import type { Consumer } from './types'
 
 /**
  * `Consumer.ownership()` against the stack's brokers: what a lone member holds, and that another
@@ -9,18 +10,22 @@ import { testConsumer, topicFixture, uniqueName } from '@vehicles/testing/kafka'
  */
 const kafka = topicFixture('ownership')
 
-test('a lone member holds every partition; another member joining and leaving moves `changes` both times', async () => {
-  const group = uniqueName('group')
-  const first = testConsumer([kafka.topic], { groupId: group, sessionTimeoutMs: 10_000 })
-  await first.run(async () => {})
-  const alone = await waitFor(
-    'the first member to hold all 6 partitions',
+/** Waits until `consumer` holds all 6 partitions of the topic; resolves with its ownership then. */
+const holdingAll = (consumer: Consumer, what: string) =>
+  waitFor(
+    what,
     async () => {
-      const now = await first.ownership()
+      const now = await consumer.ownership()
       return now.owned === 6 ? now : undefined
     },
     { timeoutMs: 30_000, intervalMs: 200 },
   )
+
+test('a lone member holds every partition; another member joining and leaving moves `changes` both times', async () => {
+  const group = uniqueName('group')
+  const first = testConsumer([kafka.topic], { groupId: group, sessionTimeoutMs: 10_000 })
+  await first.run(async () => {})
+  const alone = await holdingAll(first, 'the first member to hold all 6 partitions')
   expect(alone.total).toBe(6)
   expect((await first.ownership()).changes).toBe(alone.changes)
   const second = testConsumer([kafka.topic], { groupId: group, sessionTimeoutMs: 10_000 })
@@ -35,14 +40,7 @@ test('a lone member holds every partition; another member joining and leaving mo
   )
   expect(shared.a.changes).toBeGreaterThan(alone.changes)
   await second.close()
-  const again = await waitFor(
-    'the first member to hold all 6 again',
-    async () => {
-      const now = await first.ownership()
-      return now.owned === 6 ? now : undefined
-    },
-    { timeoutMs: 30_000, intervalMs: 200 },
-  )
+  const again = await holdingAll(first, 'the first member to hold all 6 again')
   expect(again.changes).toBeGreaterThan(shared.a.changes)
   await first.close()
 }, 120_000)
