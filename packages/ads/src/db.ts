@@ -8,6 +8,8 @@ export interface MongoOptions {
   database: string
   /** How long an operation waits for a reachable server before failing (readiness, retries). */
   serverSelectionTimeoutMs?: number
+  /** How long a request may wait for the server's next byte before it fails (default 30 000 ms). */
+  socketTimeoutMs?: number
   appName?: string
 }
 
@@ -25,6 +27,11 @@ export interface MongoHandle {
 export async function connectMongo(options: MongoOptions): Promise<MongoHandle> {
   const client = new MongoClient(options.url, {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5_000,
+    // Without it a request the server never answers (a connection left open by a server that stopped
+    // responding) waits forever: the projection's write never settles, its partition never moves, and
+    // nothing is logged. With it the request fails as a network error, which the projection retries on a
+    // new connection. 30 s is far above any answer seen (a batch write of 500 ads, a page of the list).
+    socketTimeoutMS: options.socketTimeoutMs ?? 30_000,
     appName: options.appName ?? 'vehicles-ads',
     // The server here (FerretDB) has no sessions to retry writes in; the projection retries itself.
     retryWrites: false,

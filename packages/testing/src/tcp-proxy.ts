@@ -1,7 +1,8 @@
 /**
  * A TCP proxy a test can cut: the service reaches PostgreSQL through it, and `cut()` drops every
  * connection and refuses new ones — the database "goes down" for this service only, not for the
- * other helpers sharing the stack's server. `restore()` listens again on the same port.
+ * other helpers sharing the stack's server. `stall()` keeps every connection open but passes no byte
+ * either way (a server that stopped answering without closing anything). `restore()` undoes either.
  */
 import type { Socket, TCPSocketListener } from 'bun'
 
@@ -14,12 +15,14 @@ interface Pair {
 export interface TcpProxy {
   port: number
   cut(): void
+  stall(): void
   restore(): void
   close(): void
 }
 
 export function startTcpProxy(targetHost: string, targetPort: number): TcpProxy {
   const pairs = new Set<Pair>()
+  let stalled = false
   let listener: TCPSocketListener<Pair> | undefined
   let port = 0
 
@@ -43,7 +46,7 @@ export function startTcpProxy(targetHost: string, targetPort: number): TcpProxy 
                 pair.pending = []
               },
               data(_upstream, chunk) {
-                pair.client.write(chunk)
+                if (!stalled) pair.client.write(chunk)
               },
               close() {
                 pair.client.end()
@@ -56,6 +59,7 @@ export function startTcpProxy(targetHost: string, targetPort: number): TcpProxy 
           }).catch(() => client.end())
         },
         data(client, chunk) {
+          if (stalled) return
           const pair = client.data
           if (pair.upstream !== undefined) pair.upstream.write(chunk)
           else pair.pending.push(new Uint8Array(chunk))
@@ -86,7 +90,11 @@ export function startTcpProxy(targetHost: string, targetPort: number): TcpProxy 
       }
       pairs.clear()
     },
+    stall() {
+      stalled = true
+    },
     restore() {
+      stalled = false
       if (listener === undefined) listen()
     },
     close() {
