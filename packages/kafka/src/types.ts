@@ -53,17 +53,12 @@ export interface Producer extends Connection {
  * A producer whose records become visible only through committed transactions. The transactional id is
  * fixed per writer role (one per outbox), so Kafka itself guarantees a single writer: `connect` bumps the
  * producer epoch, which fences every older producer holding the same id and aborts its open transaction.
+ * With `rotation` it commits on several ids in turn, all initialised by `connect`: Kafka refuses an id's
+ * next transaction until it has completed the previous one (20–40 ms after the commit here).
  */
 export interface TransactionalProducerOptions extends ProducerOptions {
   transactionalId: string
-  /**
-   * Transactional ids used in turn (default 1): with n > 1 the producer holds n sessions, ids
-   * `${transactionalId}-0` … `-${n - 1}`, and each transaction runs on the next one. The coordinator
-   * refuses an id's next transaction until it has completed the previous one (markers written, its own
-   * record replicated: 20–40 ms after the commit is acknowledged on a busy 3-broker cluster), so a writer
-   * that commits back to back waits that long each time on one id, and not at all on a rotation long
-   * enough. `connect` initialises every id of the rotation, so a newer writer fences all of an older one.
-   */
+  /** Transactional ids used in turn (default 1; n > 1: `${transactionalId}-0` … `-${n - 1}`). */
   rotation?: number
   /** Broker-side bound of one open transaction before the coordinator aborts it (default 60 000 ms). */
   transactionTimeoutMs?: number
@@ -184,6 +179,13 @@ export interface ConsumedBatch {
  */
 export type BatchHandler = (batch: ConsumedBatch) => Promise<void>
 
+/** `Consumer.ownership`: partitions held now, partitions of the subscribed topics, assignment changes. */
+export interface ConsumerOwnership {
+  owned: number
+  total: number
+  changes: number
+}
+
 export interface Consumer {
   /** Joins the group and starts handing messages to `handler`. Resolves once the consumer is running. */
   run(handler: MessageHandler): Promise<void>
@@ -202,12 +204,10 @@ export interface Consumer {
    */
   lag(): PartitionLag[]
   /**
-   * How many partitions of the subscribed topics this member holds, how many they have (one metadata
-   * round trip), and how many times its assignment changed since it started (each assignment or
-   * revocation). A member that holds every partition and whose `changes` did not move since some moment
-   * knows that no other member consumed anything since then.
+   * Partitions held, partitions of the topics (one metadata round trip), assignment changes so far. A
+   * member holding every partition whose `changes` did not move knows no other member consumed meanwhile.
    */
-  ownership(): Promise<{ owned: number; total: number; changes: number }>
+  ownership(): Promise<ConsumerOwnership>
   /** Cheap metadata round trip, for `/health/ready`. */
   ping(): Promise<void>
   /**

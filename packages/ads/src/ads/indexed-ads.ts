@@ -5,18 +5,12 @@
  * up to that period. A lone instance (holding every partition) skips the reloads. `GET /ads/:id` answers from the index too, and asks the database when the index
  * does not hold the ad.
  */
+import type { ConsumerOwnership as Ownership } from '@vehicles/kafka'
 import type { Logger } from '@vehicles/platform'
 import { AdIndex } from './ad-index'
 import { type AdDocument, type AdView, toView } from './model'
 import type { AdQuery } from './query'
 import type { AdPage } from './repository'
-
-/** The projection consumer's hold on its topic (`Consumer.ownership` of the Kafka module). */
-export interface Ownership {
-  owned: number
-  total: number
-  changes: number
-}
 
 /** What the routes read from: the repository (database for both) or `IndexedAds`. */
 export interface AdReader {

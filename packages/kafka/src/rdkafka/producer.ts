@@ -184,14 +184,12 @@ export function createRdTransactionalProducer(options: TransactionalProducerOpti
   if (options.brokers.length === 0) throw new KafkaUsageError('createTransactionalProducer: brokers is empty')
   if (options.transactionalId.length === 0) throw new KafkaUsageError('transactionalId is empty')
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
-  const sessions = rotationIds(options.transactionalId, options.rotation).map((transactionalId, k) =>
+  const ids = rotationIds(options.transactionalId, options.rotation)
+  const sessions = ids.map((transactionalId, k) =>
     createTransactionSession({
       ...options,
       transactionalId,
-      clientId:
-        options.rotation === undefined || options.rotation === 1
-          ? options.clientId
-          : `${options.clientId}-${k}`,
+      clientId: ids.length === 1 ? options.clientId : `${options.clientId}-${k}`,
     }),
   )
   let turn = 0
