@@ -79,6 +79,8 @@ export function testRelay(input: {
   url: string
   name: string
   transactionalId: string
+  /** Transactional ids in turn; default the relay's own (RELAY_ROTATION). */
+  rotation?: number
   deliveryTimeoutMs?: number
   batchSize?: number
   concurrency?: number
@@ -92,6 +94,7 @@ export function testRelay(input: {
     clientId: input.name,
     deliveryTimeoutMs: input.deliveryTimeoutMs ?? 10_000,
     transactionalId: input.transactionalId,
+    rotation: input.rotation,
   })
   const retargeted: Publisher = {
     ...inner,
