@@ -234,8 +234,7 @@ export async function latency(): Promise<LatencyPhase> {
   try {
     if (PROFILE) stopProfiledEstimator = await profiledEstimator(system, 'latency')
     const ads = mongo.db(system.adsDatabase).collection<{ _id: string }>(COLLECTION)
-    // Under --profile price-estimate-2 runs under py-spy on a port of its own: only the first is asked.
-    await waitForStableGroup(PROFILE ? system.estimatorUrls.slice(0, 1) : system.estimatorUrls)
+    await waitForStableGroup(system.estimatorUrls)
     const warmSeconds = await warmUp(system, ads, WARMUP)
     const firstRate = SWEEP?.[0] ?? RATE
     const warmRun =

@@ -99,6 +99,8 @@ export async function profiledEstimator(system: System, phase: string): Promise<
       throw new Error(`the profiled estimator did not become ready; see ${join(dir, 'estimator.log')}`)
     await Bun.sleep(250)
   }
+  // What asks the estimators from now on (metrics, group state) asks this one.
+  system.estimatorUrls[1] = `http://127.0.0.1:${port}`
   say('price-estimate-2: replaced by the same estimator under py-spy')
   return async () => {
     // The estimator is py-spy's child: end it, and py-spy writes its profile and exits.
