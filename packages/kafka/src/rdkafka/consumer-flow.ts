@@ -37,6 +37,11 @@ export function dispatch(state: ConsumerState, message: Fetched): void {
     lane = newLane(message.topic, message.partition)
     state.lanes.set(slot, lane)
   }
+  // Still assigned, but being given up (its running handler finishes first). librdkafka pauses every
+  // assigned partition when it announces a rebalance, so nothing should arrive here; should anything,
+  // it is not queued, so not counted: a lane that never runs again would hold its count for good, and
+  // enough of that keeps the consumer backpressured. The next owner reads it from the committed offset.
+  if (lane.revoked) return
   const offset = Number(message.offset)
   if (offset <= lane.highest) return
   lane.highest = offset

@@ -26,7 +26,11 @@ function onAssign(state: ConsumerState, partitions: TopicPartition[]): void {
  * Partitions taken away: unless the assignment was lost (the member is no longer in the group), the
  * running handlers finish and commit first (bounded by the session timeout), then they are released.
  */
-async function onRevoke(state: ConsumerState, partitions: TopicPartition[], lost: boolean): Promise<void> {
+export async function onRevoke(
+  state: ConsumerState,
+  partitions: TopicPartition[],
+  lost: boolean,
+): Promise<void> {
   const current = state.client
   const leaving = partitions
     .map((p) => state.lanes.get(slotOf(p.topic, p.partition)))

@@ -28,7 +28,10 @@ export interface LaneHost {
   isPaused(lane: Lane): boolean
   retryBackoffMs: number
   maxBatch: number
-  /** The handler finished `last` (and everything before it in the lane). */
+  /**
+   * The handler finished `last` (and everything before it in the lane); `count` of them were still
+   * queued and leave the buffer now (0 when the lane was emptied meanwhile by a revocation or a drop).
+   */
   finished(lane: Lane, last: Fetched, count: number): void
   report(error: unknown, context: ConsumerErrorContext): void
 }
@@ -92,8 +95,12 @@ export function createLaneRunner(host: LaneHost, sleepers: Sleepers) {
           if (stopped(lane)) return
         }
       }
-      if (lane.queue[0] === first) lane.queue.splice(0, taken.length)
-      host.finished(lane, last, taken.length)
+      // A lane revoked or dropped meanwhile had its queue emptied and counted out already: what the
+      // handler took is released here only if it is still queued (counted once either way).
+      const removed = lane.queue[0] === first ? taken.length : 0
+      if (removed === 1) lane.queue.shift()
+      else if (removed > 1) lane.queue.splice(0, removed)
+      host.finished(lane, last, removed)
     }
   }
 
