@@ -67,7 +67,9 @@ for (const [pid, { ticks, part }] of after) {
 const share = (ticks: number) => (100 * ticks) / TICKS_PER_SECOND / elapsed
 const rows = [...byPart].sort((a, b) => b[1] - a[1]).filter(([, ticks]) => share(ticks) >= 0.5)
 const total = [...byPart.values()].reduce((sum, ticks) => sum + ticks, 0)
-console.log(`CPU over ${elapsed.toFixed(1)} s, as % of one core (this machine has ${navigator.hardwareConcurrency}):`)
+console.log(
+  `CPU over ${elapsed.toFixed(1)} s, as % of one core (this machine has ${navigator.hardwareConcurrency}):`,
+)
 console.log('| part | % of a core |\n| --- | ---: |')
 for (const [part, ticks] of rows) console.log(`| ${part} | ${share(ticks).toFixed(1)} |`)
 console.log(`| all processes | ${share(total).toFixed(1)} |`)
