@@ -10,10 +10,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { intArg } from './lib/args'
+import { cpuSeconds } from './lib/machine'
 
 const seconds = intArg('seconds', 20, 1, 3_600)
-/** Linux reports CPU time in clock ticks of 1/100 s on every platform Bun runs on. */
-const TICKS_PER_SECOND = 100
 
 /** What a command line belongs to; the first match wins (the brokers' class path names ZooKeeper too). */
 const PARTS: [RegExp, (match: RegExpMatchArray) => string][] = [
@@ -37,16 +36,15 @@ function partOf(command: string): string {
   return 'other'
 }
 
-/** CPU ticks (user + system) per process id, with the part it belongs to. */
-function sample(): Map<string, { ticks: number; part: string }> {
-  const seen = new Map<string, { ticks: number; part: string }>()
+/** CPU seconds (user + system) per process id, with the part it belongs to. */
+function sample(): Map<string, { cpu: number; part: string }> {
+  const seen = new Map<string, { cpu: number; part: string }>()
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const cpu = cpuSeconds(Number(pid))
       const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      seen.set(pid, { ticks: Number(fields[11]) + Number(fields[12]), part: partOf(command) })
+      if (cpu !== undefined) seen.set(pid, { cpu, part: partOf(command) })
     } catch {
       // Ended between the listing and the read.
     }
@@ -60,16 +58,16 @@ await Bun.sleep(seconds * 1_000)
 const after = sample()
 const elapsed = (performance.now() - started) / 1_000
 const byPart = new Map<string, number>()
-for (const [pid, { ticks, part }] of after) {
-  const used = ticks - (before.get(pid)?.ticks ?? 0)
+for (const [pid, { cpu, part }] of after) {
+  const used = cpu - (before.get(pid)?.cpu ?? 0)
   byPart.set(part, (byPart.get(part) ?? 0) + used)
 }
-const share = (ticks: number) => (100 * ticks) / TICKS_PER_SECOND / elapsed
-const rows = [...byPart].sort((a, b) => b[1] - a[1]).filter(([, ticks]) => share(ticks) >= 0.5)
-const total = [...byPart.values()].reduce((sum, ticks) => sum + ticks, 0)
+const share = (cpu: number) => (100 * cpu) / elapsed
+const rows = [...byPart].sort((a, b) => b[1] - a[1]).filter(([, cpu]) => share(cpu) >= 0.5)
+const total = [...byPart.values()].reduce((sum, cpu) => sum + cpu, 0)
 console.log(
   `CPU over ${elapsed.toFixed(1)} s, as % of one core (this machine has ${navigator.hardwareConcurrency}):`,
 )
 console.log('| part | % of a core |\n| --- | ---: |')
-for (const [part, ticks] of rows) console.log(`| ${part} | ${share(ticks).toFixed(1)} |`)
+for (const [part, cpu] of rows) console.log(`| ${part} | ${share(cpu).toFixed(1)} |`)
 console.log(`| all processes | ${share(total).toFixed(1)} |`)
