@@ -8,9 +8,8 @@
  *
  * Processes that start or end inside the window count only for the part of it they lived.
  */
-import { readdirSync, readFileSync } from 'node:fs'
 import { intArg } from './lib/args'
-import { cpuSeconds } from './lib/machine'
+import { cpuSeconds, processes } from './lib/machine'
 
 const seconds = intArg('seconds', 20, 1, 3_600)
 
@@ -37,17 +36,11 @@ function partOf(command: string): string {
 }
 
 /** CPU seconds (user + system) per process id, with the part it belongs to. */
-function sample(): Map<string, { cpu: number; part: string }> {
-  const seen = new Map<string, { cpu: number; part: string }>()
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      const cpu = cpuSeconds(Number(pid))
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      if (cpu !== undefined) seen.set(pid, { cpu, part: partOf(command) })
-    } catch {
-      // Ended between the listing and the read.
-    }
+function sample(): Map<number, { cpu: number; part: string }> {
+  const seen = new Map<number, { cpu: number; part: string }>()
+  for (const { pid, command } of processes()) {
+    const cpu = cpuSeconds(pid)
+    if (cpu !== undefined) seen.set(pid, { cpu, part: partOf(command) })
   }
   return seen
 }

@@ -2,7 +2,7 @@
  * What the machine was doing: load average and CPU count around each measurement (the figures only mean
  * something next to them), and the resident memory of a process, sampled while it works.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 
 export interface Load {
@@ -47,6 +47,44 @@ export function cpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Every process this user can see: its id and its command line (arguments joined by spaces). */
+export function processes(): { pid: number; command: string }[] {
+  const list: { pid: number; command: string }[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      list.push({
+        pid: Number(entry),
+        command: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' '),
+      })
+    } catch {
+      // Ended between the listing and the read.
+    }
+  }
+  return list
+}
+
+/** Seconds since `pid` started (/proc/<pid>/stat's start time against /proc/uptime), or undefined. */
+export function secondsUp(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // starttime is the 22nd field, in clock ticks (100 per second on Linux) after boot.
+    const started = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) / 100
+    const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0])
+    return uptime - started
+  } catch {
+    return undefined
+  }
+}
+
+/** The local stack's Kafka brokers (by their `kafka-N/server.properties` argument): seconds each has run. */
+export function brokersSecondsUp(): number[] {
+  return processes()
+    .filter((p) => /kafka-\d\/server\.properties/.test(p.command))
+    .map((p) => secondsUp(p.pid))
+    .filter((s): s is number => s !== undefined)
 }
 
 export interface RssStats {

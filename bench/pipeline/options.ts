@@ -43,17 +43,22 @@ if (only.some((p) => !(PHASES as readonly string[]).includes(p))) {
   process.exit(2)
 }
 
+/** A comma-separated list of NAME=value pairs (environment variables), or exits saying what is wrong. */
+function envListArg(option: string): Record<string, string> {
+  const raw = stringArg(option)
+  if (raw === undefined) return {}
+  const pairs = raw.split(',').map((pair) => pair.split('='))
+  if (pairs.some((p) => p.length !== 2 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p[0] ?? ''))) {
+    console.error(`--${option}: ${raw} is not a comma-separated list of NAME=value`)
+    process.exit(2)
+  }
+  return Object.fromEntries(pairs)
+}
+
 /**
  * `--estimator-env COMMIT_MAX_RECORDS=200,LOG_LEVEL=debug`: extra environment for both estimators, to
  * compare settings on the same code (the report's command line says which were used).
  */
-export const ESTIMATOR_ENV: Record<string, string> = (() => {
-  const raw = stringArg('estimator-env')
-  if (raw === undefined) return {}
-  const pairs = raw.split(',').map((pair) => pair.split('='))
-  if (pairs.some((p) => p.length !== 2 || !/^[A-Z][A-Z0-9_]*$/.test(p[0] ?? ''))) {
-    console.error(`--estimator-env: ${raw} is not a comma-separated list of NAME=value`)
-    process.exit(2)
-  }
-  return Object.fromEntries(pairs)
-})()
+export const ESTIMATOR_ENV = envListArg('estimator-env')
+/** `--bun-env NAME=value,…`: the same for the two Bun services (stock and ads). */
+export const BUN_SERVICES_ENV = envListArg('bun-env')

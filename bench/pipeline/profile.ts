@@ -10,7 +10,7 @@ import { newestProfile, type ProfileSummary, summarizeProfile } from '../lib/cpu
 import { type PySpySummary, summarizePySpy } from '../lib/py-spy'
 import { freePort } from '../lib/service'
 import { runPrefix, say } from './common'
-import { DELAY, ESTIMATOR_ENV, PROFILE } from './options'
+import { BUN_SERVICES_ENV, DELAY, ESTIMATOR_ENV, PROFILE } from './options'
 
 export const profileDir = (phase: string, name: string) =>
   join(
@@ -19,19 +19,22 @@ export const profileDir = (phase: string, name: string) =>
     `profile-${phase}-${runPrefix}`,
     name,
   )
-/** The system's per-service environment: the profilers (`--profile`) and `--estimator-env`. */
+/** The system's per-service environment: the profilers (`--profile`), `--estimator-env` and `--bun-env`. */
 export const profiled = (phase: string) => {
-  const estimators = { 'price-estimate-1': ESTIMATOR_ENV, 'price-estimate-2': ESTIMATOR_ENV }
-  if (!PROFILE) return { env: estimators }
+  const bunService = (name: 'stock' | 'ads') => {
+    if (!PROFILE) return BUN_SERVICES_ENV
+    mkdirSync(profileDir(phase, name), { recursive: true })
+    return {
+      ...BUN_SERVICES_ENV,
+      BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${profileDir(phase, name)}`,
+    }
+  }
   return {
     env: {
-      ...estimators,
-      ...Object.fromEntries(
-        (['stock', 'ads'] as const).map((name) => {
-          mkdirSync(profileDir(phase, name), { recursive: true })
-          return [name, { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${profileDir(phase, name)}` }]
-        }),
-      ),
+      'price-estimate-1': ESTIMATOR_ENV,
+      'price-estimate-2': ESTIMATOR_ENV,
+      stock: bunService('stock'),
+      ads: bunService('ads'),
     },
   }
 }

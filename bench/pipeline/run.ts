@@ -20,7 +20,7 @@
  * groups are the system's own, shared with every other run on the stack: the warm-up also drains whatever
  * backlog earlier runs left ahead of ours (its duration is printed), so it never counts in the figures.
  */
-import type { RssStats } from '../lib/machine'
+import { brokersSecondsUp, type RssStats } from '../lib/machine'
 import { createReport, fixed, table } from '../lib/report'
 import { burst } from './burst'
 import { percentile, SERVICES, watcherErrors } from './common'
@@ -45,6 +45,13 @@ const rssRows = (phase: string, rss: Record<string, RssStats>) =>
     ]
   })
 const memory: (string | number)[][] = []
+/**
+ * Brokers started minutes ago run their request paths interpreted or half-compiled (JIT): the first
+ * 50/s run after `stack up` measured p99 390 ms, the next one on the same brokers 95 ms. The report says
+ * how long they had been running, so such a run is recognised.
+ */
+const COLD_BROKER_SECONDS = 600
+const brokersUp = brokersSecondsUp()
 
 if (only.includes('latency')) {
   report.mark('latency: start')
@@ -179,6 +186,15 @@ if (watcherErrors.length > 0)
   report.note(
     `the processed-topic watcher saw ${watcherErrors.length} consumer error(s): ${[...new Set(watcherErrors)].join('; ')}`,
   )
+if (brokersUp.length > 0) {
+  const youngest = Math.min(...brokersUp)
+  report.note(
+    `Kafka brokers running for ${fixed(youngest / 60, 1)}–${fixed(Math.max(...brokersUp) / 60, 1)} min when the run began` +
+      (youngest < COLD_BROKER_SECONDS
+        ? ': COLD BROKERS (started less than 10 min before: what warms them is traffic, so their request paths may not be compiled yet and tails are longer; discard this run)'
+        : ''),
+  )
+}
 for (const p of problems) report.note(`PROBLEM: ${p}`)
 report.print()
 process.exit(problems.length > 0 ? 1 : 0)

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Candidate, freePort, startCandidate } from '../lib/service'
 
-export const NAMES = ['bare', 'stock', 'nest', 'stock-smol', 'stock-purge'] as const
+export const NAMES = ['bare', 'stock', 'nest', 'stock-smol', 'stock-purge', 'stock-ram'] as const
 export const DEFAULT_NAMES = ['bare', 'stock', 'nest']
 export type Name = (typeof NAMES)[number]
 
@@ -94,6 +94,7 @@ export function launchCandidate(
       // stock-purge: Bun's allocator (mimalloc) gives freed pages back to the system at once instead of
       // after its default delay, which is most of the RSS outside the JS heap under load.
       ...(name === 'stock-purge' ? { MIMALLOC_PURGE_DELAY: '0' } : {}),
+      ...(name === 'stock-ram' ? { BUN_JSC_forceRAMSize: process.env.BENCH_RAM_SIZE ?? '268435456' } : {}),
     },
   })
 }
