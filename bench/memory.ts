@@ -11,8 +11,9 @@ import { join } from 'node:path'
 import { startSystem } from '../infra/system/system'
 import { intArg } from './lib/args'
 import { rssMiB } from './lib/machine'
+import { openLoop } from './lib/open-loop'
 import { createReport, fixed, table } from './lib/report'
-import { type Posted, post, statusCounts } from './pipeline/common'
+import { post, statusCounts } from './pipeline/common'
 
 const REPEAT = intArg('repeat', 3, 1, 9)
 const IDLE_SECONDS = intArg('idle-seconds', 10, 1, 600)
@@ -72,15 +73,7 @@ const SERVICES: Record<'stock' | 'ads', Step[]> = {
 
 /** POSTs `count` vehicles at `rate` per second (open loop); every one must be created. */
 async function postAtRate(stockUrl: string, rate: number, count: number): Promise<void> {
-  const started = performance.now()
-  const pending: Promise<Posted>[] = []
-  for (let i = 0; i < count; i++) {
-    const due = started + (i * 1000) / rate
-    const wait = due - performance.now()
-    if (wait > 0) await Bun.sleep(wait)
-    pending.push(post(stockUrl))
-  }
-  const posted = await Promise.all(pending)
+  const posted = await openLoop(count, rate, () => post(stockUrl))
   if (posted.some((p) => p.status !== 201))
     throw new Error(`not every POST was created: ${statusCounts(posted)}`)
 }

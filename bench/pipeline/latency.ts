@@ -11,8 +11,8 @@ import { COLLECTION } from '../../packages/ads/src/ads/repository'
 import { MongoClient, postgres } from '../../packages/testing/src/index'
 import type { RssStats } from '../lib/machine'
 import { sampleRss } from '../lib/machine'
+import { openLoop } from '../lib/open-loop'
 import {
-  type Posted,
   pidsOf,
   post,
   say,
@@ -127,15 +127,8 @@ async function runRate(
   say(
     `latency${counted ? '' : ' warm-up (not counted)'}: ${count} vehicles at ${rate}/s; ads counted every ${POLL_MS} ms until all exist`,
   )
-  const results: Posted[] = []
   const started = performance.now()
-  const inFlight: Promise<void>[] = []
-  for (let i = 0; i < count; i++) {
-    const wait = started + (i * 1000) / rate - performance.now()
-    if (wait > 1) await Bun.sleep(wait)
-    inFlight.push(post(system.stockUrl).then((result) => void results.push(result)))
-  }
-  await Promise.all(inFlight)
+  const results = await openLoop(count, rate, () => post(system.stockUrl))
   const sendSeconds = (performance.now() - started) / 1000
   const created = new Map(results.flatMap((r) => (r.id === undefined ? [] : [[r.id, r.sentAt] as const])))
   // Only counted while it runs: a lookup per vehicle costs FerretDB (SQLite backend) a scan each, which

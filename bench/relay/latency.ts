@@ -27,6 +27,7 @@ import { createRelay } from '../../packages/stock/src/outbox/relay'
 import { postgres, stackEnv } from '../../packages/testing/src/index'
 import { intArg } from '../lib/args'
 import { freshDatabase, runTag } from '../lib/database'
+import { openLoop } from '../lib/open-loop'
 
 const RATE = intArg('rate', 50, 1, 1_000)
 const ROWS = intArg('rows', 500, 10, 100_000)
@@ -120,15 +121,7 @@ try {
   await Bun.sleep(2_000)
   const load = () => require('node:fs').readFileSync('/proc/loadavg', 'utf8').trim()
   const loadBefore = load()
-  const started = performance.now()
-  const inserts: Promise<void>[] = []
-  for (let i = 0; i < ROWS; i++) {
-    const due = started + (i * 1000) / RATE
-    const wait = due - performance.now()
-    if (wait > 0) await Bun.sleep(wait)
-    inserts.push(insertOne(i))
-  }
-  await Promise.all(inserts)
+  await openLoop(ROWS, RATE, insertOne)
   const deadline = performance.now() + 60_000
   while (doneAt.size < committedAt.size && performance.now() < deadline) await Bun.sleep(20)
   const ids = [...committedAt.keys()].filter((id) => doneAt.has(id))
