@@ -79,12 +79,18 @@ export function secondsUp(pid: number): number | undefined {
   }
 }
 
-/** The local stack's Kafka brokers (by their `kafka-N/server.properties` argument): seconds each has run. */
-export function brokersSecondsUp(): number[] {
+/**
+ * The local stack's Kafka brokers (by their `kafka-N/server.properties` argument): how long each has run
+ * and the CPU time it has used, seconds.
+ */
+export function brokersUsage(): { secondsUp: number; cpuSeconds: number }[] {
   return processes()
     .filter((p) => /kafka-\d\/server\.properties/.test(p.command))
-    .map((p) => secondsUp(p.pid))
-    .filter((s): s is number => s !== undefined)
+    .map((p) => ({ secondsUp: secondsUp(p.pid), cpuSeconds: cpuSeconds(p.pid) }))
+    .filter(
+      (b): b is { secondsUp: number; cpuSeconds: number } =>
+        b.secondsUp !== undefined && b.cpuSeconds !== undefined,
+    )
 }
 
 export interface RssStats {
