@@ -47,13 +47,12 @@ const rssRows = (phase: string, rss: Record<string, RssStats>) =>
 const memory: (string | number)[][] = []
 /**
  * JIT-cold brokers make long tails: their request paths run interpreted or half-compiled until enough
- * traffic has gone through them. On commit 3c7bb97, 50/s runs on brokers started 5.5 and 1 minutes
- * before with little traffic since (about 25 and 10 s of CPU each: 8 s to start, about 3 s a minute
- * idle) measured p99 390 and 788 ms; after 13,000 more vehicles (70–90 s of CPU each) the same command
- * measured 82 ms. Time alone does not warm them, so the report flags brokers by the CPU they have
- * used: under 60 s each, on this machine, is cold.
+ * traffic has gone through them. Time alone does not warm them (an idle broker uses about 3 s of CPU a
+ * minute after 8 s to start), so the report flags brokers by the CPU they have used. Here, 50/s runs
+ * that began with the brokers at 10 and 18 s of CPU each measured p99 788 and 744 ms, one at 48–60 s
+ * 160 ms (docs/benchmarks.md, "Warm brokers first").
  */
-const COLD_BROKER_CPU_SECONDS = 60
+const COLD_BROKER_CPU_SECONDS = 30
 const brokers = brokersUsage()
 
 if (only.includes('latency')) {
@@ -205,7 +204,7 @@ if (brokers.length > 0) {
     `Kafka brokers when the run began: running ${fixed(Math.min(...minutes), 1)}–${fixed(Math.max(...minutes), 1)} min, ` +
       `CPU used ${brokers.map((b) => fixed(b.cpuSeconds)).join(' / ')} s` +
       (leastCpu < COLD_BROKER_CPU_SECONDS
-        ? `: COLD BROKERS (under ${COLD_BROKER_CPU_SECONDS} s of CPU each: too little traffic yet for their JIT, so tails are longer; warm them with a run and discard this one)`
+        ? `: COLD BROKERS (under ${COLD_BROKER_CPU_SECONDS} s of CPU each: little traffic since they started, so their JIT is not warm and tails are longer; warm them with a run and discard this one)`
         : ''),
   )
 }
