@@ -10,8 +10,9 @@
 import { join } from 'node:path'
 import { startSystem } from '../infra/system/system'
 import { intArg } from './lib/args'
-import { rssMiB } from './lib/machine'
+import { type RssStats, sampleRss } from './lib/machine'
 import { openLoop } from './lib/open-loop'
+import { percentile } from './lib/percentile'
 import { createReport, fixed, table } from './lib/report'
 import { post, statusCounts } from './pipeline/common'
 
@@ -78,7 +79,11 @@ async function postAtRate(stockUrl: string, rate: number, count: number): Promis
     throw new Error(`not every POST was created: ${statusCounts(posted)}`)
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  )
 
 /**
  * RSS (MiB) of a fresh Bun that ran `code` in `cwd`, after four full collections 500 ms apart: with one
@@ -112,22 +117,14 @@ function importTable(): { rows: (string | number)[][]; last: Record<'stock' | 'a
   return { rows, last }
 }
 
-/** Median and peak RSS of each Bun service, sampled every 250 ms for `seconds`. */
+/** RSS of each Bun service, sampled every 250 ms for `seconds`. */
 async function sampled(pids: Record<'stock' | 'ads', number | undefined>, seconds: number) {
-  const samples = { stock: [] as number[], ads: [] as number[] }
-  const until = Date.now() + seconds * 1000
-  while (Date.now() < until) {
-    for (const name of ['stock', 'ads'] as const) {
-      const pid = pids[name]
-      const rss = pid === undefined ? undefined : rssMiB(pid)
-      if (rss !== undefined) samples[name].push(rss)
-    }
-    await Bun.sleep(250)
-  }
-  return {
-    stock: { median: median(samples.stock), peak: Math.max(...samples.stock) },
-    ads: { median: median(samples.ads), peak: Math.max(...samples.ads) },
-  }
+  const sampler = sampleRss(() => pids)
+  await Bun.sleep(seconds * 1000)
+  const stats = sampler.stop()
+  const of = (name: 'stock' | 'ads'): Pick<RssStats, 'medianMiB' | 'peakMiB'> =>
+    stats[name] ?? { medianMiB: Number.NaN, peakMiB: Number.NaN }
+  return { stock: of('stock'), ads: of('ads') }
 }
 
 const args = process.argv.slice(2)
@@ -149,8 +146,8 @@ try {
   const rows: (string | number)[][] = (['stock', 'ads'] as const).map((name) => [
     name,
     fixed(imports.last[name], 1),
-    fixed(idle[name].median, 1),
-    fixed(idle[name].peak, 1),
+    fixed(idle[name].medianMiB, 1),
+    fixed(idle[name].peakMiB, 1),
   ])
   const header = ['service', 'modules loaded MiB', `running, idle ${IDLE_SECONDS} s: median`, 'peak']
   if (RATE > 0) {
@@ -160,7 +157,7 @@ try {
     report.mark('load: end')
     rows.forEach((row, i) => {
       const name = i === 0 ? 'stock' : 'ads'
-      row.push(fixed(loaded[name].median, 1), fixed(loaded[name].peak, 1))
+      row.push(fixed(loaded[name].medianMiB, 1), fixed(loaded[name].peakMiB, 1))
     })
     header.push(`${RATE} POST/s for ${SECONDS} s: median`, 'peak')
   }

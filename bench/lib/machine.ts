@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
+import { percentile } from './percentile'
 
 export interface Load {
   at: string
@@ -97,9 +98,10 @@ export interface RssStats {
   samples: number
   peakMiB: number
   meanMiB: number
+  medianMiB: number
 }
 
-/** Samples the RSS of every named pid every `intervalMs` until `stop()`; then peak and mean per name. */
+/** Samples the RSS of every named pid every `intervalMs` until `stop()`; then peak, mean and median per name. */
 export function sampleRss(pids: () => Record<string, number | undefined>, intervalMs = 250) {
   const seen = new Map<string, number[]>()
   const tick = () => {
@@ -124,6 +126,10 @@ export function sampleRss(pids: () => Record<string, number | undefined>, interv
           samples: list.length,
           peakMiB: Math.max(...list),
           meanMiB: list.reduce((a, b) => a + b, 0) / list.length,
+          medianMiB: percentile(
+            [...list].sort((a, b) => a - b),
+            50,
+          ),
         }
       }
       return out

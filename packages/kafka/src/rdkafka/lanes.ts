@@ -96,7 +96,8 @@ export function createLaneRunner(host: LaneHost, sleepers: Sleepers) {
         }
       }
       // A lane revoked or dropped meanwhile had its queue emptied and counted out already: what the
-      // handler took is released here only if it is still queued (counted once either way).
+      // handler took is released here only if it is still queued (counted once either way). `shift`
+      // for the one-message case, the per-message path: `splice` would allocate an array per message.
       const removed = lane.queue[0] === first ? taken.length : 0
       if (removed === 1) lane.queue.shift()
       else if (removed > 1) lane.queue.splice(0, removed)
