@@ -3,12 +3,14 @@
  * at once) against the local 3-broker stack, each on a fresh 6-partition RF 3 topic, and prints the
  * table that goes into docs/kafka-client.md. Raw results are written to bench/kafka-client/results/.
  *
- *   bun run bench:kafka [--only kcat,module] [--messages 100000] [--window 16] [--rate 1000] [--seconds 10] [--repeat 3]
+ *   bun run bench:kafka [--only kcat,kcat-group,module] [--messages 100000] [--window 16] [--rate 1000] [--seconds 10] [--repeat 3]
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createAdmin } from '../../packages/kafka/src/index'
+import { consumerSettings } from '../../packages/kafka/src/rdkafka/consumer-support'
+import { libraryPath } from '../../packages/kafka/src/rdkafka/library'
 import { stackEnv } from '../../packages/testing/src/index'
 import { type BenchResult, keyOf, payload } from './driver'
 
@@ -88,8 +90,14 @@ async function runScript(cmd: string[]): Promise<BenchResult> {
   return JSON.parse(line.slice('RESULT '.length)) as BenchResult
 }
 
-/** kcat: librdkafka's own CLI, the near-physical reference. Produce from a file, consume to /dev/null. */
-async function runKcat(topic: string): Promise<BenchResult> {
+/**
+ * kcat: librdkafka's own CLI, the near-physical reference. Produce from a file, consume to /dev/null.
+ * `kcat` is the system's kcat as it is (its librdkafka, the simple consumer: no group, no commits);
+ * `kcat-group` is the same CLI on the module's librdkafka (LD_LIBRARY_PATH) consuming as a group member
+ * with the module's consumer settings: what librdkafka itself delivers to a C loop in the module's
+ * configuration, so the module's own cost per message is the difference.
+ */
+async function runKcat(topic: string, group = false): Promise<BenchResult> {
   const file = join('/tmp', `bench-kcat-${runId}.txt`)
   const values = Array.from({ length: 64 }, (_, i) => payload(size, i + 1).toString('latin1'))
   const lines: string[] = []
@@ -100,6 +108,7 @@ async function runKcat(topic: string): Promise<BenchResult> {
     const child = Bun.spawn(['/usr/bin/time', '-f', 'maxrss_kb=%M', 'kcat', ...args], {
       stdout: 'ignore',
       stderr: 'pipe',
+      env: group ? { ...process.env, LD_LIBRARY_PATH: dirname(libraryPath()) } : process.env,
     })
     const err = await new Response(child.stderr).text()
     const code = await child.exited
@@ -123,20 +132,49 @@ async function runKcat(topic: string): Promise<BenchResult> {
     '-l',
     file,
   ])
-  const consume = await timed([
-    '-C',
-    ...common,
-    '-o',
-    'beginning',
-    '-c',
-    String(messages),
-    '-X',
-    'isolation.level=read_committed',
-    '-f',
-    '%o\n',
-  ])
+  const consume = await timed(
+    group
+      ? [
+          '-G',
+          `bench-kcat-group-${runId}-${topic}`,
+          '-q',
+          '-c',
+          String(messages),
+          // The module's own consumer configuration, every setting of it.
+          ...Object.entries(
+            consumerSettings(
+              {
+                brokers,
+                clientId: 'bench-kcat-group',
+                groupId: `bench-kcat-group-${runId}-${topic}`,
+                topics: [topic],
+                readCommitted: true,
+                fromBeginning: true,
+              },
+              10_000,
+            ),
+          ).flatMap(([name, value]) => ['-X', `${name}=${value}`]),
+          '-f',
+          '%o\n',
+          topic,
+        ]
+      : [
+          '-C',
+          ...common,
+          '-o',
+          'beginning',
+          '-c',
+          String(messages),
+          '-X',
+          'isolation.level=read_committed',
+          '-f',
+          '%o\n',
+        ],
+  )
   return {
-    candidate: 'kcat (librdkafka CLI)',
+    candidate: group
+      ? "kcat on the module's librdkafka, group consumer with its settings"
+      : 'kcat (librdkafka CLI)',
     runtime: 'native',
     produceMsgsPerSec: Math.round(messages / produce.secs),
     produceSeconds: Math.round(produce.secs * 100) / 100,
@@ -170,7 +208,8 @@ async function runNodeRdkafka(topic: string): Promise<BenchResult> {
 }
 
 const candidates: Record<string, Runner> = {
-  kcat: runKcat,
+  kcat: (t) => runKcat(t),
+  'kcat-group': (t) => runKcat(t, true),
   'node-rdkafka': runNodeRdkafka,
   module: (t) => runScript(['bun', join(here, 'candidates', 'module.ts'), ...candidateArgs(t)]),
   ffi: (t) => runScript(['bun', join(here, 'candidates', 'ffi.ts'), ...candidateArgs(t)]),

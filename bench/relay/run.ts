@@ -20,7 +20,9 @@
  *   RELAY_CONCURRENCY), each on a fresh outbox; instances > 1 are that many relays (each with its own
  *   pool and producer) on one outbox, as several stock processes would run: one leads, the others stand by.
  *   OUTBOX_RETENTION_MS=0 in the environment: the relays delete sent rows (the stock's option) instead of
- *   marking them.
+ *   marking them. `s<rows>` sets the relay's bound of one transaction (`maxSendRows`, default 2 000;
+ *   a send holds at most RELAY_BATCH_SIZE × RELAY_CONCURRENCY rows anyway). A trailing `f` (e.g. `500x1f`) runs the same relay with Kafka replaced by a publisher
+ *   that acknowledges at once (free-kafka.ts): the ceiling its database work leaves, whatever the client.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -40,6 +42,7 @@ import { postgres, stackEnv } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
 import { type FreshDatabase, freshDatabase, runTag } from '../lib/database'
 import { createReport, fixed, pct, table } from '../lib/report'
+import { freeKafkaPublisher } from './free-kafka'
 
 const EVENTS = intArg('events', 50_000, 100, 1_000_000)
 /**
@@ -48,12 +51,16 @@ const EVENTS = intArg('events', 50_000, 100, 1_000_000)
  * 3.5 times as long as the second), which a stock process that has been running does not.
  */
 const WARMUP_EVENTS = intArg('warmup-events', 10_000, 0, 1_000_000)
-/** `<RELAY_BATCH_SIZE>x<relay instances>[c<RELAY_CONCURRENCY>]` per run, e.g. `200x1,1000x1,500x1c4`. */
+/**
+ * `<RELAY_BATCH_SIZE>x<relay instances>[c<RELAY_CONCURRENCY>][s<rows per transaction>][f]` per run, e.g.
+ * `200x1,500x1c4,1000x1c16s10000,500x1f`; `s`: the relay's bound of one transaction (default 2 000).
+ */
 const RUNS = (stringArg('runs') ?? '200x1').split(',').map((spec) => {
-  const match = /^(\d+)x(\d+)(?:c(\d+))?$/.exec(spec)
+  const match = /^(\d+)x(\d+)(?:c(\d+))?(?:s(\d+))?(f)?$/.exec(spec)
   const batch = Number(match?.[1])
   const instances = Number(match?.[2])
   const concurrency = Number(match?.[3] ?? StockConfigSchema.properties.RELAY_CONCURRENCY.default)
+  const maxSendRows = match?.[4] === undefined ? undefined : Number(match[4])
   if (
     match === null ||
     batch < 1 ||
@@ -61,13 +68,17 @@ const RUNS = (stringArg('runs') ?? '200x1').split(',').map((spec) => {
     instances < 1 ||
     instances > 8 ||
     concurrency < 1 ||
-    concurrency > 16
+    concurrency > 16 ||
+    (maxSendRows !== undefined && (maxSendRows < batch || maxSendRows > 100_000))
   ) {
-    console.error(`--runs: ${spec} is not <batch 1..1000>x<instances 1..8> (e.g. 200x1,1000x1,200x4)`)
+    console.error(
+      `--runs: ${spec} is not <batch 1..1000>x<instances 1..8>[c<1..16>][s<batch..100000>][f] (e.g. 200x1,200x4,1000x1c16s10000,500x1f)`,
+    )
     process.exit(2)
   }
-  return { batch, instances, concurrency }
+  return { batch, instances, concurrency, maxSendRows, freeKafka: match[5] === 'f' }
 })
+type RunSpec = (typeof RUNS)[number]
 /** OUTBOX_RETENTION_MS of the relays (default: the stock's); 0 = sent rows deleted when marked. */
 const RETENTION_MS = Number(
   process.env.OUTBOX_RETENTION_MS ?? StockConfigSchema.properties.OUTBOX_RETENTION_MS.default,
@@ -75,6 +86,10 @@ const RETENTION_MS = Number(
 const say = (line: string) => console.log(`[relay] ${line}`)
 
 const env = stackEnv()
+const contracts = await connectContracts({
+  registryUrl: env.SCHEMA_REGISTRY_URL,
+  contracts: EVENT_CONTRACTS.filter((c) => c.topic === TOPICS.vehicleCreated),
+})
 const brokers = env.KAFKA_BROKERS.split(',')
 const tag = runTag()
 const relayTopic = `bench.relay.${tag}`
@@ -207,19 +222,24 @@ interface RelayRun {
 }
 
 /** One relay as one stock process runs it: its own pool (the stock's default size) and producer. */
-function oneRelay(url: string, batchSize: number, concurrency: number, stages: Stages, index: number) {
+function oneRelay(url: string, spec: RunSpec, stages: Stages, index: number) {
   const db = timedDatabase(
     openPostgres({ url, max: 10, connectTimeoutSeconds: 5, applicationName: 'bench-relay' }),
     stages,
   )
-  const inner = createKafkaPublisher({
-    brokers,
-    registryUrl: env.SCHEMA_REGISTRY_URL,
-    clientId: `bench-relay-${tag}-${index}`,
-    deliveryTimeoutMs: 15_000,
-    // One transactional id per outbox (its database), shared by that outbox's relays, as in the stock.
-    transactionalId: `bench-relay-${new URL(url).pathname.slice(1)}`,
-  })
+  const inner = spec.freeKafka
+    ? freeKafkaPublisher(
+        (event) => contracts.encode(TOPICS.vehicleCreated, event.payload as VehicleCreatedEvent),
+        6,
+      )
+    : createKafkaPublisher({
+        brokers,
+        registryUrl: env.SCHEMA_REGISTRY_URL,
+        clientId: `bench-relay-${tag}-${index}`,
+        deliveryTimeoutMs: 15_000,
+        // One transactional id per outbox (its database), shared by that outbox's relays, as in the stock.
+        transactionalId: `bench-relay-${new URL(url).pathname.slice(1)}`,
+      })
   // The stock publisher, aimed at the bench topic: the row's topic is where it goes, the contract is the
   // created event's (its registered schema id is in every value).
   const publisher: Publisher = {
@@ -247,8 +267,9 @@ function oneRelay(url: string, batchSize: number, concurrency: number, stages: S
     db,
     publisher,
     logger: createLogger({ service: 'bench-relay', level: 'warn' }),
-    batchSize,
-    concurrency,
+    batchSize: spec.batch,
+    concurrency: spec.concurrency,
+    maxSendRows: spec.maxSendRows,
     pollIntervalMs: 1_000,
     // The stock keeps sent rows unless OUTBOX_RETENTION_MS=0 (then its relay deletes them as it marks them).
     keepSentRows: RETENTION_MS > 0,
@@ -258,13 +279,7 @@ function oneRelay(url: string, batchSize: number, concurrency: number, stages: S
   return { relay, db }
 }
 
-async function runRelay(
-  url: string,
-  batchSize: number,
-  instances: number,
-  concurrency: number,
-  events = EVENTS,
-): Promise<RelayRun> {
+async function runRelay(url: string, spec: RunSpec, events = EVENTS): Promise<RelayRun> {
   const stages: Stages = {
     selectMs: 0,
     markMs: 0,
@@ -274,7 +289,7 @@ async function runRelay(
     sends: 0,
     batches: 0,
   }
-  const relays = Array.from({ length: instances }, (_, i) => oneRelay(url, batchSize, concurrency, stages, i))
+  const relays = Array.from({ length: spec.instances }, (_, i) => oneRelay(url, spec, stages, i))
   const watch = postgres(url, { max: 1, onnotice: () => {} })
   try {
     const cpuBefore = process.cpuUsage()
@@ -299,7 +314,7 @@ async function runRelay(
     const firstSendAfter = ((stages.firstSendAt ?? started) - started) / 1000
     await Promise.all(relays.map((r) => r.relay.stop()))
     return {
-      batchSize,
+      batchSize: spec.batch,
       stages,
       seconds,
       secondsFromFirstSend: seconds - Math.max(0, firstSendAfter),
@@ -333,10 +348,6 @@ interface KcatRun {
 
 /** The same records as the first relay run's outbox (rows in id order), produced by kcat. */
 async function runKcat(rows: readonly OutboxRow[]): Promise<KcatRun> {
-  const contracts = await connectContracts({
-    registryUrl: env.SCHEMA_REGISTRY_URL,
-    contracts: EVENT_CONTRACTS.filter((c) => c.topic === TOPICS.vehicleCreated),
-  })
   const records = rows.map((row) => ({
     key: Buffer.from(row.key),
     value: contracts.encode(TOPICS.vehicleCreated, row.payload),
@@ -422,7 +433,8 @@ const admin = createAdmin({ brokers, clientId: `bench-relay-admin-${tag}` })
 await admin.connect()
 const warmupTopic = `${relayTopic}.warmup`
 const relayTopics = RUNS.map(
-  ({ batch, instances, concurrency }, i) => `${relayTopic}.${i}-${batch}x${instances}c${concurrency}`,
+  ({ batch, instances, concurrency, maxSendRows, freeKafka }, i) =>
+    `${relayTopic}.${i}-${batch}x${instances}c${concurrency}${maxSendRows === undefined ? '' : `s${maxSendRows}`}${freeKafka ? 'f' : ''}`,
 )
 const databases: FreshDatabase[] = []
 const problems: string[] = []
@@ -455,19 +467,20 @@ try {
     return out.length
   }
 
-  const relays: { label: string; run: RelayRun; onTopic: number }[] = []
+  const relays: { label: string; run: RelayRun; onTopic: number | undefined }[] = []
   let firstRows: OutboxRow[] | undefined
   if (WARMUP_EVENTS > 0) {
     const db = await freshDatabase(`bench_relay_${tag}_warmup`)
     databases.push(db)
     say(`warm-up: relaying ${WARMUP_EVENTS} rows (not measured)`)
     await fill(db.url, WARMUP_EVENTS, warmupTopic)
-    const first = RUNS[0] ?? { batch: 500, concurrency: 4 }
-    await runRelay(db.url, first.batch, 1, first.concurrency, WARMUP_EVENTS)
+    const first = RUNS.find((r) => !r.freeKafka) ?? RUNS[0]
+    if (first !== undefined) await runRelay(db.url, { ...first, instances: 1 }, WARMUP_EVENTS)
     report.mark('after the warm-up')
   }
-  for (const [i, { batch, instances, concurrency }] of RUNS.entries()) {
-    const label = `RELAY_BATCH_SIZE ${batch}, RELAY_CONCURRENCY ${concurrency}, ${instances} relay${instances > 1 ? 's' : ''}`
+  for (const [i, spec] of RUNS.entries()) {
+    const { batch, instances, concurrency, freeKafka } = spec
+    const label = `RELAY_BATCH_SIZE ${batch}, RELAY_CONCURRENCY ${concurrency}${spec.maxSendRows === undefined ? '' : `, up to ${spec.maxSendRows} rows per transaction`}, ${instances} relay${instances > 1 ? 's' : ''}${freeKafka ? ', Kafka free (acknowledged at once)' : ''}`
     const topic = relayTopics[i] ?? relayTopic
     const db = await freshDatabase(`bench_relay_${tag}_${i}`)
     databases.push(db)
@@ -475,10 +488,10 @@ try {
     const rows = await fill(db.url, EVENTS, topic)
     firstRows ??= rows
     report.mark(`outbox filled (${label})`)
-    const run = await runRelay(db.url, batch, instances, concurrency)
+    const run = await runRelay(db.url, spec)
     report.mark(`after relay (${label})`)
     say(`relay, ${label}: ${fixed(EVENTS / run.seconds)} events/s (${fixed(run.seconds, 2)} s)`)
-    relays.push({ label, run, onTopic: await countRecords(topic) })
+    relays.push({ label, run, onTopic: freeKafka ? undefined : await countRecords(topic) })
   }
   if (firstRows === undefined) throw new Error('no relay run')
   const kcat = await runKcat(firstRows)
@@ -497,7 +510,7 @@ try {
             fixed(run.seconds, 2),
             fixed(EVENTS / run.seconds),
             fixed(run.cpuSeconds, 2),
-            onTopic,
+            onTopic ?? 'none: Kafka free',
           ],
           [
             `stock relay, ${label}, from its first send`,
@@ -544,8 +557,11 @@ try {
     'Figure',
     table(
       ['figure', 'value', 'goal', ''],
-      relays.map(({ label, run }) => {
+      relays.map(({ label, run, onTopic }) => {
         const ratio = kcat.seconds / run.seconds
+        // A Kafka-free run is a ceiling, not the relay: it has no goal of its own.
+        if (onTopic === undefined)
+          return [`ceiling (${label}) events/s / kcat events/s`, pct(ratio), '', 'ceiling']
         return [
           `relay (${label}) events/s / kcat events/s`,
           pct(ratio),
@@ -571,7 +587,8 @@ try {
     "kcat sends one set of header values for all records (same sizes as the relay's per-record headers).",
   )
   for (const { label, onTopic } of relays)
-    if (onTopic !== EVENTS) problems.push(`relay (${label}) topic holds ${onTopic} records, want ${EVENTS}`)
+    if (onTopic !== undefined && onTopic !== EVENTS)
+      problems.push(`relay (${label}) topic holds ${onTopic} records, want ${EVENTS}`)
   if (onKcatTopic !== EVENTS) problems.push(`kcat topic holds ${onKcatTopic} records, want ${EVENTS}`)
   for (const p of problems) report.note(`PROBLEM: ${p}`)
   report.print()
