@@ -110,6 +110,22 @@ async function kcat(topic: string): Promise<number> {
   }
 }
 
+/** Records a read_committed reader sees on `topic` (kcat, one byte per record): what a run is credited with. */
+async function committedRecords(topic: string): Promise<number> {
+  const child = Bun.spawn(
+    ['kcat', '-C', '-b', env.KAFKA_BROKERS, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', 'x'],
+    { stdout: 'pipe', stderr: 'pipe' },
+  )
+  const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
+  if (code !== 0) throw new Error(`kcat could not read ${topic} (exit ${code})`)
+  return out.length
+}
+const problems: string[] = []
+async function check(topic: string, want: number): Promise<void> {
+  const seen = await committedRecords(topic)
+  if (seen !== want) problems.push(`${topic} holds ${seen} committed records, want ${want}`)
+}
+
 const admin = createAdmin({ brokers, clientId: `bench-ceiling-admin-${tag}` })
 await admin.connect()
 // A fresh topic per measurement: every run starts on empty partitions, as kcat's does.
@@ -131,10 +147,15 @@ try {
   for (let round = 1; round <= REPEAT; round++) {
     const seconds = new Map<number, number>()
     for (const w of PARALLEL) {
-      seconds.set(w, await transactions(await freshTopic(`w${w}`), w))
+      const topic = await freshTopic(`w${w}`)
+      seconds.set(w, await transactions(topic, w))
+      // Every record, plus each producer's one warm-up record.
+      await check(topic, EVENTS + w)
       say(`round ${round}, ${w} in flight: ${fixed(EVENTS / (seconds.get(w) ?? Number.NaN))} events/s`)
     }
-    const kcatSeconds = await kcat(await freshTopic('kcat'))
+    const kcatTopic = await freshTopic('kcat')
+    const kcatSeconds = await kcat(kcatTopic)
+    await check(kcatTopic, EVENTS)
     say(`round ${round}, kcat: ${fixed(EVENTS / kcatSeconds)} events/s`)
     perRound.push({ kcat: kcatSeconds, seconds })
     report.mark(`after round ${round}`)
@@ -159,9 +180,10 @@ try {
     `${EVENTS} records of ${BYTES} bytes, transactions of ${TXN_RECORDS}, a fresh 6-partition RF 3 topic per run, acks=all; ${REPEAT} interleaved rounds`,
     table(['producer', 'events/s per round', 'of kcat per round', 'median of the rounds'], rows),
   )
+  for (const p of problems) report.note(`PROBLEM: ${p}`)
   report.print()
 } finally {
   await admin.deleteTopics(topics).catch(() => {})
   await admin.disconnect()
 }
-process.exit(0)
+process.exit(problems.length > 0 ? 1 : 0)
