@@ -12,6 +12,7 @@ import { createAdmin } from '../../packages/kafka/src/index'
 import { consumerSettings } from '../../packages/kafka/src/rdkafka/consumer-support'
 import { libraryPath } from '../../packages/kafka/src/rdkafka/library'
 import { stackEnv } from '../../packages/testing/src/index'
+import { KCAT_PRODUCER_GUARANTEES } from '../lib/kcat'
 import { type BenchResult, keyOf, payload } from './driver'
 
 const here = import.meta.dir
@@ -118,20 +119,7 @@ async function runKcat(topic: string, group = false): Promise<BenchResult> {
     return { secs, rss }
   }
   const common = ['-b', brokers.join(','), '-t', topic, '-q']
-  const produce = await timed([
-    '-P',
-    ...common,
-    '-K',
-    '|',
-    '-X',
-    'acks=all',
-    '-X',
-    'enable.idempotence=true',
-    '-X',
-    'partitioner=murmur2_random',
-    '-l',
-    file,
-  ])
+  const produce = await timed(['-P', ...common, '-K', '|', ...KCAT_PRODUCER_GUARANTEES, '-l', file])
   const consume = await timed(
     group
       ? [

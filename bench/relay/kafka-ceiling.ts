@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { createAdmin, createTransactionalProducer, type ProducerRecord } from '../../packages/kafka/src/index'
 import { stackEnv } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
+import { kcatCommittedCount, kcatProduce } from '../lib/kcat'
 import { percentile } from '../lib/percentile'
 import { createReport, fixed, pct, table } from '../lib/report'
 
@@ -80,49 +81,15 @@ async function kcat(topic: string): Promise<number> {
   const file = join('/tmp', `bench-ceiling-${tag}.txt`)
   writeFileSync(file, `${records.map((r) => `${r.key}|${r.value.toString()}`).join('\n')}\n`)
   try {
-    const started = performance.now()
-    const child = Bun.spawn(
-      [
-        'kcat',
-        '-P',
-        '-b',
-        env.KAFKA_BROKERS,
-        '-t',
-        topic,
-        '-K',
-        '|',
-        '-X',
-        'acks=all',
-        '-X',
-        'enable.idempotence=true',
-        '-X',
-        'partitioner=murmur2_random',
-        '-l',
-        file,
-      ],
-      { stdout: 'ignore', stderr: 'pipe' },
-    )
-    const [err, code] = await Promise.all([new Response(child.stderr).text(), child.exited])
-    if (code !== 0) throw new Error(`kcat exited ${code}: ${err.trim()}`)
-    return (performance.now() - started) / 1000
+    return (await kcatProduce(env.KAFKA_BROKERS, topic, file, ['-K', '|'])).seconds
   } finally {
     rmSync(file, { force: true })
   }
 }
 
-/** Records a read_committed reader sees on `topic` (kcat, one byte per record): what a run is credited with. */
-async function committedRecords(topic: string): Promise<number> {
-  const child = Bun.spawn(
-    ['kcat', '-C', '-b', env.KAFKA_BROKERS, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', 'x'],
-    { stdout: 'pipe', stderr: 'pipe' },
-  )
-  const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
-  if (code !== 0) throw new Error(`kcat could not read ${topic} (exit ${code})`)
-  return out.length
-}
 const problems: string[] = []
 async function check(topic: string, want: number): Promise<void> {
-  const seen = await committedRecords(topic)
+  const seen = await kcatCommittedCount(env.KAFKA_BROKERS, topic)
   if (seen !== want) problems.push(`${topic} holds ${seen} committed records, want ${want}`)
 }
 

@@ -41,6 +41,7 @@ import { createRelay } from '../../packages/stock/src/outbox/relay'
 import { postgres, stackEnv } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
 import { type FreshDatabase, freshDatabase, runTag } from '../lib/database'
+import { type KcatRun as KcatProduced, kcatCommittedCount, kcatProduce } from '../lib/kcat'
 import { createReport, fixed, pct, table } from '../lib/report'
 import { freeKafkaPublisher } from './free-kafka'
 
@@ -340,9 +341,7 @@ function delimiters(records: { key: Buffer; value: Buffer }[]): [number, number]
   return [message, key]
 }
 
-interface KcatRun {
-  seconds: number
-  cpuSeconds: number
+interface KcatRun extends KcatProduced {
   valueBytes: number
 }
 
@@ -361,46 +360,23 @@ async function runKcat(rows: readonly OutboxRow[]): Promise<KcatRun> {
   writeFileSync(file, Buffer.concat(parts))
   const hex = (b: number) => `\\x${b.toString(16).padStart(2, '0')}`
   try {
-    const started = performance.now()
-    const child = Bun.spawn(
-      [
-        'kcat',
-        '-P',
-        '-b',
-        env.KAFKA_BROKERS,
-        '-t',
-        kcatTopic,
-        '-K',
-        hex(kd),
-        '-D',
-        hex(md),
-        // Headers of the same sizes as the relay's (kcat sets one value for every record).
-        '-H',
-        `event-id=${crypto.randomUUID()}`,
-        '-H',
-        `event-type=${TOPICS.vehicleCreated}`,
-        '-H',
-        'content-type=application/json',
-        '-X',
-        'acks=all',
-        '-X',
-        'enable.idempotence=true',
-        '-X',
-        'partitioner=murmur2_random',
-        '-X',
-        'message.timeout.ms=60000',
-        '-l',
-        file,
-      ],
-      { stdout: 'pipe', stderr: 'pipe' },
-    )
-    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited])
-    const seconds = (performance.now() - started) / 1000
-    if (code !== 0) throw new Error(`kcat exited ${code}: ${stderr.trim()}`)
-    const usage = child.resourceUsage()
-    const cpu = usage === undefined ? Number.NaN : Number(usage.cpuTime.user + usage.cpuTime.system) / 1e6
+    const run = await kcatProduce(env.KAFKA_BROKERS, kcatTopic, file, [
+      '-K',
+      hex(kd),
+      '-D',
+      hex(md),
+      // Headers of the same sizes as the relay's (kcat sets one value for every record).
+      '-H',
+      `event-id=${crypto.randomUUID()}`,
+      '-H',
+      `event-type=${TOPICS.vehicleCreated}`,
+      '-H',
+      'content-type=application/json',
+      '-X',
+      'message.timeout.ms=60000',
+    ])
     const valueBytes = records.reduce((sum, r) => sum + r.value.length, 0) / records.length
-    return { seconds, cpuSeconds: cpu, valueBytes }
+    return { ...run, valueBytes }
   } finally {
     rmSync(file, { force: true })
   }
@@ -454,18 +430,7 @@ try {
     (await admin.endOffsets(topic)).reduce((sum, p) => sum + Number(p.highWatermark), 0)
   // The relay writes transactions: each commit marker takes an offset, so its records are counted by
   // reading them (kcat reads read_committed by default), one byte per record.
-  const countRecords = async (topic: string) => {
-    const child = Bun.spawn(
-      ['kcat', '-C', '-b', env.KAFKA_BROKERS, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', 'x'],
-      {
-        stdout: 'pipe',
-        stderr: 'pipe',
-      },
-    )
-    const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
-    if (code !== 0) throw new Error(`kcat could not read ${topic} (exit ${code})`)
-    return out.length
-  }
+  const countRecords = (topic: string) => kcatCommittedCount(env.KAFKA_BROKERS, topic)
 
   const relays: { label: string; run: RelayRun; onTopic: number | undefined }[] = []
   let firstRows: OutboxRow[] | undefined
