@@ -12,7 +12,7 @@ import { startSystem } from '../infra/system/system'
 import { intArg } from './lib/args'
 import { type RssStats, sampleRss } from './lib/machine'
 import { openLoop } from './lib/open-loop'
-import { percentile } from './lib/percentile'
+import { median } from './lib/percentile'
 import { createReport, fixed, table } from './lib/report'
 import { post, statusCounts } from './pipeline/common'
 
@@ -78,12 +78,6 @@ async function postAtRate(stockUrl: string, rate: number, count: number): Promis
   if (posted.some((p) => p.status !== 201))
     throw new Error(`not every POST was created: ${statusCounts(posted)}`)
 }
-
-const median = (values: number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  )
 
 /**
  * RSS (MiB) of a fresh Bun that ran `code` in `cwd`, after four full collections 500 ms apart: with one

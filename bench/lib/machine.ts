@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
-import { percentile } from './percentile'
+import { median } from './percentile'
 
 export interface Load {
   at: string
@@ -126,10 +126,7 @@ export function sampleRss(pids: () => Record<string, number | undefined>, interv
           samples: list.length,
           peakMiB: Math.max(...list),
           meanMiB: list.reduce((a, b) => a + b, 0) / list.length,
-          medianMiB: percentile(
-            [...list].sort((a, b) => a - b),
-            50,
-          ),
+          medianMiB: median(list),
         }
       }
       return out

@@ -8,3 +8,10 @@ export function percentile(sorted: readonly number[], p: number): number {
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
   )
 }
+
+/** The median of an unsorted list (nearest rank, like `percentile`); NaN for no samples. */
+export const median = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  )

@@ -18,7 +18,7 @@ import { createAdmin, createTransactionalProducer, type ProducerRecord } from '.
 import { stackEnv } from '../../packages/testing/src/index'
 import { intArg, stringArg } from '../lib/args'
 import { kcatCommittedCount, kcatProduce } from '../lib/kcat'
-import { percentile } from '../lib/percentile'
+import { median } from '../lib/percentile'
 import { createReport, fixed, pct, table } from '../lib/report'
 
 const EVENTS = intArg('events', 50_000, 1_000, 1_000_000)
@@ -127,11 +127,6 @@ try {
     perRound.push({ kcat: kcatSeconds, seconds })
     report.mark(`after round ${round}`)
   }
-  const median = (values: number[]) =>
-    percentile(
-      [...values].sort((a, b) => a - b),
-      50,
-    )
   const rows = PARALLEL.map((w) => {
     const rates = perRound.map((r) => EVENTS / (r.seconds.get(w) ?? Number.NaN))
     const ratios = perRound.map((r) => r.kcat / (r.seconds.get(w) ?? Number.NaN))

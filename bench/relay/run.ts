@@ -21,8 +21,9 @@
  *   pool and producer) on one outbox, as several stock processes would run: one leads, the others stand by.
  *   OUTBOX_RETENTION_MS=0 in the environment: the relays delete sent rows (the stock's option) instead of
  *   marking them. `s<rows>` sets the relay's bound of one transaction (`maxSendRows`, default 2 000;
- *   a send holds at most RELAY_BATCH_SIZE × RELAY_CONCURRENCY rows anyway). A trailing `f` (e.g. `500x1f`) runs the same relay with Kafka replaced by a publisher
- *   that acknowledges at once (free-kafka.ts): the ceiling its database work leaves, whatever the client.
+ *   a send holds at most RELAY_BATCH_SIZE × RELAY_CONCURRENCY rows anyway). A trailing `f` (e.g.
+ *   `500x1f`) runs the same relay with Kafka replaced by a publisher that acknowledges at once
+ *   (free-kafka.ts): the ceiling its database work leaves, whatever the client.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
